@@ -1,0 +1,276 @@
+//! OAuth client credentials for Genesys Cloud, and the per-container access-token cache.
+//!
+//! `POST https://login.<domain>/oauth/token` with HTTP Basic auth and `grant_type=client_credentials`
+//! (spec/genesys.md §3). The cache is single-flight: however many callers find it empty or expired at
+//! once, exactly one token request goes out and every caller gets its result.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use super::error::{ApiErrorBody, GenesysError};
+use crate::config::{optional, ConfigError, Env};
+use crate::http::{read_bounded, retry_after};
+
+/// An OAuth client's id and secret. `Debug` redacts the secret; there is no `Display`.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The OAuth client id (not secret, but not logged either).
+    pub client_id: String,
+    /// The OAuth client secret.
+    pub client_secret: Arc<SecretString>,
+}
+
+impl Credentials {
+    /// Builds credentials from an id and a secret.
+    pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
+        Self { client_id: client_id.into(), client_secret: Arc::new(SecretString::from(client_secret.into())) }
+    }
+
+    /// Reads `GENESYS_CLIENT_ID` + `GENESYS_CLIENT_SECRET`, or, when `GENESYS_CREDENTIALS_SECRET_ARN` is
+    /// set, the Secrets Manager JSON `{"client_id", "client_secret"}` (read once, here, at init).
+    pub async fn from_env<F, Fut>(env: &dyn Env, sdk_config: F) -> Result<Self, ConfigError>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = aws_config::SdkConfig>,
+    {
+        if let Some(arn) = optional(env, "GENESYS_CREDENTIALS_SECRET_ARN") {
+            let secret = crate::aws::read_secret(&sdk_config().await, &arn)
+                .await
+                .map_err(|e| ConfigError::new("GENESYS_CREDENTIALS_SECRET_ARN", e.to_string()))?;
+            return Self::from_secret_json(secret.expose_secret());
+        }
+        let id = optional(env, "GENESYS_CLIENT_ID");
+        let secret = optional(env, "GENESYS_CLIENT_SECRET");
+        match (id, secret) {
+            (Some(id), Some(secret)) => Ok(Self::new(id, secret)),
+            (None, _) => Err(ConfigError::new(
+                "GENESYS_CLIENT_ID",
+                "is required (with GENESYS_CLIENT_SECRET) unless GENESYS_CREDENTIALS_SECRET_ARN is set",
+            )),
+            (Some(_), None) => Err(ConfigError::new(
+                "GENESYS_CLIENT_SECRET",
+                "is required with GENESYS_CLIENT_ID unless GENESYS_CREDENTIALS_SECRET_ARN is set",
+            )),
+        }
+    }
+
+    /// Parses the secret's JSON. The error never quotes the secret's content.
+    pub fn from_secret_json(json: &str) -> Result<Self, ConfigError> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            client_id: String,
+            client_secret: String,
+        }
+        let raw: Raw = serde_json::from_str(json).map_err(|e| {
+            ConfigError::new(
+                "GENESYS_CREDENTIALS_SECRET_ARN",
+                format!(
+                    "the secret must be JSON {{\"client_id\": \"...\", \"client_secret\": \"...\"}} (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        if raw.client_id.trim().is_empty() || raw.client_secret.is_empty() {
+            return Err(ConfigError::new("GENESYS_CREDENTIALS_SECRET_ARN", "client_id and client_secret must not be empty"));
+        }
+        Ok(Self::new(raw.client_id.trim(), raw.client_secret))
+    }
+}
+
+/// An access token handed out by the cache. Cheap to clone; `Debug` is redacted.
+#[derive(Clone)]
+pub struct AccessToken(Arc<SecretString>);
+
+impl AccessToken {
+    /// The bearer value, for the `Authorization` header only.
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AccessToken([REDACTED])")
+    }
+}
+
+struct Cached {
+    token: AccessToken,
+    refresh_at: Instant,
+}
+
+/// The per-container token cache. Clone it freely: clones share one cache.
+#[derive(Clone)]
+pub struct TokenCache {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    token_url: reqwest::Url,
+    credentials: Credentials,
+    timeout: Duration,
+    state: Mutex<Option<Cached>>,
+    requests: AtomicU64,
+}
+
+/// How long before `expires_in` a token is refreshed: 60 s, or a tenth of a short lifetime.
+fn refresh_margin(expires_in: Duration) -> Duration {
+    (expires_in / 10).min(Duration::from_secs(60))
+}
+
+/// The token endpoint's success body.
+#[derive(serde::Deserialize)]
+struct TokenResponse {
+    access_token: String,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+/// The token endpoint's error body (`{error, description, error_description}`).
+#[derive(serde::Deserialize, Default)]
+struct TokenErrorBody {
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_description: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+impl TokenCache {
+    /// A cache that fetches from `token_url` with `credentials`, each request bounded by `timeout`.
+    pub fn new(http: reqwest::Client, token_url: reqwest::Url, credentials: Credentials, timeout: Duration) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                http,
+                token_url,
+                credentials,
+                timeout,
+                state: Mutex::new(None),
+                requests: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// A valid token: the cached one, or a new one fetched by exactly one of the concurrent callers.
+    pub async fn token(&self) -> Result<AccessToken, GenesysError> {
+        // Holding the lock across the fetch is what makes it single-flight: later callers wait here
+        // and then find the fresh token.
+        let mut state = self.inner.state.lock().await;
+        if let Some(cached) = state.as_ref() {
+            if Instant::now() < cached.refresh_at {
+                return Ok(cached.token.clone());
+            }
+        }
+        let (token, lifetime) = self.fetch().await?;
+        *state = Some(Cached { token: token.clone(), refresh_at: Instant::now() + lifetime - refresh_margin(lifetime) });
+        Ok(token)
+    }
+
+    /// Drops `rejected` from the cache (after a 401), unless another caller already replaced it.
+    pub async fn invalidate(&self, rejected: &AccessToken) {
+        let mut state = self.inner.state.lock().await;
+        if state.as_ref().is_some_and(|c| Arc::ptr_eq(&c.token.0, &rejected.0)) {
+            *state = None;
+        }
+    }
+
+    /// How many token requests this cache has sent (for tests and the benchmark).
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    async fn fetch(&self) -> Result<(AccessToken, Duration), GenesysError> {
+        self.inner.requests.fetch_add(1, Ordering::Relaxed);
+        let creds = &self.inner.credentials;
+        let response = self
+            .inner
+            .http
+            .post(self.inner.token_url.clone())
+            .basic_auth(&creds.client_id, Some(creds.client_secret.expose_secret()))
+            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body("grant_type=client_credentials")
+            .timeout(self.inner.timeout)
+            .send()
+            .await
+            .map_err(|e| GenesysError::transport("token request", &e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = read_bounded(response, 64 * 1024).await.map_err(|e| GenesysError::Unavailable {
+            reason: format!("token response: {e}"),
+        })?;
+        if status.is_success() {
+            let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| GenesysError::BadResponse {
+                reason: format!("token response is not the expected JSON ({e})"),
+            })?;
+            if parsed.access_token.is_empty() {
+                return Err(GenesysError::BadResponse { reason: "token response has an empty access_token".into() });
+            }
+            // Genesys always sends expires_in; without it, assume the shortest lifetime an org can set.
+            let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(300).max(1));
+            return Ok((AccessToken(Arc::new(SecretString::from(parsed.access_token))), lifetime));
+        }
+        let err: TokenErrorBody = serde_json::from_slice(&body).unwrap_or_default();
+        let said = [err.error.as_deref(), err.error_description.as_deref().or(err.description.as_deref())]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(": ");
+        Err(match status.as_u16() {
+            400 | 401 | 403 => GenesysError::AuthFailed {
+                reason: format!("token endpoint refused the client credentials (HTTP {}) {said}", status.as_u16()),
+            },
+            429 => GenesysError::RateLimited { retry_after: retry_after(&headers), body: ApiErrorBody::parse(&body) },
+            s if s >= 500 => GenesysError::Unavailable { reason: format!("token endpoint answered HTTP {s} {said}") },
+            s => GenesysError::BadResponse { reason: format!("token endpoint answered HTTP {s} {said}") },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Credentials::new("id", "s3cr3t-value");
+        assert!(!format!("{c:?}").contains("s3cr3t-value"));
+        let t = AccessToken(Arc::new(SecretString::from("tok-123".to_owned())));
+        assert_eq!(format!("{t:?}"), "AccessToken([REDACTED])");
+    }
+
+    #[test]
+    fn secret_json_is_parsed_without_quoting_it_on_error() {
+        let c = Credentials::from_secret_json(r#"{"client_id":"abc","client_secret":"xyz"}"#).unwrap();
+        assert_eq!(c.client_id, "abc");
+        assert_eq!(c.client_secret.expose_secret(), "xyz");
+        let e = Credentials::from_secret_json(r#"{"client_id":"abc","clientSecret":"leak-me"}"#).unwrap_err();
+        assert!(!e.to_string().contains("leak-me"), "{e}");
+        assert_eq!(e.variable, "GENESYS_CREDENTIALS_SECRET_ARN");
+    }
+
+    #[tokio::test]
+    async fn env_needs_both_id_and_secret() {
+        let no_sdk = || async { unreachable!("no secret ARN given") };
+        let e = Credentials::from_env(&[("GENESYS_CLIENT_ID", "a")], no_sdk).await.unwrap_err();
+        assert_eq!(e.variable, "GENESYS_CLIENT_SECRET");
+        let e = Credentials::from_env(&[("X", "")], no_sdk).await.unwrap_err();
+        assert_eq!(e.variable, "GENESYS_CLIENT_ID");
+        let c = Credentials::from_env(&[("GENESYS_CLIENT_ID", "a"), ("GENESYS_CLIENT_SECRET", "b")], no_sdk).await.unwrap();
+        assert_eq!(c.client_id, "a");
+    }
+
+    #[test]
+    fn margin_is_bounded() {
+        assert_eq!(refresh_margin(Duration::from_secs(86_400)), Duration::from_secs(60));
+        assert_eq!(refresh_margin(Duration::from_secs(300)), Duration::from_secs(30));
+    }
+}

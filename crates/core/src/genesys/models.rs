@@ -1,0 +1,86 @@
+//! Typed views of the Genesys Cloud analytics payloads we read. Only the fields we use; unknown fields
+//! are ignored and nulls are tolerated, so a new API field never breaks parsing.
+
+use serde::{Deserialize, Deserializer};
+
+fn nullable_vec<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `AnalyticsConversationWithoutAttributes`: `GET /api/v2/analytics/conversations/{id}/details`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ConversationDetails {
+    /// The conversation id.
+    pub conversation_id: String,
+    /// ISO-8601 start.
+    #[serde(default)]
+    pub conversation_start: Option<String>,
+    /// ISO-8601 end; absent while the conversation is live.
+    #[serde(default)]
+    pub conversation_end: Option<String>,
+    /// `inbound` or `outbound`.
+    #[serde(default)]
+    pub originating_direction: Option<String>,
+    /// Divisions the conversation belongs to.
+    #[serde(default, deserialize_with = "nullable_vec")]
+    pub division_ids: Vec<String>,
+    /// Everyone who took part.
+    #[serde(default, deserialize_with = "nullable_vec")]
+    pub participants: Vec<Participant>,
+}
+
+/// One participant of a conversation.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Participant {
+    /// The participant id.
+    #[serde(default)]
+    pub participant_id: Option<String>,
+    /// Display name (PII for customers).
+    #[serde(default)]
+    pub participant_name: Option<String>,
+    /// `customer`, `agent`, `acd`, `ivr`, `workflow`, ...
+    #[serde(default)]
+    pub purpose: Option<String>,
+    /// The Genesys user id, for agents.
+    #[serde(default)]
+    pub user_id: Option<String>,
+    /// Media sessions.
+    #[serde(default, deserialize_with = "nullable_vec")]
+    pub sessions: Vec<Session>,
+}
+
+/// One media session of a participant.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Session {
+    /// Lowercase media type: `voice`, `chat`, `email`, `message`, ...
+    #[serde(default)]
+    pub media_type: Option<String>,
+    /// `inbound` / `outbound`.
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// Segments of the session.
+    #[serde(default, deserialize_with = "nullable_vec")]
+    pub segments: Vec<Segment>,
+}
+
+/// One segment of a session.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Segment {
+    /// `interact`, `hold`, `wrapup`, `alert`, ...
+    #[serde(default)]
+    pub segment_type: Option<String>,
+    /// The queue this segment ran in.
+    #[serde(default)]
+    pub queue_id: Option<String>,
+    /// The wrap-up code id, on `wrapup` segments.
+    #[serde(default)]
+    pub wrap_up_code: Option<String>,
+}

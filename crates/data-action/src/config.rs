@@ -1,0 +1,137 @@
+//! The data action's environment, read once at init (see `docs/contracts.md`, section data-action).
+//!
+//! A missing or invalid value is a [`ConfigError`] naming the variable; `main` reports it and exits, so a
+//! misconfigured function fails at init instead of answering every call with an error.
+
+use std::time::Duration;
+
+use gcx_core::config::{optional, seconds, url, ConfigError, Env};
+use secrecy::SecretString;
+
+/// The upstream endpoint; required, an absolute http(s) URL (its own query is kept).
+pub const URL_VAR: &str = "EXTERNAL_API_URL";
+/// A bearer token for the upstream, given directly.
+pub const TOKEN_VAR: &str = "EXTERNAL_API_TOKEN";
+/// A Secrets Manager secret whose `SecretString` is the bearer token, read once at init.
+pub const TOKEN_SECRET_VAR: &str = "EXTERNAL_API_TOKEN_SECRET_ARN";
+/// Seconds the whole upstream exchange (retry included) may take; fractions allowed.
+pub const TIMEOUT_VAR: &str = "EXTERNAL_API_TIMEOUT";
+
+/// Default for [`TIMEOUT_VAR`] (seed 000's value).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+/// Smallest accepted [`TIMEOUT_VAR`].
+const MIN_TIMEOUT: Duration = Duration::from_millis(10);
+/// Largest accepted [`TIMEOUT_VAR`]: a Genesys action gives up after 60 s at most.
+const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Where the token comes from; at most one source may be configured.
+#[derive(Debug, Clone)]
+pub enum TokenSource {
+    /// No `Authorization` header is sent.
+    None,
+    /// [`TOKEN_VAR`] holds the token.
+    Direct(SecretString),
+    /// [`TOKEN_SECRET_VAR`] names the secret to read at init.
+    Secret(String),
+}
+
+/// The validated environment of the data action.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The upstream URL, parsed once.
+    pub url: reqwest::Url,
+    /// Where the bearer token comes from.
+    pub token: TokenSource,
+    /// Budget for the upstream exchange.
+    pub timeout: Duration,
+}
+
+impl Config {
+    /// Reads and validates the environment; errors name the variable at fault.
+    pub fn from_env(env: &dyn Env) -> Result<Config, ConfigError> {
+        let url = url(env, URL_VAR)?;
+        let token = match (optional(env, TOKEN_VAR), optional(env, TOKEN_SECRET_VAR)) {
+            (None, None) => TokenSource::None,
+            (Some(token), None) => TokenSource::Direct(SecretString::from(token)),
+            (None, Some(arn)) => TokenSource::Secret(arn),
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new(
+                    TOKEN_VAR,
+                    format!("and {TOKEN_SECRET_VAR} are both set; set only one of them"),
+                ))
+            }
+        };
+        let timeout = seconds(env, TIMEOUT_VAR, DEFAULT_TIMEOUT, MIN_TIMEOUT, MAX_TIMEOUT)?;
+        Ok(Config {
+            url,
+            token,
+            timeout,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn minimal_environment() {
+        let c = Config::from_env(&[(URL_VAR, "https://api.example.com/v1/user-info")]).unwrap();
+        assert_eq!(c.url.as_str(), "https://api.example.com/v1/user-info");
+        assert!(matches!(c.token, TokenSource::None));
+        assert_eq!(c.timeout, DEFAULT_TIMEOUT);
+    }
+
+    #[test]
+    fn token_timeout_and_secret() {
+        let c = Config::from_env(&[
+            (URL_VAR, "http://127.0.0.1:9/x?k=v"),
+            (TOKEN_VAR, " tok "),
+            (TIMEOUT_VAR, "0.3"),
+        ])
+        .unwrap();
+        assert!(matches!(&c.token, TokenSource::Direct(t) if t.expose_secret() == "tok"));
+        assert_eq!(c.timeout, Duration::from_millis(300));
+        let c = Config::from_env(&[
+            (URL_VAR, "http://h/"),
+            (TOKEN_SECRET_VAR, "arn:aws:secretsmanager:x"),
+        ])
+        .unwrap();
+        assert!(matches!(&c.token, TokenSource::Secret(a) if a == "arn:aws:secretsmanager:x"));
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let missing: [(&str, &str); 0] = [];
+        assert_eq!(Config::from_env(&missing).unwrap_err().variable, URL_VAR);
+        assert_eq!(
+            Config::from_env(&[(URL_VAR, "not a url")])
+                .unwrap_err()
+                .variable,
+            URL_VAR
+        );
+        assert_eq!(
+            Config::from_env(&[(URL_VAR, "ftp://h/x")])
+                .unwrap_err()
+                .variable,
+            URL_VAR
+        );
+        for bad in ["abc", "0", "61", "-1"] {
+            assert_eq!(
+                Config::from_env(&[(URL_VAR, "http://h/"), (TIMEOUT_VAR, bad)])
+                    .unwrap_err()
+                    .variable,
+                TIMEOUT_VAR
+            );
+        }
+        let both = Config::from_env(&[
+            (URL_VAR, "http://h/"),
+            (TOKEN_VAR, "t"),
+            (TOKEN_SECRET_VAR, "arn"),
+        ])
+        .unwrap_err();
+        assert!(both.to_string().contains(TOKEN_SECRET_VAR));
+        assert!(!both.to_string().contains(": t"), "{both}");
+    }
+}

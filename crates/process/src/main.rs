@@ -1,0 +1,49 @@
+//! The `process` Lambda: enriches a validated conversation event from the Genesys analytics API.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use gcx_core::config::{ConfigError, ProcessEnv};
+use gcx_core::genesys::{Credentials, Endpoints, GenesysClient, TokenCache};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+async fn init(env: &ProcessEnv) -> Result<process::Process, ConfigError> {
+    let settings = process::Settings::from_env(env)?;
+    let endpoints = Endpoints::from_env(env)?;
+    let credentials = Credentials::from_env(env, gcx_core::aws::sdk_config).await?;
+    let http = gcx_core::http::client("gcx-process/0.1", Duration::from_secs(3));
+    let tokens = TokenCache::new(http.clone(), endpoints.token_url(), credentials, settings.genesys_timeout);
+    let genesys = GenesysClient::new(http, endpoints, tokens, settings.genesys_timeout);
+    Ok(process::Process { genesys, settings: Arc::new(settings) })
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    gcx_core::logging::init();
+    let env = ProcessEnv;
+    let app = match init(&env).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error_type = "Config.Invalid", variable = %e.variable, "{e}");
+            return Err(e.into());
+        }
+    };
+    // Fetching a token at init warms the TLS connection to the login host and fills the cache.
+    gcx_core::aws::warm_if_asked(&env, app.genesys.tokens().token()).await;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let app = app.clone();
+        async move {
+            let time_left = event.context.deadline().duration_since(SystemTime::now()).unwrap_or_default();
+            let started = std::time::Instant::now();
+            let result = app.handle(event.payload, time_left).await;
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            match &result {
+                Ok(r) => tracing::info!(enriched = r.enriched, event_type = %r.last_event_type, elapsed_ms, "processed"),
+                Err(e) => tracing::warn!(error_type = e.name(), elapsed_ms, "{e}"),
+            }
+            result
+        }
+    }))
+    .await
+}

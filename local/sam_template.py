@@ -1,0 +1,178 @@
+"""Reads the SAM `template.yaml` so the local stack is provisioned with the same settings as AWS.
+
+YAML short-form intrinsics (``!Ref``, ``!GetAtt``, ``!Sub``, ``!If`` ...) are loaded as their long form
+(``{"Ref": ...}``, ``{"Fn::GetAtt": [...]}``); `Resolver` evaluates the few intrinsics the template uses for
+resource properties and environment variables against local parameter values and local physical resources.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+NO_VALUE = object()
+SUB_RE = re.compile(r"\$\{([^}!][^}]*)\}")
+
+
+class TemplateLoader(yaml.SafeLoader):
+    """A SafeLoader that understands CloudFormation's short-form intrinsic tags."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if tag_suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    return {name: value}
+
+
+TemplateLoader.add_multi_constructor("!", _intrinsic)
+
+
+@dataclass(frozen=True)
+class Physical:
+    """What a resource resolves to locally: ``!Ref`` and each ``!GetAtt`` attribute."""
+
+    ref: str
+    attributes: dict[str, str]
+
+
+class Resolver:
+    """Evaluates intrinsics with local parameter values, conditions and physical resources."""
+
+    def __init__(self, template: "SamTemplate", parameters: dict[str, str], physical: dict[str, Physical]):
+        self.template = template
+        self.parameters = parameters
+        self.physical = physical
+
+    def condition(self, name: str) -> bool:
+        """The value of the template condition `name`."""
+        return bool(self.resolve(self.template.doc.get("Conditions", {})[name]))
+
+    def resolve(self, value: Any) -> Any:
+        """`value` with every intrinsic evaluated; `NO_VALUE` for ``AWS::NoValue``."""
+        if isinstance(value, list):
+            return [v for v in (self.resolve(item) for item in value) if v is not NO_VALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, arg), = value.items()
+            handler = self._handlers().get(key)
+            if handler:
+                return handler(arg)
+        return {k: v for k, v in ((k, self.resolve(v)) for k, v in value.items()) if v is not NO_VALUE}
+
+    def _handlers(self) -> dict[str, Callable[[Any], Any]]:
+        return {
+            "Ref": self._ref,
+            "Fn::GetAtt": lambda arg: self._get_att(*arg),
+            "Fn::Sub": self._sub,
+            "Fn::If": lambda arg: self.resolve(arg[1] if self.condition(arg[0]) else arg[2]),
+            "Fn::Equals": lambda arg: str(self.resolve(arg[0])) == str(self.resolve(arg[1])),
+            "Fn::Not": lambda arg: not self.resolve(arg[0]),
+            "Fn::And": lambda arg: all(self.resolve(a) for a in arg),
+            "Fn::Or": lambda arg: any(self.resolve(a) for a in arg),
+            "Condition": self.condition,
+            "Fn::Join": lambda arg: arg[0].join(str(v) for v in self.resolve(arg[1])),
+        }
+
+    def _ref(self, name: str) -> Any:
+        pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": self.template.stack_name,
+                  "AWS::Partition": "aws", "AWS::NoValue": NO_VALUE}
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.parameters:
+            return self.parameters[name]
+        if name in self.physical:
+            return self.physical[name].ref
+        raise KeyError(f"template.yaml: nothing local for !Ref {name}")
+
+    def _get_att(self, resource: str, attribute: str) -> str:
+        try:
+            return self.physical[resource].attributes[attribute]
+        except KeyError:
+            raise KeyError(f"template.yaml: nothing local for !GetAtt {resource}.{attribute}") from None
+
+    def _sub(self, arg: Any) -> str:
+        text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.resolve(arg[1]))
+
+        def replace(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name in variables:
+                return str(variables[name])
+            if "." in name:
+                return self._get_att(*name.split(".", 1))
+            return str(self._ref(name))
+
+        return SUB_RE.sub(replace, text)
+
+
+class SamTemplate:
+    """The parts of template.yaml the local stack needs."""
+
+    def __init__(self, path: Path, stack_name: str = "gcx-local"):
+        self.path = path
+        self.stack_name = stack_name
+        self.doc: dict[str, Any] = yaml.load(path.read_text(), Loader=TemplateLoader)  # noqa: S506 - SafeLoader
+        self.resources: dict[str, dict[str, Any]] = self.doc["Resources"]
+
+    def parameter_defaults(self) -> dict[str, str]:
+        """Every parameter's Default, as a string (as CloudFormation passes them)."""
+        params = self.doc.get("Parameters", {})
+        return {name: str(spec["Default"]) for name, spec in params.items() if "Default" in spec}
+
+    def of_type(self, *types: str) -> dict[str, dict[str, Any]]:
+        """Resources of the given types, by logical id."""
+        return {lid: res for lid, res in self.resources.items() if res.get("Type") in types}
+
+    def functions(self) -> dict[str, str]:
+        """``{logical id: cargo binary name}`` of every Serverless function."""
+        return {lid: res.get("Metadata", {}).get("BuildProperties", {}).get("Binary", lid)
+                for lid, res in self.of_type("AWS::Serverless::Function").items()}
+
+    def function_environment(self, logical_id: str) -> dict[str, Any]:
+        """Globals' environment variables overlaid with the function's own (unresolved)."""
+        env = dict(self.doc.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {}))
+        props = self.resources[logical_id].get("Properties", {})
+        env.update(props.get("Environment", {}).get("Variables", {}))
+        return env
+
+    def table(self) -> tuple[str, dict[str, Any]]:
+        """The one DynamoDB table: (logical id, properties)."""
+        tables = self.of_type("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
+        if len(tables) != 1:
+            raise ValueError(f"template.yaml: expected one DynamoDB table, found {sorted(tables)}")
+        (lid, res), = tables.items()
+        return lid, res.get("Properties", {})
+
+    def state_machine(self) -> tuple[str, dict[str, Any]]:
+        """The one state machine: (logical id, properties)."""
+        machines = self.of_type("AWS::Serverless::StateMachine")
+        if len(machines) != 1:
+            raise ValueError(f"template.yaml: expected one state machine, found {sorted(machines)}")
+        (lid, res), = machines.items()
+        return lid, res.get("Properties", {})
+
+    def queues(self, resolver: Resolver) -> list[str]:
+        """Logical ids of the SQS queues that exist under the local parameter values."""
+        return [lid for lid, res in self.of_type("AWS::SQS::Queue").items()
+                if "Condition" not in res or resolver.condition(res["Condition"])]
+
+    def on_failure_destination(self, function_logical_id: str) -> tuple[str | None, int]:
+        """(logical id of the queue in the function's async on-failure destination, MaximumRetryAttempts)."""
+        config = self.resources[function_logical_id].get("Properties", {}).get("EventInvokeConfig", {})
+        destination = config.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination")
+        queue = destination["Fn::GetAtt"][0] if isinstance(destination, dict) and "Fn::GetAtt" in destination \
+            else None
+        return queue, int(config.get("MaximumRetryAttempts", 2))
