@@ -30,16 +30,26 @@ pub enum SecretError {
 }
 
 /// Reads the `SecretString` of `arn` once. Call at init and keep the result; it never appears in logs.
-pub async fn read_secret(config: &aws_config::SdkConfig, arn: &str) -> Result<SecretString, SecretError> {
+pub async fn read_secret(
+    config: &aws_config::SdkConfig,
+    arn: &str,
+) -> Result<SecretString, SecretError> {
     let client = aws_sdk_secretsmanager::Client::new(config);
-    let out = client.get_secret_value().secret_id(arn).send().await.map_err(|e| SecretError::Read {
-        arn: arn.to_owned(),
-        message: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
-    })?;
+    let out = client
+        .get_secret_value()
+        .secret_id(arn)
+        .send()
+        .await
+        .map_err(|e| SecretError::Read {
+            arn: arn.to_owned(),
+            message: aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string(),
+        })?;
     out.secret_string
         .filter(|s| !s.is_empty())
         .map(SecretString::from)
-        .ok_or_else(|| SecretError::Empty { arn: arn.to_owned() })
+        .ok_or_else(|| SecretError::Empty {
+            arn: arn.to_owned(),
+        })
 }
 
 /// Runs `warm_up` at init when `WARM_CONNECTIONS=true`, so the first real request finds a pooled,
@@ -49,6 +59,9 @@ pub async fn warm_if_asked<F: std::future::Future>(env: &dyn crate::config::Env,
     if crate::config::flag(env, "WARM_CONNECTIONS", false).unwrap_or(false) {
         let started = std::time::Instant::now();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(2), warm_up).await;
-        tracing::debug!(elapsed_ms = started.elapsed().as_millis() as u64, "connections warmed");
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "connections warmed"
+        );
     }
 }

@@ -18,13 +18,19 @@ pub struct ConfigError {
 impl ConfigError {
     /// A problem with `variable`.
     pub fn new(variable: &str, problem: impl Into<String>) -> Self {
-        Self { variable: variable.to_owned(), problem: problem.into() }
+        Self {
+            variable: variable.to_owned(),
+            problem: problem.into(),
+        }
     }
 }
 
 impl From<ConfigError> for lambda_runtime::Diagnostic {
     fn from(e: ConfigError) -> Self {
-        lambda_runtime::Diagnostic { error_type: "Config.Invalid".into(), error_message: e.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: "Config.Invalid".into(),
+            error_message: e.to_string(),
+        }
     }
 }
 
@@ -52,13 +58,17 @@ impl Env for std::collections::HashMap<String, String> {
 
 impl<const N: usize> Env for [(&str, &str); N] {
     fn get(&self, name: &str) -> Option<String> {
-        self.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned())
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
     }
 }
 
 /// The value of `name`, trimmed; `None` when unset or blank (an empty variable means "not set" in SAM).
 pub fn optional(env: &dyn Env, name: &str) -> Option<String> {
-    env.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    env.get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
 }
 
 /// The value of `name`, or an error naming it.
@@ -67,41 +77,78 @@ pub fn required(env: &dyn Env, name: &str) -> Result<String, ConfigError> {
 }
 
 /// A duration in seconds (fractions allowed), at least `min` and at most `max`.
-pub fn seconds(env: &dyn Env, name: &str, default: Duration, min: Duration, max: Duration) -> Result<Duration, ConfigError> {
-    let Some(raw) = optional(env, name) else { return Ok(default) };
-    let secs: f64 = raw
-        .parse()
-        .map_err(|_| ConfigError::new(name, format!("must be a number of seconds such as 5 or 2.5, got {raw:?}")))?;
+pub fn seconds(
+    env: &dyn Env,
+    name: &str,
+    default: Duration,
+    min: Duration,
+    max: Duration,
+) -> Result<Duration, ConfigError> {
+    let Some(raw) = optional(env, name) else {
+        return Ok(default);
+    };
+    let secs: f64 = raw.parse().map_err(|_| {
+        ConfigError::new(
+            name,
+            format!("must be a number of seconds such as 5 or 2.5, got {raw:?}"),
+        )
+    })?;
     if !secs.is_finite() {
-        return Err(ConfigError::new(name, format!("must be a finite number of seconds, got {raw:?}")));
+        return Err(ConfigError::new(
+            name,
+            format!("must be a finite number of seconds, got {raw:?}"),
+        ));
     }
-    let d = Duration::try_from_secs_f64(secs)
-        .map_err(|_| ConfigError::new(name, format!("must be a positive number of seconds, got {raw:?}")))?;
+    let d = Duration::try_from_secs_f64(secs).map_err(|_| {
+        ConfigError::new(
+            name,
+            format!("must be a positive number of seconds, got {raw:?}"),
+        )
+    })?;
     if d < min || d > max {
         return Err(ConfigError::new(
             name,
-            format!("must be between {} and {} seconds, got {raw}", min.as_secs_f64(), max.as_secs_f64()),
+            format!(
+                "must be between {} and {} seconds, got {raw}",
+                min.as_secs_f64(),
+                max.as_secs_f64()
+            ),
         ));
     }
     Ok(d)
 }
 
 /// A positive integer in `1..=max`.
-pub fn positive(env: &dyn Env, name: &str, default: usize, max: usize) -> Result<usize, ConfigError> {
-    let Some(raw) = optional(env, name) else { return Ok(default) };
+pub fn positive(
+    env: &dyn Env,
+    name: &str,
+    default: usize,
+    max: usize,
+) -> Result<usize, ConfigError> {
+    let Some(raw) = optional(env, name) else {
+        return Ok(default);
+    };
     match raw.parse::<usize>() {
         Ok(n) if (1..=max).contains(&n) => Ok(n),
-        _ => Err(ConfigError::new(name, format!("must be a whole number from 1 to {max}, got {raw:?}"))),
+        _ => Err(ConfigError::new(
+            name,
+            format!("must be a whole number from 1 to {max}, got {raw:?}"),
+        )),
     }
 }
 
 /// A boolean written `true`/`false` (also `1`/`0`, `yes`/`no`, any case).
 pub fn flag(env: &dyn Env, name: &str, default: bool) -> Result<bool, ConfigError> {
-    let Some(raw) = optional(env, name) else { return Ok(default) };
+    let Some(raw) = optional(env, name) else {
+        return Ok(default);
+    };
     match raw.to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" => Ok(false),
-        _ => Err(ConfigError::new(name, format!("must be true or false, got {raw:?}"))),
+        _ => Err(ConfigError::new(
+            name,
+            format!("must be true or false, got {raw:?}"),
+        )),
     }
 }
 
@@ -113,10 +160,17 @@ pub fn url(env: &dyn Env, name: &str) -> Result<reqwest::Url, ConfigError> {
 
 /// Parses `raw` as an absolute `http`/`https` URL with a host, naming `name` on failure.
 pub fn parse_url(name: &str, raw: &str) -> Result<reqwest::Url, ConfigError> {
-    let parsed = reqwest::Url::parse(raw)
-        .map_err(|e| ConfigError::new(name, format!("must be an absolute http(s) URL ({e}), got {raw:?}")))?;
+    let parsed = reqwest::Url::parse(raw).map_err(|e| {
+        ConfigError::new(
+            name,
+            format!("must be an absolute http(s) URL ({e}), got {raw:?}"),
+        )
+    })?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(ConfigError::new(name, format!("must be an absolute http(s) URL with a host, got {raw:?}")));
+        return Err(ConfigError::new(
+            name,
+            format!("must be an absolute http(s) URL with a host, got {raw:?}"),
+        ));
     }
     Ok(parsed)
 }
@@ -130,7 +184,10 @@ mod tests {
         let min = Duration::from_millis(1);
         let max = Duration::from_secs(900);
         let d = Duration::from_secs(5);
-        assert_eq!(seconds(&[("T", "2.5")], "T", d, min, max).unwrap(), Duration::from_millis(2500));
+        assert_eq!(
+            seconds(&[("T", "2.5")], "T", d, min, max).unwrap(),
+            Duration::from_millis(2500)
+        );
         assert_eq!(seconds(&[("T", " ")], "T", d, min, max).unwrap(), d);
         for bad in ["abc", "-1", "NaN", "inf", "0", "901"] {
             let e = seconds(&[("T", bad)], "T", d, min, max).unwrap_err();

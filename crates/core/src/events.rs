@@ -87,21 +87,37 @@ impl GenesysEvent {
     /// Reads an EventBridge envelope out of `value`, saying precisely what is missing or mistyped.
     pub fn parse(value: Value) -> Result<Self, MalformedEvent> {
         let Value::Object(mut envelope) = value else {
-            return Err(MalformedEvent(format!("expected an EventBridge event object, got {}", kind(&value))));
+            return Err(MalformedEvent(format!(
+                "expected an EventBridge event object, got {}",
+                kind(&value)
+            )));
         };
         let detail_type = match envelope.remove("detail-type") {
             Some(Value::String(s)) if !s.is_empty() => s,
-            Some(other) => return Err(MalformedEvent(format!("detail-type must be a non-empty string, got {}", kind(&other)))),
+            Some(other) => {
+                return Err(MalformedEvent(format!(
+                    "detail-type must be a non-empty string, got {}",
+                    kind(&other)
+                )))
+            }
             None => return Err(MalformedEvent("detail-type is missing".into())),
         };
         let detail = match envelope.remove("detail") {
             Some(Value::Object(d)) => d,
-            Some(other) => return Err(MalformedEvent(format!("detail must be an object, got {}", kind(&other)))),
+            Some(other) => {
+                return Err(MalformedEvent(format!(
+                    "detail must be an object, got {}",
+                    kind(&other)
+                )))
+            }
             None => return Err(MalformedEvent("detail is missing".into())),
         };
         if let Some(body) = detail.get("eventBody") {
             if !body.is_object() {
-                return Err(MalformedEvent(format!("detail.eventBody must be an object, got {}", kind(body))));
+                return Err(MalformedEvent(format!(
+                    "detail.eventBody must be an object, got {}",
+                    kind(body)
+                )));
             }
         } else if TopicFamily::of(&detail_type).is_conversation_detail() {
             return Err(MalformedEvent("detail.eventBody is missing".into()));
@@ -110,7 +126,11 @@ impl GenesysEvent {
             Some(Value::String(s)) if !s.trim().is_empty() => Some(s),
             _ => None,
         };
-        Ok(Self { id, detail_type, detail })
+        Ok(Self {
+            id,
+            detail_type,
+            detail,
+        })
     }
 
     /// The topic family of this event.
@@ -125,7 +145,10 @@ impl GenesysEvent {
 
     /// `detail.eventBody.conversationId`, when a non-empty string.
     pub fn conversation_id(&self) -> Option<&str> {
-        self.body()?.get("conversationId")?.as_str().filter(|s| !s.trim().is_empty())
+        self.body()?
+            .get("conversationId")?
+            .as_str()
+            .filter(|s| !s.trim().is_empty())
     }
 
     /// `detail.eventBody.eventTime` in epoch milliseconds (detail events send an integer).
@@ -157,45 +180,84 @@ mod tests {
     use serde_json::json;
 
     fn sample() -> Value {
-        serde_json::from_str(include_str!("../../../events/eventbridge/customer-start-sample.json")).unwrap()
+        serde_json::from_str(include_str!(
+            "../../../events/eventbridge/customer-start-sample.json"
+        ))
+        .unwrap()
     }
 
     #[test]
     fn the_real_genesys_sample_parses() {
         let e = GenesysEvent::parse(sample()).unwrap();
-        assert_eq!(e.id.as_deref(), Some("adbcfa5b-0116-4baa-b66b-a3f5902e95bf"));
-        assert_eq!(e.family(), TopicFamily::ConversationDetail("customer.start"));
-        assert_eq!(e.conversation_id(), Some("2f7bf00a-0fc2-4d6a-9b56-92238191433e"));
+        assert_eq!(
+            e.id.as_deref(),
+            Some("adbcfa5b-0116-4baa-b66b-a3f5902e95bf")
+        );
+        assert_eq!(
+            e.family(),
+            TopicFamily::ConversationDetail("customer.start")
+        );
+        assert_eq!(
+            e.conversation_id(),
+            Some("2f7bf00a-0fc2-4d6a-9b56-92238191433e")
+        );
         assert_eq!(e.event_time_ms(), Some(1_649_237_444_949));
-        assert_eq!(e.correlation_id(), Some("fe8a8579-b83f-4f07-b371-2b39398f91a8"));
+        assert_eq!(
+            e.correlation_id(),
+            Some("fe8a8579-b83f-4f07-b371-2b39398f91a8")
+        );
     }
 
     #[test]
     fn topics_are_classified() {
-        assert_eq!(TopicFamily::of("v2.detail.events.conversation.{id}.acw"), TopicFamily::ConversationDetail("acw"));
+        assert_eq!(
+            TopicFamily::of("v2.detail.events.conversation.{id}.acw"),
+            TopicFamily::ConversationDetail("acw")
+        );
         assert_eq!(
             TopicFamily::of("v2.detail.events.conversation.{id}.future.thing"),
             TopicFamily::UnsupportedConversationDetail("future.thing")
         );
-        assert_eq!(TopicFamily::of("v2.routing.queues.{id}.conversations"), TopicFamily::QueueConversations);
-        assert_eq!(TopicFamily::of("v2.audits.entitytype.{id}.entityid.{id}"), TopicFamily::Audit);
-        assert_eq!(TopicFamily::of("v2.conversations.{id}.transcription"), TopicFamily::Transcription);
+        assert_eq!(
+            TopicFamily::of("v2.routing.queues.{id}.conversations"),
+            TopicFamily::QueueConversations
+        );
+        assert_eq!(
+            TopicFamily::of("v2.audits.entitytype.{id}.entityid.{id}"),
+            TopicFamily::Audit
+        );
+        assert_eq!(
+            TopicFamily::of("v2.conversations.{id}.transcription"),
+            TopicFamily::Transcription
+        );
         assert_eq!(TopicFamily::of("Conversation Update"), TopicFamily::Other);
     }
 
     #[test]
     fn malformed_events_say_what_is_wrong() {
         let cases = [
-            (json!("text"), "expected an EventBridge event object, got a string"),
+            (
+                json!("text"),
+                "expected an EventBridge event object, got a string",
+            ),
             (json!({"detail": {}}), "detail-type is missing"),
-            (json!({"detail-type": 5, "detail": {}}), "detail-type must be a non-empty string, got a number"),
+            (
+                json!({"detail-type": 5, "detail": {}}),
+                "detail-type must be a non-empty string, got a number",
+            ),
             (json!({"detail-type": "x"}), "detail is missing"),
-            (json!({"detail-type": "x", "detail": []}), "detail must be an object, got an array"),
+            (
+                json!({"detail-type": "x", "detail": []}),
+                "detail must be an object, got an array",
+            ),
             (
                 json!({"detail-type": "v2.detail.events.conversation.{id}.acw", "detail": {"eventBody": "s"}}),
                 "detail.eventBody must be an object, got a string",
             ),
-            (json!({"detail-type": "v2.detail.events.conversation.{id}.acw", "detail": {}}), "detail.eventBody is missing"),
+            (
+                json!({"detail-type": "v2.detail.events.conversation.{id}.acw", "detail": {}}),
+                "detail.eventBody is missing",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(GenesysEvent::parse(input).unwrap_err().0, want);

@@ -35,11 +35,19 @@ pub enum BodyError {
 
 /// Reads a response body, stopping with [`BodyError::TooLarge`] as soon as it passes `limit` bytes, so a
 /// huge or endless upstream body never gets buffered whole.
-pub async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, BodyError> {
+pub async fn read_bounded(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
     if response.content_length().is_some_and(|n| n > limit as u64) {
         return Err(BodyError::TooLarge { limit });
     }
-    let mut body = Vec::with_capacity(response.content_length().map_or(8 * 1024, |n| n as usize).min(limit));
+    let mut body = Vec::with_capacity(
+        response
+            .content_length()
+            .map_or(8 * 1024, |n| n as usize)
+            .min(limit),
+    );
     while let Some(chunk) = response.chunk().await? {
         if body.len() + chunk.len() > limit {
             return Err(BodyError::TooLarge { limit });
@@ -51,7 +59,11 @@ pub async fn read_bounded(mut response: reqwest::Response, limit: usize) -> Resu
 
 /// Parses a `Retry-After` header: delta-seconds or an HTTP date (RFC 9110 §10.2.3).
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let raw = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let raw = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(secs) = raw.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
@@ -59,7 +71,10 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
         return Duration::try_from_secs_f64(secs).ok();
     }
     let when = httpdate::parse_http_date(raw).ok()?;
-    Some(when.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]
@@ -73,7 +88,10 @@ mod tests {
         assert_eq!(retry_after(&h), None);
         h.insert(RETRY_AFTER, HeaderValue::from_static("3"));
         assert_eq!(retry_after(&h), Some(Duration::from_secs(3)));
-        h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
+        h.insert(
+            RETRY_AFTER,
+            HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"),
+        );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
         h.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
         assert_eq!(retry_after(&h), None);

@@ -7,6 +7,7 @@ pub mod config;
 pub mod events;
 pub mod genesys;
 pub mod http;
+pub mod lambda;
 pub mod logging;
 pub mod pipeline;
 pub mod redact;

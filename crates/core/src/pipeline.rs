@@ -74,8 +74,27 @@ pub fn execution_name_char_ok(c: char) -> bool {
         || c.is_control()
         || matches!(
             c,
-            '?' | '*' | '<' | '>' | '{' | '}' | '[' | ']' | '"' | '#' | '%' | '\\' | '^' | '|' | '~' | '`' | '$' | '&' | ',' | ';'
-                | ':' | '/'
+            '?' | '*'
+                | '<'
+                | '>'
+                | '{'
+                | '}'
+                | '['
+                | ']'
+                | '"'
+                | '#'
+                | '%'
+                | '\\'
+                | '^'
+                | '|'
+                | '~'
+                | '`'
+                | '$'
+                | '&'
+                | ','
+                | ';'
+                | ':'
+                | '/'
         ))
 }
 
@@ -87,7 +106,9 @@ pub fn execution_name_char_ok(c: char) -> bool {
 pub fn execution_name(event_id: &str) -> String {
     let valid_as_is = !event_id.is_empty()
         && event_id.len() <= MAX_EXECUTION_NAME
-        && event_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && event_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if valid_as_is {
         return event_id.to_owned();
     }
@@ -95,7 +116,13 @@ pub fn execution_name(event_id: &str) -> String {
     let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     let prefix: String = event_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(MAX_EXECUTION_NAME - 1 - hash.len())
         .collect();
     format!("{prefix}-{hash}")
@@ -163,7 +190,8 @@ fn push_unique(list: &mut Vec<String>, value: Option<&String>) {
 }
 
 fn parse_ms(iso: &str) -> Option<i64> {
-    let t = time::OffsetDateTime::parse(iso, &time::format_description::well_known::Rfc3339).ok()?;
+    let t =
+        time::OffsetDateTime::parse(iso, &time::format_description::well_known::Rfc3339).ok()?;
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
@@ -171,7 +199,11 @@ impl ConversationRecord {
     /// A record from the event alone, for topics that are not enriched. `event_time` must be known.
     pub fn from_event(input: &ExecutionInput, event_time: i64) -> Self {
         let body = input.event_body();
-        let text = |k: &str| body.and_then(|b| b.get(k)).and_then(Value::as_str).map(str::to_owned);
+        let text = |k: &str| {
+            body.and_then(|b| b.get(k))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
         let mut division_ids = Vec::new();
         push_unique(&mut division_ids, text("divisionId").as_ref());
         let mut queue_ids = Vec::new();
@@ -179,7 +211,10 @@ impl ConversationRecord {
         let mut wrap_up_codes = Vec::new();
         push_unique(&mut wrap_up_codes, text("wrapupCode").as_ref());
         let agents = match text("userId") {
-            Some(id) => vec![Agent { user_id: Some(id), name: None }],
+            Some(id) => vec![Agent {
+                user_id: Some(id),
+                name: None,
+            }],
             None => Vec::new(),
         };
         Self {
@@ -203,16 +238,26 @@ impl ConversationRecord {
     }
 
     /// A record from the analytics details, stamped with the event that triggered it.
-    pub fn from_details(input: &ExecutionInput, event_time: i64, details: &ConversationDetails) -> Self {
+    pub fn from_details(
+        input: &ExecutionInput,
+        event_time: i64,
+        details: &ConversationDetails,
+    ) -> Self {
         let mut record = Self::from_event(input, event_time);
         record.enriched = true;
         record.conversation_start = details.conversation_start.clone();
         record.conversation_end = details.conversation_end.clone();
         record.duration_ms = match (&details.conversation_start, &details.conversation_end) {
-            (Some(s), Some(e)) => parse_ms(e).zip(parse_ms(s)).map(|(e, s)| e - s).filter(|d| *d >= 0),
+            (Some(s), Some(e)) => parse_ms(e)
+                .zip(parse_ms(s))
+                .map(|(e, s)| e - s)
+                .filter(|d| *d >= 0),
             _ => None,
         };
-        record.originating_direction = details.originating_direction.clone().or(record.originating_direction);
+        record.originating_direction = details
+            .originating_direction
+            .clone()
+            .or(record.originating_direction);
         for d in &details.division_ids {
             push_unique(&mut record.division_ids, Some(d));
         }
@@ -223,9 +268,18 @@ impl ConversationRecord {
             }
             if purpose == "agent" {
                 // An agent the event named by id gets its display name from the details.
-                match record.agents.iter_mut().find(|a| a.user_id.is_some() && a.user_id == p.user_id) {
-                    Some(known) => known.name = known.name.take().or_else(|| p.participant_name.clone()),
-                    None => record.agents.push(Agent { user_id: p.user_id.clone(), name: p.participant_name.clone() }),
+                match record
+                    .agents
+                    .iter_mut()
+                    .find(|a| a.user_id.is_some() && a.user_id == p.user_id)
+                {
+                    Some(known) => {
+                        known.name = known.name.take().or_else(|| p.participant_name.clone())
+                    }
+                    None => record.agents.push(Agent {
+                        user_id: p.user_id.clone(),
+                        name: p.participant_name.clone(),
+                    }),
                 }
             }
             for s in &p.sessions {
@@ -259,7 +313,10 @@ mod tests {
 
     #[test]
     fn uuid_event_ids_are_names_as_is() {
-        assert_eq!(execution_name("adbcfa5b-0116-4baa-b66b-a3f5902e95bf"), "adbcfa5b-0116-4baa-b66b-a3f5902e95bf");
+        assert_eq!(
+            execution_name("adbcfa5b-0116-4baa-b66b-a3f5902e95bf"),
+            "adbcfa5b-0116-4baa-b66b-a3f5902e95bf"
+        );
     }
 
     #[test]
@@ -268,8 +325,14 @@ mod tests {
         assert!(n.starts_with("a_b_c_d-"), "{n}");
         assert_ne!(execution_name("a b"), execution_name("a_b"));
         assert_eq!(execution_name(&"x".repeat(200)).len(), MAX_EXECUTION_NAME);
-        assert_eq!(execution_name(&"x".repeat(200)), execution_name(&"x".repeat(200)));
-        assert_ne!(execution_name(&"x".repeat(200)), execution_name(&"x".repeat(201)));
+        assert_eq!(
+            execution_name(&"x".repeat(200)),
+            execution_name(&"x".repeat(200))
+        );
+        assert_ne!(
+            execution_name(&"x".repeat(200)),
+            execution_name(&"x".repeat(201))
+        );
     }
 
     proptest! {
@@ -295,10 +358,19 @@ mod tests {
 
     #[test]
     fn record_from_the_real_analytics_sample() {
-        let details: ConversationDetails =
-            serde_json::from_str(include_str!("../tests/fixtures/analytics_conversation_details_1.json")).unwrap();
-        let r = ConversationRecord::from_details(&input("customer.end", serde_json::json!({"mediaType": "CHAT"})), 10, &details);
-        assert_eq!(r.conversation_start.as_deref(), Some("2021-04-01T12:27:53.386Z"));
+        let details: ConversationDetails = serde_json::from_str(include_str!(
+            "../tests/fixtures/analytics_conversation_details_1.json"
+        ))
+        .unwrap();
+        let r = ConversationRecord::from_details(
+            &input("customer.end", serde_json::json!({"mediaType": "CHAT"})),
+            10,
+            &details,
+        );
+        assert_eq!(
+            r.conversation_start.as_deref(),
+            Some("2021-04-01T12:27:53.386Z")
+        );
         assert_eq!(r.duration_ms, Some(929_920));
         assert_eq!(r.media_type.as_deref(), Some("chat"));
         assert_eq!(r.originating_direction.as_deref(), Some("inbound"));
@@ -306,7 +378,10 @@ mod tests {
         assert_eq!(r.queue_ids, vec!["a623d83c-96d7-4baa-af1f-d46ad6700d8b"]);
         assert_eq!(r.customer_participant_name.as_deref(), Some("John Doe"));
         assert_eq!(r.agents.len(), 1);
-        assert_eq!(r.agents[0].user_id.as_deref(), Some("50fcd33c-f432-4726-abc9-979f3ca01555"));
+        assert_eq!(
+            r.agents[0].user_id.as_deref(),
+            Some("50fcd33c-f432-4726-abc9-979f3ca01555")
+        );
         assert!(r.enriched);
         assert_eq!((r.last_event_time, r.last_event_id.as_str()), (10, "e1"));
     }
@@ -314,12 +389,21 @@ mod tests {
     #[test]
     fn record_from_an_event_alone() {
         let r = ConversationRecord::from_event(
-            &input("acw", serde_json::json!({"mediaType": "VOICE", "direction": "INBOUND", "userId": "u1", "queueId": "q1", "wrapupCode": "w1"})),
+            &input(
+                "acw",
+                serde_json::json!({"mediaType": "VOICE", "direction": "INBOUND", "userId": "u1", "queueId": "q1", "wrapupCode": "w1"}),
+            ),
             42,
         );
         assert_eq!(r.media_type.as_deref(), Some("voice"));
         assert_eq!(r.originating_direction.as_deref(), Some("inbound"));
-        assert_eq!(r.agents, vec![Agent { user_id: Some("u1".into()), name: None }]);
+        assert_eq!(
+            r.agents,
+            vec![Agent {
+                user_id: Some("u1".into()),
+                name: None
+            }]
+        );
         assert_eq!(r.queue_ids, vec!["q1"]);
         assert_eq!(r.wrap_up_codes, vec!["w1"]);
         assert!(!r.enriched);
@@ -328,8 +412,15 @@ mod tests {
 
     #[test]
     fn details_with_missing_fields_still_map() {
-        let details: ConversationDetails = serde_json::from_str(r#"{"conversationId":"c","participants":null,"divisionIds":null,"extra":{"x":1}}"#).unwrap();
-        let r = ConversationRecord::from_details(&input("customer.end", serde_json::json!({})), 1, &details);
+        let details: ConversationDetails = serde_json::from_str(
+            r#"{"conversationId":"c","participants":null,"divisionIds":null,"extra":{"x":1}}"#,
+        )
+        .unwrap();
+        let r = ConversationRecord::from_details(
+            &input("customer.end", serde_json::json!({})),
+            1,
+            &details,
+        );
         assert_eq!(r.duration_ms, None);
         assert!(r.agents.is_empty() && r.queue_ids.is_empty());
     }

@@ -11,7 +11,10 @@ use sha2::{Digest, Sha256};
 /// It is a correlation handle, not anonymisation: a short numeric id can be recovered by enumeration,
 /// which is why the hash is salted with a fixed, project-specific prefix and never logged next to the id.
 pub fn pii_ref(value: &str) -> String {
-    let digest = Sha256::new().chain_update(b"gcx-pii-ref:").chain_update(value.as_bytes()).finalize();
+    let digest = Sha256::new()
+        .chain_update(b"gcx-pii-ref:")
+        .chain_update(value.as_bytes())
+        .finalize();
     digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }
 

@@ -10,7 +10,8 @@ use wiremock::matchers::{body_string, header, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const CONVERSATION: &str = "1bc96a39-6725-40c4-9345-db72aa67b8c6";
-const DETAILS_PATH: &str = "/api/v2/analytics/conversations/1bc96a39-6725-40c4-9345-db72aa67b8c6/details";
+const DETAILS_PATH: &str =
+    "/api/v2/analytics/conversations/1bc96a39-6725-40c4-9345-db72aa67b8c6/details";
 const DETAILS: &str = include_str!("fixtures/analytics_conversation_details_1.json");
 /// `Basic base64("client-id:client-secret")`.
 const BASIC: &str = "Basic Y2xpZW50LWlkOmNsaWVudC1zZWNyZXQ=";
@@ -38,7 +39,11 @@ async fn token_endpoint(server: &MockServer, expires_in: u64, delay: Duration) -
         .and(header("authorization", BASIC))
         .and(header("content-type", "application/x-www-form-urlencoded"))
         .and(body_string("grant_type=client_credentials"))
-        .respond_with(CountingTokens { issued: issued.clone(), expires_in, delay })
+        .respond_with(CountingTokens {
+            issued: issued.clone(),
+            expires_in,
+            delay,
+        })
         .mount(server)
         .await;
     issued
@@ -52,7 +57,12 @@ fn client(server: &MockServer) -> GenesysClient {
     ])
     .unwrap();
     let http = gcx_core::http::client("test", Duration::from_secs(2));
-    let tokens = TokenCache::new(http.clone(), endpoints.token_url(), Credentials::new("client-id", "client-secret"), Duration::from_secs(2));
+    let tokens = TokenCache::new(
+        http.clone(),
+        endpoints.token_url(),
+        Credentials::new("client-id", "client-secret"),
+        Duration::from_secs(2),
+    );
     GenesysClient::new(http, endpoints, tokens, Duration::from_secs(2))
 }
 
@@ -61,10 +71,12 @@ async fn fifty_concurrent_callers_cause_exactly_one_token_request() {
     let server = MockServer::start().await;
     let issued = token_endpoint(&server, 86_400, Duration::from_millis(100)).await;
     let c = client(&server);
-    let tasks: Vec<_> = (0..50).map(|_| {
-        let c = c.clone();
-        tokio::spawn(async move { c.tokens().token().await.map(|t| t.expose().to_owned()) })
-    }).collect();
+    let tasks: Vec<_> = (0..50)
+        .map(|_| {
+            let c = c.clone();
+            tokio::spawn(async move { c.tokens().token().await.map(|t| t.expose().to_owned()) })
+        })
+        .collect();
     for t in tasks {
         assert_eq!(t.await.unwrap().unwrap(), "tok-1");
     }
@@ -89,15 +101,26 @@ async fn an_expiring_token_is_refreshed_before_it_expires() {
 async fn a_401_invalidates_the_token_and_retries_once() {
     let server = MockServer::start().await;
     let issued = token_endpoint(&server, 86_400, Duration::ZERO).await;
-    Mock::given(method("GET")).and(path(DETAILS_PATH)).and(header("authorization", "Bearer tok-1"))
-        .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"message": "expired", "code": "bad.credentials", "status": 401})))
+    Mock::given(method("GET"))
+        .and(path(DETAILS_PATH))
+        .and(header("authorization", "Bearer tok-1"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(
+            serde_json::json!({"message": "expired", "code": "bad.credentials", "status": 401}),
+        ))
         .expect(1)
-        .mount(&server).await;
-    Mock::given(method("GET")).and(path(DETAILS_PATH)).and(header("authorization", "Bearer tok-2"))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(DETAILS_PATH))
+        .and(header("authorization", "Bearer tok-2"))
         .respond_with(ResponseTemplate::new(200).set_body_string(DETAILS))
         .expect(1)
-        .mount(&server).await;
-    let details = client(&server).conversation_details(CONVERSATION).await.unwrap();
+        .mount(&server)
+        .await;
+    let details = client(&server)
+        .conversation_details(CONVERSATION)
+        .await
+        .unwrap();
     assert_eq!(details.conversation_id, CONVERSATION);
     assert_eq!(issued.load(Ordering::SeqCst), 2);
 }
@@ -106,11 +129,16 @@ async fn a_401_invalidates_the_token_and_retries_once() {
 async fn a_second_401_is_auth_failed() {
     let server = MockServer::start().await;
     let issued = token_endpoint(&server, 86_400, Duration::ZERO).await;
-    Mock::given(method("GET")).and(path(DETAILS_PATH))
+    Mock::given(method("GET"))
+        .and(path(DETAILS_PATH))
         .respond_with(ResponseTemplate::new(401))
         .expect(2)
-        .mount(&server).await;
-    let e = client(&server).conversation_details(CONVERSATION).await.unwrap_err();
+        .mount(&server)
+        .await;
+    let e = client(&server)
+        .conversation_details(CONVERSATION)
+        .await
+        .unwrap_err();
     assert_eq!(e.name(), "Genesys.AuthFailed");
     assert_eq!(issued.load(Ordering::SeqCst), 2);
 }
@@ -122,13 +150,18 @@ async fn bad_credentials_and_an_unavailable_token_endpoint_are_distinct() {
         .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({"error": "invalid_client", "description": "client not found", "error_description": "client not found"})))
         .up_to_n_times(1)
         .mount(&server).await;
-    Mock::given(method("POST")).and(path("/oauth/token"))
+    Mock::given(method("POST"))
+        .and(path("/oauth/token"))
         .respond_with(ResponseTemplate::new(503))
-        .mount(&server).await;
+        .mount(&server)
+        .await;
     let c = client(&server);
     let e = c.tokens().token().await.unwrap_err();
     assert_eq!(e.name(), "Genesys.AuthFailed");
-    assert!(e.to_string().contains("invalid_client: client not found"), "{e}");
+    assert!(
+        e.to_string().contains("invalid_client: client not found"),
+        "{e}"
+    );
     let e = c.tokens().token().await.unwrap_err();
     assert_eq!(e.name(), "Genesys.Unavailable");
     assert!(!e.to_string().contains("client-secret"));
@@ -136,10 +169,29 @@ async fn bad_credentials_and_an_unavailable_token_endpoint_are_distinct() {
 
 #[tokio::test]
 async fn an_unreachable_token_endpoint_is_unavailable() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let endpoints = Endpoints::from_env(&[("GENESYS_LOGIN_URL", format!("http://127.0.0.1:{port}").as_str()), ("GENESYS_API_URL", "http://127.0.0.1:1")]).unwrap();
-    let tokens = TokenCache::new(gcx_core::http::client("t", Duration::from_secs(1)), endpoints.token_url(), Credentials::new("a", "b"), Duration::from_secs(1));
-    assert_eq!(tokens.token().await.unwrap_err().name(), "Genesys.Unavailable");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let endpoints = Endpoints::from_env(&[
+        (
+            "GENESYS_LOGIN_URL",
+            format!("http://127.0.0.1:{port}").as_str(),
+        ),
+        ("GENESYS_API_URL", "http://127.0.0.1:1"),
+    ])
+    .unwrap();
+    let tokens = TokenCache::new(
+        gcx_core::http::client("t", Duration::from_secs(1)),
+        endpoints.token_url(),
+        Credentials::new("a", "b"),
+        Duration::from_secs(1),
+    );
+    assert_eq!(
+        tokens.token().await.unwrap_err().name(),
+        "Genesys.Unavailable"
+    );
 }
 
 #[tokio::test]
@@ -150,7 +202,11 @@ async fn rate_limits_carry_retry_after_and_the_error_body() {
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "7").set_body_json(serde_json::json!({
             "message": "Rate limit exceeded the maximum. [300] requests for [60] seconds", "code": "too.many.requests", "status": 429, "contextId": "ctx-1"})))
         .mount(&server).await;
-    match client(&server).conversation_details(CONVERSATION).await.unwrap_err() {
+    match client(&server)
+        .conversation_details(CONVERSATION)
+        .await
+        .unwrap_err()
+    {
         GenesysError::RateLimited { retry_after, body } => {
             assert_eq!(retry_after, Some(Duration::from_secs(7)));
             assert_eq!(body.code.as_deref(), Some("too.many.requests"));
@@ -163,20 +219,43 @@ async fn rate_limits_carry_retry_after_and_the_error_body() {
 #[tokio::test]
 async fn statuses_and_bodies_map_to_error_kinds() {
     let cases: Vec<(ResponseTemplate, &str)> = vec![
-        (ResponseTemplate::new(404).set_body_json(serde_json::json!({"message": "not found", "code": "not.found", "status": 404})), "Genesys.NotYetAvailable"),
+        (
+            ResponseTemplate::new(404).set_body_json(
+                serde_json::json!({"message": "not found", "code": "not.found", "status": 404}),
+            ),
+            "Genesys.NotYetAvailable",
+        ),
         (ResponseTemplate::new(500), "Genesys.Unavailable"),
         (ResponseTemplate::new(503), "Genesys.Unavailable"),
         (ResponseTemplate::new(403), "Genesys.AuthFailed"),
-        (ResponseTemplate::new(200).set_body_string("<html>gateway</html>"), "Genesys.BadResponse"),
-        (ResponseTemplate::new(200).set_body_string("[]"), "Genesys.BadResponse"),
+        (
+            ResponseTemplate::new(200).set_body_string("<html>gateway</html>"),
+            "Genesys.BadResponse",
+        ),
+        (
+            ResponseTemplate::new(200).set_body_string("[]"),
+            "Genesys.BadResponse",
+        ),
         (ResponseTemplate::new(400), "Genesys.BadResponse"),
-        (ResponseTemplate::new(200).set_body_string(DETAILS).set_delay(Duration::from_secs(3)), "Genesys.Unavailable"),
+        (
+            ResponseTemplate::new(200)
+                .set_body_string(DETAILS)
+                .set_delay(Duration::from_secs(3)),
+            "Genesys.Unavailable",
+        ),
     ];
     for (response, want) in cases {
         let server = MockServer::start().await;
         token_endpoint(&server, 86_400, Duration::ZERO).await;
-        Mock::given(method("GET")).and(path(DETAILS_PATH)).respond_with(response).mount(&server).await;
-        let e = client(&server).conversation_details(CONVERSATION).await.unwrap_err();
+        Mock::given(method("GET"))
+            .and(path(DETAILS_PATH))
+            .respond_with(response)
+            .mount(&server)
+            .await;
+        let e = client(&server)
+            .conversation_details(CONVERSATION)
+            .await
+            .unwrap_err();
         assert_eq!(e.name(), want, "{e}");
     }
 }
@@ -188,7 +267,10 @@ async fn details_with_missing_and_unknown_fields_parse() {
     Mock::given(method("GET")).and(path(DETAILS_PATH))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"conversationId": CONVERSATION, "brandNew": {"x": 1}, "participants": [{"purpose": "customer", "sessions": null}]})))
         .mount(&server).await;
-    let d = client(&server).conversation_details(CONVERSATION).await.unwrap();
+    let d = client(&server)
+        .conversation_details(CONVERSATION)
+        .await
+        .unwrap();
     assert_eq!(d.participants.len(), 1);
     assert!(d.conversation_start.is_none());
 }

@@ -7,14 +7,13 @@
 //! customer id, the token and the request URL never appear in logs.
 //!
 //! Modules: [`input`] (event validation), [`upstream`] (the HTTP call), [`output`] (the answer's shape),
-//! [`config`] (environment), [`error`] (outcome names and messages), [`logging`] (the JSON subscriber).
+//! [`config`] (environment), [`error`] (outcome names and messages).
 
 #![warn(missing_docs)]
 
 pub mod config;
 pub mod error;
 pub mod input;
-pub mod logging;
 pub mod output;
 pub mod upstream;
 
@@ -185,37 +184,6 @@ async fn read_token(arn: &str) -> Result<SecretString, ConfigError> {
         ));
     }
     Ok(SecretString::from(token.to_owned()))
-}
-
-/// Reports an init failure: one JSON log line, then `POST /runtime/init/error` (errorType `Config.Invalid`)
-/// so Lambda shows the cause. lambda_runtime 1.5 only reports init errors for SnapStart hooks, hence this.
-/// The caller then exits non-zero.
-pub async fn report_init_error(error: &ConfigError) {
-    tracing::error!(error_type = "Config.Invalid", variable = %error.variable, error = %error, "init failed");
-    let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
-        return;
-    };
-    let diagnostic = lambda_runtime::Diagnostic::from(error.clone());
-    let Ok(body) = serde_json::to_vec(&diagnostic) else {
-        return;
-    };
-    let Ok(client) = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(2))
-        .build()
-    else {
-        return;
-    };
-    let _ = client
-        .post(format!("http://{api}/2018-06-01/runtime/init/error"))
-        .header(
-            "Lambda-Runtime-Function-Error-Type",
-            diagnostic.error_type.as_str(),
-        )
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(body)
-        .send()
-        .await;
 }
 
 #[cfg(test)]

@@ -2,12 +2,13 @@
 
 use std::process::ExitCode;
 
-use data_action::{handle, report_init_error, App};
+use data_action::{handle, App};
+use gcx_core::lambda::report_init_error;
 use lambda_runtime::service_fn;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    data_action::logging::init();
+    gcx_core::logging::init();
     let app = match App::from_env(&gcx_core::config::ProcessEnv).await {
         Ok(app) => app,
         Err(error) => {

@@ -101,7 +101,10 @@ impl FanoutError {
 
 impl From<FanoutError> for lambda_runtime::Diagnostic {
     fn from(e: FanoutError) -> Self {
-        lambda_runtime::Diagnostic { error_type: e.name().into(), error_message: e.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: e.name().into(),
+            error_message: e.to_string(),
+        }
     }
 }
 
@@ -122,13 +125,18 @@ impl Payload {
         match v {
             Value::Array(items) => Ok(Self::Array(items)),
             Value::Object(ref o) if o.contains_key("Records") => {
-                let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(v).map_err(|e| {
-                    FanoutError::MalformedEvent(format!("an object with Records must be an SQS event: {e}"))
-                })?;
+                let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(v)
+                    .map_err(|e| {
+                        FanoutError::MalformedEvent(format!(
+                            "an object with Records must be an SQS event: {e}"
+                        ))
+                    })?;
                 let mut records = Vec::with_capacity(event.records.len());
                 for (i, r) in event.records.into_iter().enumerate() {
                     let id = r.message_id.ok_or_else(|| {
-                        FanoutError::MalformedEvent(format!("SQS record {i} has no messageId; cannot report it for redelivery"))
+                        FanoutError::MalformedEvent(format!(
+                            "SQS record {i} has no messageId; cannot report it for redelivery"
+                        ))
                     })?;
                     records.push((id, r.body));
                 }
@@ -170,8 +178,9 @@ impl Fanout {
                     .into_iter()
                     .map(|(id, body)| {
                         let event = match body {
-                            Some(b) => serde_json::from_str::<Value>(&b)
-                                .map_err(|e| format!("Fanout.MalformedEvent: SQS body is not JSON ({e})")),
+                            Some(b) => serde_json::from_str::<Value>(&b).map_err(|e| {
+                                format!("Fanout.MalformedEvent: SQS body is not JSON ({e})")
+                            }),
                             None => Err("Fanout.MalformedEvent: SQS record has no body".to_owned()),
                         };
                         (id, event)
@@ -179,7 +188,12 @@ impl Fanout {
                     .unzip();
                 let (mut report, failed_positions) = self.run(events).await;
                 report.batch_item_failures = Some(
-                    failed_positions.into_iter().map(|i| BatchItemFailure { item_identifier: ids[i].clone() }).collect(),
+                    failed_positions
+                        .into_iter()
+                        .map(|i| BatchItemFailure {
+                            item_identifier: ids[i].clone(),
+                        })
+                        .collect(),
                 );
                 Ok(report)
             }
@@ -192,7 +206,10 @@ impl Fanout {
             .map(|e| async move {
                 match e {
                     Ok(v) => self.route(v).await,
-                    Err(error) => Outcome::Failed(Failed { event_id: None, error }),
+                    Err(error) => Outcome::Failed(Failed {
+                        event_id: None,
+                        error,
+                    }),
                 }
             })
             .buffered(self.concurrency)
@@ -222,9 +239,19 @@ impl Fanout {
     async fn route(&self, raw: Value) -> Outcome {
         let event = match GenesysEvent::parse(raw) {
             Ok(e) => e,
-            Err(e) => return Outcome::Failed(Failed { event_id: None, error: format!("Fanout.MalformedEvent: {}", e.0) }),
+            Err(e) => {
+                return Outcome::Failed(Failed {
+                    event_id: None,
+                    error: format!("Fanout.MalformedEvent: {}", e.0),
+                })
+            }
         };
-        let skip = |reason: String| Outcome::Skipped(Skipped { event_id: event.id.clone(), reason });
+        let skip = |reason: String| {
+            Outcome::Skipped(Skipped {
+                event_id: event.id.clone(),
+                reason,
+            })
+        };
         if !matches!(event.family(), TopicFamily::ConversationDetail(_)) {
             return skip(format!("not a conversation event: {}", event.detail_type));
         }
@@ -238,10 +265,19 @@ impl Fanout {
     }
 
     async fn start(&self, input: &ExecutionInput) -> Outcome {
-        let fail = |error: String| Outcome::Failed(Failed { event_id: Some(input.event_id.clone()), error });
+        let fail = |error: String| {
+            Outcome::Failed(Failed {
+                event_id: Some(input.event_id.clone()),
+                error,
+            })
+        };
         let body = match serde_json::to_string(input) {
             Ok(b) => b,
-            Err(e) => return fail(format!("Fanout.MalformedEvent: cannot serialise the execution input ({e})")),
+            Err(e) => {
+                return fail(format!(
+                    "Fanout.MalformedEvent: cannot serialise the execution input ({e})"
+                ))
+            }
         };
         let sent_ms = epoch_ms(std::time::SystemTime::now());
         let result = self
@@ -255,18 +291,29 @@ impl Fanout {
         match result {
             // A Standard execution that is still RUNNING with the same name and input is returned again
             // without an error (StartExecution is idempotent). Its start date then predates this call.
-            Ok(out) if out.start_date().to_millis().is_ok_and(|t| t + IDEMPOTENT_REPLAY_SKEW_MS < sent_ms) => {
+            Ok(out)
+                if out
+                    .start_date()
+                    .to_millis()
+                    .is_ok_and(|t| t + IDEMPOTENT_REPLAY_SKEW_MS < sent_ms) =>
+            {
                 Outcome::Duplicate
             }
             Ok(_) => Outcome::Started,
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), StartExecutionError::ExecutionAlreadyExists(_)) => {
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), StartExecutionError::ExecutionAlreadyExists(_)) =>
+            {
                 Outcome::Duplicate
             }
             Err(e) => {
                 let name = match e.as_service_error() {
-                    Some(StartExecutionError::StateMachineDoesNotExist(_)) => "StateMachineDoesNotExist",
+                    Some(StartExecutionError::StateMachineDoesNotExist(_)) => {
+                        "StateMachineDoesNotExist"
+                    }
                     Some(StartExecutionError::InvalidExecutionInput(_)) => "InvalidExecutionInput",
-                    Some(StartExecutionError::ExecutionLimitExceeded(_)) => "ExecutionLimitExceeded",
+                    Some(StartExecutionError::ExecutionLimitExceeded(_)) => {
+                        "ExecutionLimitExceeded"
+                    }
                     Some(_) => "StartExecutionError",
                     None => "StepFunctionsUnreachable",
                 };
@@ -281,7 +328,8 @@ impl Fanout {
 const IDEMPOTENT_REPLAY_SKEW_MS: i64 = 1_000;
 
 fn epoch_ms(t: std::time::SystemTime) -> i64 {
-    t.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Turns a single/array report into the invocation result: any failure fails the invocation.
@@ -289,51 +337,27 @@ fn finish(report: Report, total: usize) -> Result<Report, FanoutError> {
     if report.failed.is_empty() {
         return Ok(report);
     }
-    let all_malformed = report.failed.iter().all(|f| f.error.starts_with("Fanout.MalformedEvent"));
+    let all_malformed = report
+        .failed
+        .iter()
+        .all(|f| f.error.starts_with("Fanout.MalformedEvent"));
     let summary = serde_json::to_string(&report).unwrap_or_default();
     if all_malformed && report.started == 0 && report.duplicates == 0 {
-        let first = report.failed[0].error.trim_start_matches("Fanout.MalformedEvent: ").to_owned();
-        return Err(FanoutError::MalformedEvent(if total == 1 { first } else { format!("{first}; report: {summary}") }));
+        let first = report.failed[0]
+            .error
+            .trim_start_matches("Fanout.MalformedEvent: ")
+            .to_owned();
+        return Err(FanoutError::MalformedEvent(if total == 1 {
+            first
+        } else {
+            format!("{first}; report: {summary}")
+        }));
     }
-    Err(FanoutError::StartFailed { failed: report.failed.len(), total, summary })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn payload_shapes_are_recognised() {
-        assert!(matches!(Payload::parse(json!({"detail-type": "x"})).unwrap(), Payload::Single(_)));
-        assert!(matches!(Payload::parse(json!([])).unwrap(), Payload::Array(v) if v.is_empty()));
-        let sqs = json!({"Records": [{"messageId": "m1", "body": "{}", "eventSource": "aws:sqs"}]});
-        assert!(matches!(Payload::parse(sqs).unwrap(), Payload::Sqs(r) if r == vec![("m1".to_owned(), Some("{}".to_owned()))]));
-        let e = Payload::parse(json!("hello")).unwrap_err();
-        assert_eq!(e.name(), "Fanout.MalformedEvent");
-        assert!(e.to_string().contains("got a string"), "{e}");
-        let e = Payload::parse(json!({"Records": [{"body": "{}"}]})).unwrap_err();
-        assert!(e.to_string().contains("no messageId"), "{e}");
-    }
-
-    #[test]
-    fn failures_fail_the_invocation_with_the_right_name() {
-        let malformed = Report {
-            failed: vec![Failed { event_id: None, error: "Fanout.MalformedEvent: detail is missing".into() }],
-            ..Report::default()
-        };
-        let e = finish(malformed, 1).unwrap_err();
-        assert_eq!((e.name(), e.to_string().as_str()), ("Fanout.MalformedEvent", "detail is missing"));
-        let start_failed = Report {
-            started: 2,
-            failed: vec![Failed { event_id: Some("e".into()), error: "StepFunctionsUnreachable: x".into() }],
-            ..Report::default()
-        };
-        let e = finish(start_failed, 3).unwrap_err();
-        assert_eq!(e.name(), "Fanout.StartFailed");
-        assert!(e.to_string().starts_with("1 of 3 events could not be started: {\"started\":2"), "{e}");
-        assert_eq!(finish(Report::default(), 0).unwrap(), Report::default());
-    }
+    Err(FanoutError::StartFailed {
+        failed: report.failed.len(),
+        total,
+        summary,
+    })
 }
 
 /// The Step Functions client: the SDK's standard retry strategy (exponential backoff with jitter, retrying
@@ -344,5 +368,65 @@ pub fn sfn_client(sdk: &aws_config::SdkConfig) -> aws_sdk_sfn::Client {
         .with_max_attempts(8)
         .with_initial_backoff(std::time::Duration::from_millis(50))
         .with_max_backoff(std::time::Duration::from_secs(5));
-    aws_sdk_sfn::Client::from_conf(aws_sdk_sfn::config::Builder::from(sdk).retry_config(retry).build())
+    aws_sdk_sfn::Client::from_conf(
+        aws_sdk_sfn::config::Builder::from(sdk)
+            .retry_config(retry)
+            .build(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn payload_shapes_are_recognised() {
+        assert!(matches!(
+            Payload::parse(json!({"detail-type": "x"})).unwrap(),
+            Payload::Single(_)
+        ));
+        assert!(matches!(Payload::parse(json!([])).unwrap(), Payload::Array(v) if v.is_empty()));
+        let sqs = json!({"Records": [{"messageId": "m1", "body": "{}", "eventSource": "aws:sqs"}]});
+        assert!(
+            matches!(Payload::parse(sqs).unwrap(), Payload::Sqs(r) if r == vec![("m1".to_owned(), Some("{}".to_owned()))])
+        );
+        let e = Payload::parse(json!("hello")).unwrap_err();
+        assert_eq!(e.name(), "Fanout.MalformedEvent");
+        assert!(e.to_string().contains("got a string"), "{e}");
+        let e = Payload::parse(json!({"Records": [{"body": "{}"}]})).unwrap_err();
+        assert!(e.to_string().contains("no messageId"), "{e}");
+    }
+
+    #[test]
+    fn failures_fail_the_invocation_with_the_right_name() {
+        let malformed = Report {
+            failed: vec![Failed {
+                event_id: None,
+                error: "Fanout.MalformedEvent: detail is missing".into(),
+            }],
+            ..Report::default()
+        };
+        let e = finish(malformed, 1).unwrap_err();
+        assert_eq!(
+            (e.name(), e.to_string().as_str()),
+            ("Fanout.MalformedEvent", "detail is missing")
+        );
+        let start_failed = Report {
+            started: 2,
+            failed: vec![Failed {
+                event_id: Some("e".into()),
+                error: "StepFunctionsUnreachable: x".into(),
+            }],
+            ..Report::default()
+        };
+        let e = finish(start_failed, 3).unwrap_err();
+        assert_eq!(e.name(), "Fanout.StartFailed");
+        assert!(
+            e.to_string()
+                .starts_with("1 of 3 events could not be started: {\"started\":2"),
+            "{e}"
+        );
+        assert_eq!(finish(Report::default(), 0).unwrap(), Report::default());
+    }
 }

@@ -37,10 +37,17 @@ impl Settings {
     /// Reads `ENRICH_TOPICS`, `STORE_RAW_DETAILS` and `GENESYS_TIMEOUT`.
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         let enrich_topics = match optional(env, "ENRICH_TOPICS") {
-            None => DEFAULT_ENRICH_TOPICS.iter().map(|s| (*s).to_owned()).collect(),
+            None => DEFAULT_ENRICH_TOPICS
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             Some(raw) if raw.eq_ignore_ascii_case("none") => Vec::new(),
             Some(raw) => {
-                let topics: Vec<String> = raw.split(',').map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()).collect();
+                let topics: Vec<String> = raw
+                    .split(',')
+                    .map(|t| t.trim().to_owned())
+                    .filter(|t| !t.is_empty())
+                    .collect();
                 for t in &topics {
                     if !gcx_core::events::CONVERSATION_DETAIL_TOPICS.contains(&t.as_str()) {
                         return Err(ConfigError::new(
@@ -58,7 +65,13 @@ impl Settings {
         Ok(Self {
             enrich_topics,
             store_raw_details: flag(env, "STORE_RAW_DETAILS", false)?,
-            genesys_timeout: seconds(env, "GENESYS_TIMEOUT", Duration::from_secs(10), Duration::from_millis(100), Duration::from_secs(60))?,
+            genesys_timeout: seconds(
+                env,
+                "GENESYS_TIMEOUT",
+                Duration::from_secs(10),
+                Duration::from_millis(100),
+                Duration::from_secs(60),
+            )?,
         })
     }
 }
@@ -86,7 +99,10 @@ impl ProcessError {
 
 impl From<ProcessError> for lambda_runtime::Diagnostic {
     fn from(e: ProcessError) -> Self {
-        lambda_runtime::Diagnostic { error_type: e.name().into(), error_message: e.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: e.name().into(),
+            error_message: e.to_string(),
+        }
     }
 }
 
@@ -101,24 +117,39 @@ pub struct Process {
 
 impl Process {
     /// Builds the record for one execution state. `time_left` is how long until the Lambda deadline.
-    pub async fn handle(&self, state: Value, time_left: Duration) -> Result<ConversationRecord, ProcessError> {
-        let input: ExecutionInput = serde_json::from_value(state)
-            .map_err(|e| ProcessError::InvalidInput(format!("the state is not an execution input: {e}")))?;
-        let event_time = input.event_time.ok_or_else(|| ProcessError::InvalidInput("eventTime is missing".into()))?;
+    pub async fn handle(
+        &self,
+        state: Value,
+        time_left: Duration,
+    ) -> Result<ConversationRecord, ProcessError> {
+        let input: ExecutionInput = serde_json::from_value(state).map_err(|e| {
+            ProcessError::InvalidInput(format!("the state is not an execution input: {e}"))
+        })?;
+        let event_time = input
+            .event_time
+            .ok_or_else(|| ProcessError::InvalidInput("eventTime is missing".into()))?;
         let topic = input.topic().ok_or_else(|| {
-            ProcessError::InvalidInput(format!("eventType {:?} is not a supported conversation topic", input.event_type))
+            ProcessError::InvalidInput(format!(
+                "eventType {:?} is not a supported conversation topic",
+                input.event_type
+            ))
         })?;
         if !self.settings.enrich_topics.iter().any(|t| t == topic) {
             return Ok(ConversationRecord::from_event(&input, event_time));
         }
-        let raw = self.fetch_details(&input.conversation_id, time_left).await?;
+        let raw = self
+            .fetch_details(&input.conversation_id, time_left)
+            .await?;
         let details = gcx_core::genesys::client::parse_details(&raw)?;
         let mut record = ConversationRecord::from_details(&input, event_time, &details);
         if self.settings.store_raw_details {
             if raw.len() <= MAX_RAW_DETAILS {
                 record.raw_details = serde_json::from_slice(&raw).ok();
             } else {
-                tracing::warn!(bytes = raw.len(), "raw details exceed what a Step Functions state can carry; not stored");
+                tracing::warn!(
+                    bytes = raw.len(),
+                    "raw details exceed what a Step Functions state can carry; not stored"
+                );
             }
         }
         Ok(record)
@@ -126,14 +157,24 @@ impl Process {
 
     /// Fetches the details, waiting out one short `Retry-After` in-function when the deadline allows;
     /// longer waits are left to the state machine's retrier so no Lambda time is spent sleeping.
-    async fn fetch_details(&self, conversation_id: &str, time_left: Duration) -> Result<Vec<u8>, GenesysError> {
+    async fn fetch_details(
+        &self,
+        conversation_id: &str,
+        time_left: Duration,
+    ) -> Result<Vec<u8>, GenesysError> {
         let started = std::time::Instant::now();
         match self.genesys.conversation_details_raw(conversation_id).await {
-            Err(GenesysError::RateLimited { retry_after: Some(wait), .. })
-                if wait <= MAX_IN_FUNCTION_WAIT
-                    && started.elapsed() + wait + self.settings.genesys_timeout < time_left.saturating_sub(Duration::from_millis(500)) =>
+            Err(GenesysError::RateLimited {
+                retry_after: Some(wait),
+                ..
+            }) if wait <= MAX_IN_FUNCTION_WAIT
+                && started.elapsed() + wait + self.settings.genesys_timeout
+                    < time_left.saturating_sub(Duration::from_millis(500)) =>
             {
-                tracing::info!(wait_ms = wait.as_millis() as u64, "rate limited; waiting Retry-After once");
+                tracing::info!(
+                    wait_ms = wait.as_millis() as u64,
+                    "rate limited; waiting Retry-After once"
+                );
                 tokio::time::sleep(wait).await;
                 self.genesys.conversation_details_raw(conversation_id).await
             }
@@ -152,10 +193,17 @@ mod tests {
         assert_eq!(s.enrich_topics, vec!["customer.end", "acw", "user.end"]);
         assert!(!s.store_raw_details);
         assert_eq!(s.genesys_timeout, Duration::from_secs(10));
-        let s = Settings::from_env(&[("ENRICH_TOPICS", " acw , customer.start"), ("STORE_RAW_DETAILS", "true")]).unwrap();
+        let s = Settings::from_env(&[
+            ("ENRICH_TOPICS", " acw , customer.start"),
+            ("STORE_RAW_DETAILS", "true"),
+        ])
+        .unwrap();
         assert_eq!(s.enrich_topics, vec!["acw", "customer.start"]);
         assert!(s.store_raw_details);
-        assert!(Settings::from_env(&[("ENRICH_TOPICS", "none")]).unwrap().enrich_topics.is_empty());
+        assert!(Settings::from_env(&[("ENRICH_TOPICS", "none")])
+            .unwrap()
+            .enrich_topics
+            .is_empty());
         let e = Settings::from_env(&[("ENRICH_TOPICS", "acw,bogus")]).unwrap_err();
         assert_eq!(e.variable, "ENRICH_TOPICS");
         assert!(e.problem.contains("\"bogus\""));

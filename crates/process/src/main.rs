@@ -1,11 +1,12 @@
 //! The `process` Lambda: enriches a validated conversation event from the Genesys analytics API.
 
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use gcx_core::config::{ConfigError, ProcessEnv};
 use gcx_core::genesys::{Credentials, Endpoints, GenesysClient, TokenCache};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::Value;
 
 async fn init(env: &ProcessEnv) -> Result<process::Process, ConfigError> {
@@ -13,20 +14,28 @@ async fn init(env: &ProcessEnv) -> Result<process::Process, ConfigError> {
     let endpoints = Endpoints::from_env(env)?;
     let credentials = Credentials::from_env(env, gcx_core::aws::sdk_config).await?;
     let http = gcx_core::http::client("gcx-process/0.1", Duration::from_secs(3));
-    let tokens = TokenCache::new(http.clone(), endpoints.token_url(), credentials, settings.genesys_timeout);
+    let tokens = TokenCache::new(
+        http.clone(),
+        endpoints.token_url(),
+        credentials,
+        settings.genesys_timeout,
+    );
     let genesys = GenesysClient::new(http, endpoints, tokens, settings.genesys_timeout);
-    Ok(process::Process { genesys, settings: Arc::new(settings) })
+    Ok(process::Process {
+        genesys,
+        settings: Arc::new(settings),
+    })
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
+async fn main() -> ExitCode {
     gcx_core::logging::init();
     let env = ProcessEnv;
     let app = match init(&env).await {
         Ok(app) => app,
         Err(e) => {
-            tracing::error!(error_type = "Config.Invalid", variable = %e.variable, "{e}");
-            return Err(e.into());
+            gcx_core::lambda::report_init_error(&e).await;
+            return ExitCode::FAILURE;
         }
     };
     // Fetching a token at init warms the TLS connection to the login host and fills the cache.
@@ -46,4 +55,5 @@ async fn main() -> Result<(), Error> {
         }
     }))
     .await
+    .map_or(ExitCode::FAILURE, |()| ExitCode::SUCCESS)
 }

@@ -15,8 +15,7 @@ use gcx_core::pipeline::{ConversationRecord, SaveOutcome};
 use serde_json::Value;
 
 /// Written only if absent or strictly older by `(lastEventTime, lastEventId)`.
-pub const NEWER_ONLY: &str =
-    "attribute_not_exists(#pk) OR #t < :t OR (#t = :t AND #id < :id)";
+pub const NEWER_ONLY: &str = "attribute_not_exists(#pk) OR #t < :t OR (#t = :t AND #id < :id)";
 
 /// Settings read once at init.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +35,14 @@ impl Settings {
             Some(raw) => match raw.parse::<u32>() {
                 Ok(0) => None,
                 Ok(d) if d <= 36_500 => Some(d),
-                _ => return Err(ConfigError::new("RECORD_TTL_DAYS", format!("must be a whole number of days from 0 (off) to 36500, got {raw:?}"))),
+                _ => {
+                    return Err(ConfigError::new(
+                        "RECORD_TTL_DAYS",
+                        format!(
+                            "must be a whole number of days from 0 (off) to 36500, got {raw:?}"
+                        ),
+                    ))
+                }
             },
         };
         Ok(Self { table, ttl_days })
@@ -70,7 +76,10 @@ impl SaveError {
 
 impl From<SaveError> for lambda_runtime::Diagnostic {
     fn from(e: SaveError) -> Self {
-        lambda_runtime::Diagnostic { error_type: e.name().into(), error_message: e.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: e.name().into(),
+            error_message: e.to_string(),
+        }
     }
 }
 
@@ -89,23 +98,34 @@ pub fn dynamo_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
     let retry = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
         .with_max_attempts(5)
         .with_initial_backoff(Duration::from_millis(50));
-    aws_sdk_dynamodb::Client::from_conf(aws_sdk_dynamodb::config::Builder::from(sdk).retry_config(retry).build())
+    aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(sdk)
+            .retry_config(retry)
+            .build(),
+    )
 }
 
 impl Save {
     /// Stores `state.record` unless the table already holds the same or a newer event.
     pub async fn handle(&self, mut state: Value) -> Result<SaveOutcome, SaveError> {
-        let record = state
-            .get_mut("record")
-            .map(Value::take)
-            .ok_or_else(|| SaveError::InvalidInput("the state has no record (process's output at $.record)".into()))?;
-        let record: ConversationRecord = serde_json::from_value(record)
-            .map_err(|e| SaveError::InvalidInput(format!("$.record is not a conversation record: {e}")))?;
-        let mut item: std::collections::HashMap<String, AttributeValue> = serde_dynamo::to_item(&record)
-            .map_err(|e| SaveError::InvalidInput(format!("$.record cannot be stored: {e}")))?;
+        let record = state.get_mut("record").map(Value::take).ok_or_else(|| {
+            SaveError::InvalidInput("the state has no record (process's output at $.record)".into())
+        })?;
+        let record: ConversationRecord = serde_json::from_value(record).map_err(|e| {
+            SaveError::InvalidInput(format!("$.record is not a conversation record: {e}"))
+        })?;
+        let mut item: std::collections::HashMap<String, AttributeValue> =
+            serde_dynamo::to_item(&record)
+                .map_err(|e| SaveError::InvalidInput(format!("$.record cannot be stored: {e}")))?;
         if let Some(days) = self.settings.ttl_days {
-            let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-            item.insert("expiresAt".into(), AttributeValue::N((now + u64::from(days) * 86_400).to_string()));
+            let now = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_secs();
+            item.insert(
+                "expiresAt".into(),
+                AttributeValue::N((now + u64::from(days) * 86_400).to_string()),
+            );
         }
         let result = self
             .dynamo
@@ -116,18 +136,29 @@ impl Save {
             .expression_attribute_names("#pk", "conversationId")
             .expression_attribute_names("#t", "lastEventTime")
             .expression_attribute_names("#id", "lastEventId")
-            .expression_attribute_values(":t", AttributeValue::N(record.last_event_time.to_string()))
+            .expression_attribute_values(
+                ":t",
+                AttributeValue::N(record.last_event_time.to_string()),
+            )
             .expression_attribute_values(":id", AttributeValue::S(record.last_event_id.clone()))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(_) => Ok(SaveOutcome { saved: true, reason: "stored".into() }),
-            Err(SdkError::ServiceError(e)) if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) => {
+            Ok(_) => Ok(SaveOutcome {
+                saved: true,
+                reason: "stored".into(),
+            }),
+            Err(SdkError::ServiceError(e))
+                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+            {
                 let stored_id = match e.err() {
-                    PutItemError::ConditionalCheckFailedException(c) => {
-                        c.item.as_ref().and_then(|i| i.get("lastEventId")).and_then(|v| v.as_s().ok()).cloned()
-                    }
+                    PutItemError::ConditionalCheckFailedException(c) => c
+                        .item
+                        .as_ref()
+                        .and_then(|i| i.get("lastEventId"))
+                        .and_then(|v| v.as_s().ok())
+                        .cloned(),
                     _ => None,
                 };
                 let reason = if stored_id.as_deref() == Some(record.last_event_id.as_str()) {
@@ -135,7 +166,10 @@ impl Save {
                 } else {
                     "stale: stored event is newer"
                 };
-                Ok(SaveOutcome { saved: false, reason: reason.into() })
+                Ok(SaveOutcome {
+                    saved: false,
+                    reason: reason.into(),
+                })
             }
             Err(e) => Err(classify(e)),
         }
@@ -144,15 +178,22 @@ impl Save {
 
 fn classify(e: SdkError<PutItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> SaveError {
     let transient = match &e {
-        SdkError::ServiceError(s) => matches!(
-            s.err(),
-            PutItemError::ProvisionedThroughputExceededException(_)
-                | PutItemError::RequestLimitExceeded(_)
-                | PutItemError::InternalServerError(_)
-                | PutItemError::TransactionConflictException(_)
-        ) || s.raw().status().is_server_error()
-            || matches!(aws_sdk_dynamodb::error::ProvideErrorMetadata::code(s.err()), Some("ThrottlingException")),
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(s) => {
+            matches!(
+                s.err(),
+                PutItemError::ProvisionedThroughputExceededException(_)
+                    | PutItemError::RequestLimitExceeded(_)
+                    | PutItemError::InternalServerError(_)
+                    | PutItemError::TransactionConflictException(_)
+            ) || s.raw().status().is_server_error()
+                || matches!(
+                    aws_sdk_dynamodb::error::ProvideErrorMetadata::code(s.err()),
+                    Some("ThrottlingException")
+                )
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            true
+        }
         _ => false,
     };
     let text = DisplayErrorContext(&e).to_string();
@@ -169,10 +210,30 @@ mod tests {
 
     #[test]
     fn settings() {
-        let s = Settings::from_env(&[("DYNAMODB_TABLE_NAME", "t"), ("RECORD_TTL_DAYS", "30")]).unwrap();
-        assert_eq!(s, Settings { table: "t".into(), ttl_days: Some(30) });
-        assert_eq!(Settings::from_env(&[("DYNAMODB_TABLE_NAME", "t"), ("RECORD_TTL_DAYS", "0")]).unwrap().ttl_days, None);
-        assert_eq!(Settings::from_env(&[("X", "")]).unwrap_err().variable, "DYNAMODB_TABLE_NAME");
-        assert_eq!(Settings::from_env(&[("DYNAMODB_TABLE_NAME", "t"), ("RECORD_TTL_DAYS", "-1")]).unwrap_err().variable, "RECORD_TTL_DAYS");
+        let s =
+            Settings::from_env(&[("DYNAMODB_TABLE_NAME", "t"), ("RECORD_TTL_DAYS", "30")]).unwrap();
+        assert_eq!(
+            s,
+            Settings {
+                table: "t".into(),
+                ttl_days: Some(30)
+            }
+        );
+        assert_eq!(
+            Settings::from_env(&[("DYNAMODB_TABLE_NAME", "t"), ("RECORD_TTL_DAYS", "0")])
+                .unwrap()
+                .ttl_days,
+            None
+        );
+        assert_eq!(
+            Settings::from_env(&[("X", "")]).unwrap_err().variable,
+            "DYNAMODB_TABLE_NAME"
+        );
+        assert_eq!(
+            Settings::from_env(&[("DYNAMODB_TABLE_NAME", "t"), ("RECORD_TTL_DAYS", "-1")])
+                .unwrap_err()
+                .variable,
+            "RECORD_TTL_DAYS"
+        );
     }
 }

@@ -9,16 +9,29 @@ use serde_json::Value;
 /// Judges fanout's execution input (docs/contracts.md).
 pub fn validate(input: &Value) -> Validation {
     match check(input) {
-        Ok(()) => Validation { is_valid: true, reason: String::new() },
-        Err(reason) => Validation { is_valid: false, reason },
+        Ok(()) => Validation {
+            is_valid: true,
+            reason: String::new(),
+        },
+        Err(reason) => Validation {
+            is_valid: false,
+            reason,
+        },
     }
 }
 
 fn check(input: &Value) -> Result<(), String> {
-    let obj = input.as_object().ok_or_else(|| format!("input must be an object, got {}", kind(input)))?;
+    let obj = input
+        .as_object()
+        .ok_or_else(|| format!("input must be an object, got {}", kind(input)))?;
     let conversation_id = match obj.get("conversationId") {
         Some(Value::String(s)) => s,
-        Some(other) => return Err(format!("conversationId must be a string, got {}", kind(other))),
+        Some(other) => {
+            return Err(format!(
+                "conversationId must be a string, got {}",
+                kind(other)
+            ))
+        }
         None => return Err("conversationId is missing".into()),
     };
     if !is_hyphenated_uuid(conversation_id) {
@@ -35,12 +48,20 @@ fn check(input: &Value) -> Result<(), String> {
     };
     match TopicFamily::of(event_type) {
         TopicFamily::ConversationDetail(_) => {}
-        _ => return Err(format!("eventType {:?} is not a supported conversation topic", truncate(event_type))),
+        _ => {
+            return Err(format!(
+                "eventType {:?} is not a supported conversation topic",
+                truncate(event_type)
+            ))
+        }
     }
     match obj.get("eventTime") {
         Some(Value::Number(n)) if n.as_i64().is_some_and(|t| t > 0) => Ok(()),
         Some(Value::Null) | None => Err("eventTime is missing".into()),
-        Some(other) => Err(format!("eventTime must be a positive integer of epoch milliseconds, got {}", kind(other))),
+        Some(other) => Err(format!(
+            "eventTime must be a positive integer of epoch milliseconds, got {}",
+            kind(other)
+        )),
     }
 }
 
@@ -72,20 +93,54 @@ mod tests {
 
     #[test]
     fn a_conversation_event_is_valid() {
-        assert_eq!(validate(&good()), Validation { is_valid: true, reason: String::new() });
+        assert_eq!(
+            validate(&good()),
+            Validation {
+                is_valid: true,
+                reason: String::new()
+            }
+        );
     }
 
     #[test]
     fn each_rule_gives_its_reason() {
         let cases: Vec<(&str, Value, &str)> = vec![
-            ("conversationId", json!("not-a-uuid"), "conversationId is not a UUID"),
-            ("conversationId", json!("1bc96a39672540c49345db72aa67b8c6"), "conversationId is not a UUID"),
-            ("conversationId", json!(5), "conversationId must be a string, got a number"),
-            ("eventType", json!("v2.audits.entitytype.{id}.entityid.{id}"), "is not a supported conversation topic"),
-            ("eventType", json!(null), "eventType must be a string, got null"),
+            (
+                "conversationId",
+                json!("not-a-uuid"),
+                "conversationId is not a UUID",
+            ),
+            (
+                "conversationId",
+                json!("1bc96a39672540c49345db72aa67b8c6"),
+                "conversationId is not a UUID",
+            ),
+            (
+                "conversationId",
+                json!(5),
+                "conversationId must be a string, got a number",
+            ),
+            (
+                "eventType",
+                json!("v2.audits.entitytype.{id}.entityid.{id}"),
+                "is not a supported conversation topic",
+            ),
+            (
+                "eventType",
+                json!(null),
+                "eventType must be a string, got null",
+            ),
             ("eventTime", json!(null), "eventTime is missing"),
-            ("eventTime", json!("2022-04-06T09:30:45Z"), "eventTime must be a positive integer of epoch milliseconds, got a string"),
-            ("eventTime", json!(-5), "eventTime must be a positive integer"),
+            (
+                "eventTime",
+                json!("2022-04-06T09:30:45Z"),
+                "eventTime must be a positive integer of epoch milliseconds, got a string",
+            ),
+            (
+                "eventTime",
+                json!(-5),
+                "eventTime must be a positive integer",
+            ),
             ("eventId", json!(""), "eventId is missing"),
         ];
         for (field, value, want) in cases {
@@ -93,12 +148,19 @@ mod tests {
             input[field] = value;
             let v = validate(&input);
             assert!(!v.is_valid, "{field}");
-            assert!(v.reason.contains(want), "{field}: {} does not contain {want}", v.reason);
+            assert!(
+                v.reason.contains(want),
+                "{field}: {} does not contain {want}",
+                v.reason
+            );
         }
         let mut missing = good();
         missing.as_object_mut().unwrap().remove("eventTime");
         assert_eq!(validate(&missing).reason, "eventTime is missing");
-        assert_eq!(validate(&json!([1])).reason, "input must be an object, got an array");
+        assert_eq!(
+            validate(&json!([1])).reason,
+            "input must be an object, got an array"
+        );
     }
 
     fn arb_json() -> impl Strategy<Value = Value> {
@@ -111,7 +173,8 @@ mod tests {
         leaf.prop_recursive(4, 32, 6, |inner| {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-                prop::collection::hash_map("[a-zA-Z]{1,12}", inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+                prop::collection::hash_map("[a-zA-Z]{1,12}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
             ]
         })
     }

@@ -28,7 +28,10 @@ pub struct Credentials {
 impl Credentials {
     /// Builds credentials from an id and a secret.
     pub fn new(client_id: impl Into<String>, client_secret: impl Into<String>) -> Self {
-        Self { client_id: client_id.into(), client_secret: Arc::new(SecretString::from(client_secret.into())) }
+        Self {
+            client_id: client_id.into(),
+            client_secret: Arc::new(SecretString::from(client_secret.into())),
+        }
     }
 
     /// Reads `GENESYS_CLIENT_ID` + `GENESYS_CLIENT_SECRET`, or, when `GENESYS_CREDENTIALS_SECRET_ARN` is
@@ -77,7 +80,10 @@ impl Credentials {
             )
         })?;
         if raw.client_id.trim().is_empty() || raw.client_secret.is_empty() {
-            return Err(ConfigError::new("GENESYS_CREDENTIALS_SECRET_ARN", "client_id and client_secret must not be empty"));
+            return Err(ConfigError::new(
+                "GENESYS_CREDENTIALS_SECRET_ARN",
+                "client_id and client_secret must not be empty",
+            ));
         }
         Ok(Self::new(raw.client_id.trim(), raw.client_secret))
     }
@@ -146,7 +152,12 @@ struct TokenErrorBody {
 
 impl TokenCache {
     /// A cache that fetches from `token_url` with `credentials`, each request bounded by `timeout`.
-    pub fn new(http: reqwest::Client, token_url: reqwest::Url, credentials: Credentials, timeout: Duration) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        token_url: reqwest::Url,
+        credentials: Credentials,
+        timeout: Duration,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 http,
@@ -170,14 +181,20 @@ impl TokenCache {
             }
         }
         let (token, lifetime) = self.fetch().await?;
-        *state = Some(Cached { token: token.clone(), refresh_at: Instant::now() + lifetime - refresh_margin(lifetime) });
+        *state = Some(Cached {
+            token: token.clone(),
+            refresh_at: Instant::now() + lifetime - refresh_margin(lifetime),
+        });
         Ok(token)
     }
 
     /// Drops `rejected` from the cache (after a 401), unless another caller already replaced it.
     pub async fn invalidate(&self, rejected: &AccessToken) {
         let mut state = self.inner.state.lock().await;
-        if state.as_ref().is_some_and(|c| Arc::ptr_eq(&c.token.0, &rejected.0)) {
+        if state
+            .as_ref()
+            .is_some_and(|c| Arc::ptr_eq(&c.token.0, &rejected.0))
+        {
             *state = None;
         }
     }
@@ -195,7 +212,10 @@ impl TokenCache {
             .http
             .post(self.inner.token_url.clone())
             .basic_auth(&creds.client_id, Some(creds.client_secret.expose_secret()))
-            .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                "application/x-www-form-urlencoded",
+            )
             .header(reqwest::header::ACCEPT, "application/json")
             .body("grant_type=client_credentials")
             .timeout(self.inner.timeout)
@@ -204,33 +224,57 @@ impl TokenCache {
             .map_err(|e| GenesysError::transport("token request", &e))?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = read_bounded(response, 64 * 1024).await.map_err(|e| GenesysError::Unavailable {
-            reason: format!("token response: {e}"),
-        })?;
+        let body =
+            read_bounded(response, 64 * 1024)
+                .await
+                .map_err(|e| GenesysError::Unavailable {
+                    reason: format!("token response: {e}"),
+                })?;
         if status.is_success() {
-            let parsed: TokenResponse = serde_json::from_slice(&body).map_err(|e| GenesysError::BadResponse {
-                reason: format!("token response is not the expected JSON ({e})"),
-            })?;
+            let parsed: TokenResponse =
+                serde_json::from_slice(&body).map_err(|e| GenesysError::BadResponse {
+                    reason: format!("token response is not the expected JSON ({e})"),
+                })?;
             if parsed.access_token.is_empty() {
-                return Err(GenesysError::BadResponse { reason: "token response has an empty access_token".into() });
+                return Err(GenesysError::BadResponse {
+                    reason: "token response has an empty access_token".into(),
+                });
             }
             // Genesys always sends expires_in; without it, assume the shortest lifetime an org can set.
             let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(300).max(1));
-            return Ok((AccessToken(Arc::new(SecretString::from(parsed.access_token))), lifetime));
+            return Ok((
+                AccessToken(Arc::new(SecretString::from(parsed.access_token))),
+                lifetime,
+            ));
         }
         let err: TokenErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-        let said = [err.error.as_deref(), err.error_description.as_deref().or(err.description.as_deref())]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(": ");
+        let said = [
+            err.error.as_deref(),
+            err.error_description
+                .as_deref()
+                .or(err.description.as_deref()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(": ");
         Err(match status.as_u16() {
             400 | 401 | 403 => GenesysError::AuthFailed {
-                reason: format!("token endpoint refused the client credentials (HTTP {}) {said}", status.as_u16()),
+                reason: format!(
+                    "token endpoint refused the client credentials (HTTP {}) {said}",
+                    status.as_u16()
+                ),
             },
-            429 => GenesysError::RateLimited { retry_after: retry_after(&headers), body: ApiErrorBody::parse(&body) },
-            s if s >= 500 => GenesysError::Unavailable { reason: format!("token endpoint answered HTTP {s} {said}") },
-            s => GenesysError::BadResponse { reason: format!("token endpoint answered HTTP {s} {said}") },
+            429 => GenesysError::RateLimited {
+                retry_after: retry_after(&headers),
+                body: ApiErrorBody::parse(&body),
+            },
+            s if s >= 500 => GenesysError::Unavailable {
+                reason: format!("token endpoint answered HTTP {s} {said}"),
+            },
+            s => GenesysError::BadResponse {
+                reason: format!("token endpoint answered HTTP {s} {said}"),
+            },
         })
     }
 }
@@ -249,10 +293,12 @@ mod tests {
 
     #[test]
     fn secret_json_is_parsed_without_quoting_it_on_error() {
-        let c = Credentials::from_secret_json(r#"{"client_id":"abc","client_secret":"xyz"}"#).unwrap();
+        let c =
+            Credentials::from_secret_json(r#"{"client_id":"abc","client_secret":"xyz"}"#).unwrap();
         assert_eq!(c.client_id, "abc");
         assert_eq!(c.client_secret.expose_secret(), "xyz");
-        let e = Credentials::from_secret_json(r#"{"client_id":"abc","clientSecret":"leak-me"}"#).unwrap_err();
+        let e = Credentials::from_secret_json(r#"{"client_id":"abc","clientSecret":"leak-me"}"#)
+            .unwrap_err();
         assert!(!e.to_string().contains("leak-me"), "{e}");
         assert_eq!(e.variable, "GENESYS_CREDENTIALS_SECRET_ARN");
     }
@@ -260,17 +306,32 @@ mod tests {
     #[tokio::test]
     async fn env_needs_both_id_and_secret() {
         let no_sdk = || async { unreachable!("no secret ARN given") };
-        let e = Credentials::from_env(&[("GENESYS_CLIENT_ID", "a")], no_sdk).await.unwrap_err();
+        let e = Credentials::from_env(&[("GENESYS_CLIENT_ID", "a")], no_sdk)
+            .await
+            .unwrap_err();
         assert_eq!(e.variable, "GENESYS_CLIENT_SECRET");
-        let e = Credentials::from_env(&[("X", "")], no_sdk).await.unwrap_err();
+        let e = Credentials::from_env(&[("X", "")], no_sdk)
+            .await
+            .unwrap_err();
         assert_eq!(e.variable, "GENESYS_CLIENT_ID");
-        let c = Credentials::from_env(&[("GENESYS_CLIENT_ID", "a"), ("GENESYS_CLIENT_SECRET", "b")], no_sdk).await.unwrap();
+        let c = Credentials::from_env(
+            &[("GENESYS_CLIENT_ID", "a"), ("GENESYS_CLIENT_SECRET", "b")],
+            no_sdk,
+        )
+        .await
+        .unwrap();
         assert_eq!(c.client_id, "a");
     }
 
     #[test]
     fn margin_is_bounded() {
-        assert_eq!(refresh_margin(Duration::from_secs(86_400)), Duration::from_secs(60));
-        assert_eq!(refresh_margin(Duration::from_secs(300)), Duration::from_secs(30));
+        assert_eq!(
+            refresh_margin(Duration::from_secs(86_400)),
+            Duration::from_secs(60)
+        );
+        assert_eq!(
+            refresh_margin(Duration::from_secs(300)),
+            Duration::from_secs(30)
+        );
     }
 }

@@ -32,8 +32,18 @@ enum NotFound<'a> {
 
 impl GenesysClient {
     /// A client for `endpoints`, authenticating with `tokens`, each request bounded by `timeout`.
-    pub fn new(http: reqwest::Client, endpoints: Endpoints, tokens: TokenCache, timeout: Duration) -> Self {
-        Self { http, endpoints: Arc::new(endpoints), tokens, timeout }
+    pub fn new(
+        http: reqwest::Client,
+        endpoints: Endpoints,
+        tokens: TokenCache,
+        timeout: Duration,
+    ) -> Self {
+        Self {
+            http,
+            endpoints: Arc::new(endpoints),
+            tokens,
+            timeout,
+        }
     }
 
     /// The token cache (shared with clones).
@@ -42,23 +52,39 @@ impl GenesysClient {
     }
 
     /// `GET /api/v2/analytics/conversations/{id}/details`, returned raw (see [`parse_details`]).
-    pub async fn conversation_details_raw(&self, conversation_id: &str) -> Result<Vec<u8>, GenesysError> {
-        let url = self.endpoints.api_url(&["analytics", "conversations", conversation_id, "details"]);
-        self.get(url, NotFound::NotYetIndexed(conversation_id)).await
+    pub async fn conversation_details_raw(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Vec<u8>, GenesysError> {
+        let url =
+            self.endpoints
+                .api_url(&["analytics", "conversations", conversation_id, "details"]);
+        self.get(url, NotFound::NotYetIndexed(conversation_id))
+            .await
     }
 
     /// `GET /api/v2/analytics/conversations/{id}/details`, parsed.
-    pub async fn conversation_details(&self, conversation_id: &str) -> Result<ConversationDetails, GenesysError> {
+    pub async fn conversation_details(
+        &self,
+        conversation_id: &str,
+    ) -> Result<ConversationDetails, GenesysError> {
         parse_details(&self.conversation_details_raw(conversation_id).await?)
     }
 
     /// An authenticated GET. A 401 invalidates the token and the call is retried once with a new one.
-    async fn get(&self, url: reqwest::Url, not_found: NotFound<'_>) -> Result<Vec<u8>, GenesysError> {
+    async fn get(
+        &self,
+        url: reqwest::Url,
+        not_found: NotFound<'_>,
+    ) -> Result<Vec<u8>, GenesysError> {
         let mut refreshed = false;
         loop {
             let token = self.tokens.token().await?;
-            let mut bearer = reqwest::header::HeaderValue::try_from(format!("Bearer {}", token.expose()))
-                .map_err(|_| GenesysError::BadResponse { reason: "access token is not a valid header value".into() })?;
+            let mut bearer =
+                reqwest::header::HeaderValue::try_from(format!("Bearer {}", token.expose()))
+                    .map_err(|_| GenesysError::BadResponse {
+                        reason: "access token is not a valid header value".into(),
+                    })?;
             bearer.set_sensitive(true);
             let response = self
                 .http
@@ -76,10 +102,16 @@ impl GenesysClient {
                 continue;
             }
             let headers = response.headers().clone();
-            let body = read_bounded(response, MAX_BODY).await.map_err(|e| match e {
-                crate::http::BodyError::TooLarge { .. } => GenesysError::BadResponse { reason: e.to_string() },
-                crate::http::BodyError::Transport(t) => GenesysError::transport("API response", &t),
-            })?;
+            let body = read_bounded(response, MAX_BODY)
+                .await
+                .map_err(|e| match e {
+                    crate::http::BodyError::TooLarge { .. } => GenesysError::BadResponse {
+                        reason: e.to_string(),
+                    },
+                    crate::http::BodyError::Transport(t) => {
+                        GenesysError::transport("API response", &t)
+                    }
+                })?;
             return match status {
                 200..=299 => Ok(body),
                 401 | 403 => {
@@ -88,26 +120,44 @@ impl GenesysClient {
                         reason: format!(
                             "API answered HTTP {status} {}{}",
                             b.code.as_deref().unwrap_or(""),
-                            if status == 403 { " (check the OAuth client's roles)" } else { " after a token refresh" }
+                            if status == 403 {
+                                " (check the OAuth client's roles)"
+                            } else {
+                                " after a token refresh"
+                            }
                         ),
                     })
                 }
                 404 => match not_found {
-                    NotFound::NotYetIndexed(id) => {
-                        Err(GenesysError::NotYetAvailable { conversation_id: id.to_owned(), body: ApiErrorBody::parse(&body) })
-                    }
+                    NotFound::NotYetIndexed(id) => Err(GenesysError::NotYetAvailable {
+                        conversation_id: id.to_owned(),
+                        body: ApiErrorBody::parse(&body),
+                    }),
                 },
-                429 => Err(GenesysError::RateLimited { retry_after: retry_after(&headers), body: ApiErrorBody::parse(&body) }),
+                429 => Err(GenesysError::RateLimited {
+                    retry_after: retry_after(&headers),
+                    body: ApiErrorBody::parse(&body),
+                }),
                 500..=599 => {
                     let b = ApiErrorBody::parse(&body);
                     Err(GenesysError::Unavailable {
-                        reason: format!("API answered HTTP {status} {}", b.code.as_deref().unwrap_or("")).trim_end().to_owned(),
+                        reason: format!(
+                            "API answered HTTP {status} {}",
+                            b.code.as_deref().unwrap_or("")
+                        )
+                        .trim_end()
+                        .to_owned(),
                     })
                 }
                 _ => {
                     let b = ApiErrorBody::parse(&body);
                     Err(GenesysError::BadResponse {
-                        reason: format!("API answered HTTP {status} {}", b.code.as_deref().unwrap_or("")).trim_end().to_owned(),
+                        reason: format!(
+                            "API answered HTTP {status} {}",
+                            b.code.as_deref().unwrap_or("")
+                        )
+                        .trim_end()
+                        .to_owned(),
                     })
                 }
             };

@@ -92,7 +92,8 @@ pub enum GenesysError {
 }
 
 fn fmt_after(d: Option<Duration>) -> String {
-    d.map(|d| format!(", retry after {} s", d.as_secs_f64())).unwrap_or_default()
+    d.map(|d| format!(", retry after {} s", d.as_secs_f64()))
+        .unwrap_or_default()
 }
 
 impl GenesysError {
@@ -126,13 +127,18 @@ impl GenesysError {
             "transfer failed"
         };
         // `without_url`: URLs may carry ids; the error kind is what an operator needs.
-        Self::Unavailable { reason: format!("{what} {kind}") }
+        Self::Unavailable {
+            reason: format!("{what} {kind}"),
+        }
     }
 }
 
 impl From<GenesysError> for lambda_runtime::Diagnostic {
     fn from(e: GenesysError) -> Self {
-        lambda_runtime::Diagnostic { error_type: e.name().into(), error_message: e.to_string() }
+        lambda_runtime::Diagnostic {
+            error_type: e.name().into(),
+            error_message: e.to_string(),
+        }
     }
 }
 
@@ -143,9 +149,15 @@ mod tests {
     #[test]
     fn diagnostic_carries_the_stable_name() {
         let cases = [
-            GenesysError::RateLimited { retry_after: Some(Duration::from_secs(3)), body: ApiErrorBody::default() },
+            GenesysError::RateLimited {
+                retry_after: Some(Duration::from_secs(3)),
+                body: ApiErrorBody::default(),
+            },
             GenesysError::Unavailable { reason: "x".into() },
-            GenesysError::NotYetAvailable { conversation_id: "c".into(), body: ApiErrorBody::default() },
+            GenesysError::NotYetAvailable {
+                conversation_id: "c".into(),
+                body: ApiErrorBody::default(),
+            },
             GenesysError::AuthFailed { reason: "x".into() },
             GenesysError::BadResponse { reason: "x".into() },
         ];
@@ -162,7 +174,10 @@ mod tests {
         let body = ApiErrorBody::parse(raw);
         assert_eq!(body.code.as_deref(), Some("too.many.requests"));
         assert_eq!(body.context_id.as_deref(), Some("abc"));
-        let e = GenesysError::RateLimited { retry_after: Some(Duration::from_secs(2)), body };
+        let e = GenesysError::RateLimited {
+            retry_after: Some(Duration::from_secs(2)),
+            body,
+        };
         assert_eq!(e.to_string(), "Genesys rate limit reached (HTTP 429), retry after 2 s; too.many.requests: Rate limit exceeded the maximum (contextId abc)");
         assert_eq!(ApiErrorBody::parse(b"<html>"), ApiErrorBody::default());
     }

@@ -38,8 +38,14 @@ pub struct Endpoints {
 /// Resolves a Genesys domain or an AWS region name to its domain; `None` if unknown.
 pub fn domain_for(value: &str) -> Option<&'static str> {
     let v = value.trim().to_ascii_lowercase();
-    let v = v.trim_start_matches("https://").trim_start_matches("api.").trim_start_matches("login.");
-    REGIONS.iter().find(|(region, domain)| *region == v || *domain == v).map(|(_, domain)| *domain)
+    let v = v
+        .trim_start_matches("https://")
+        .trim_start_matches("api.")
+        .trim_start_matches("login.");
+    REGIONS
+        .iter()
+        .find(|(region, domain)| *region == v || *domain == v)
+        .map(|(_, domain)| *domain)
 }
 
 impl Endpoints {
@@ -54,10 +60,14 @@ impl Endpoints {
             // With both URLs overridden (a local stand-in) the domain is only a label.
             None if login_override.is_some() && api_override.is_some() => raw.clone(),
             None => {
-                let valid: Vec<String> = REGIONS.iter().map(|(r, d)| format!("{d} ({r})")).collect();
+                let valid: Vec<String> =
+                    REGIONS.iter().map(|(r, d)| format!("{d} ({r})")).collect();
                 return Err(ConfigError::new(
                     "GENESYS_ENV",
-                    format!("unknown Genesys region {raw:?}; use a domain or AWS region, one of: {}", valid.join(", ")),
+                    format!(
+                        "unknown Genesys region {raw:?}; use a domain or AWS region, one of: {}",
+                        valid.join(", ")
+                    ),
                 ));
             }
         };
@@ -69,7 +79,11 @@ impl Endpoints {
             Some(u) => parse_url("GENESYS_API_URL", &u)?,
             None => parse_url("GENESYS_ENV", &format!("https://api.{domain}"))?,
         };
-        Ok(Self { domain, login_base, api_base })
+        Ok(Self {
+            domain,
+            login_base,
+            api_base,
+        })
     }
 
     /// The OAuth token endpoint, `<login>/oauth/token`.
@@ -106,10 +120,16 @@ mod tests {
     fn domains_and_regions_resolve_to_login_and_api_hosts() {
         let e = Endpoints::from_env(&[("GENESYS_ENV", "eu-west-1")]).unwrap();
         assert_eq!(e.domain, "mypurecloud.ie");
-        assert_eq!(e.token_url().as_str(), "https://login.mypurecloud.ie/oauth/token");
+        assert_eq!(
+            e.token_url().as_str(),
+            "https://login.mypurecloud.ie/oauth/token"
+        );
         let e = Endpoints::from_env(&[("GENESYS_ENV", "usw2.pure.cloud")]).unwrap();
-        assert_eq!(e.api_url(&["analytics", "conversations", "x y", "details"]).as_str(),
-            "https://api.usw2.pure.cloud/api/v2/analytics/conversations/x%20y/details");
+        assert_eq!(
+            e.api_url(&["analytics", "conversations", "x y", "details"])
+                .as_str(),
+            "https://api.usw2.pure.cloud/api/v2/analytics/conversations/x%20y/details"
+        );
         let e = Endpoints::from_env(&[("X", "")]).unwrap();
         assert_eq!(e.domain, "mypurecloud.com");
         for (region, domain) in REGIONS {
@@ -122,7 +142,11 @@ mod tests {
     fn unknown_region_names_the_variable_and_lists_valid_values() {
         let e = Endpoints::from_env(&[("GENESYS_ENV", "mars-1")]).unwrap_err();
         assert_eq!(e.variable, "GENESYS_ENV");
-        assert!(e.problem.contains("mypurecloud.de (eu-central-1)"), "{}", e.problem);
+        assert!(
+            e.problem.contains("mypurecloud.de (eu-central-1)"),
+            "{}",
+            e.problem
+        );
     }
 
     #[test]
@@ -134,8 +158,15 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(e.token_url().as_str(), "http://127.0.0.1:9001/oauth/token");
-        assert_eq!(e.api_url(&["analytics"]).as_str(), "http://127.0.0.1:9001/api/v2/analytics");
-        let bad = Endpoints::from_env(&[("GENESYS_API_URL", "nope"), ("GENESYS_LOGIN_URL", "http://x")]).unwrap_err();
+        assert_eq!(
+            e.api_url(&["analytics"]).as_str(),
+            "http://127.0.0.1:9001/api/v2/analytics"
+        );
+        let bad = Endpoints::from_env(&[
+            ("GENESYS_API_URL", "nope"),
+            ("GENESYS_LOGIN_URL", "http://x"),
+        ])
+        .unwrap_err();
         assert_eq!(bad.variable, "GENESYS_API_URL");
     }
 }

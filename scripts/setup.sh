@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Installs every tool `make test` needs, at pinned versions, into the project: Python packages into .venv
+# (requirements-dev.txt), npm packages into node_modules (package-lock.json), and cargo-deny into
+# .tools/ (crates.io, --locked). Idempotent: each step is skipped when its stamp matches.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+CARGO_DENY_VERSION="0.19.0"
+
+step() { printf '\n==> %s\n' "$*"; }
+
+if [ ! -x "$VENV/bin/python" ]; then
+  step "creating $VENV"
+  python3 -m venv "$VENV"
+fi
+py_hash="$(cat requirements-dev.txt local/requirements.txt tests/template/requirements.txt | sha256sum | cut -c1-16)"
+if [ ! -f "$VENV/.dev-$py_hash.stamp" ]; then
+  step "pip install -r requirements-dev.txt (moto, cargo-lambda, cfn-lint, aws-sam-cli, pytest)"
+  exec 9>"$VENV/.pip-install.lock"
+  flock 9
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
+  flock -u 9
+  rm -f "$VENV"/.dev-*.stamp
+  touch "$VENV/.dev-$py_hash.stamp"
+else
+  echo "python tools up to date"
+fi
+
+npm_hash="$(sha256sum package-lock.json | cut -c1-16)"
+if [ ! -f "node_modules/.stamp-$npm_hash" ]; then
+  step "npm ci (asl-validator)"
+  npm ci --no-audit --no-fund --loglevel=error
+  touch "node_modules/.stamp-$npm_hash"
+else
+  echo "npm tools up to date"
+fi
+
+if [ ! -x ".tools/bin/cargo-deny" ] || ! .tools/bin/cargo-deny --version | grep -q "$CARGO_DENY_VERSION"; then
+  step "cargo install cargo-deny $CARGO_DENY_VERSION (a few minutes, once)"
+  cargo install --locked --quiet --root .tools cargo-deny --version "$CARGO_DENY_VERSION"
+else
+  echo "cargo-deny up to date"
+fi
