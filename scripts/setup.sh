@@ -6,7 +6,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
-CARGO_DENY_VERSION="0.19.0"
+CARGO_DENY_VERSION="0.20.2"
 
 step() { printf '\n==> %s\n' "$*"; }
 

@@ -28,11 +28,29 @@ pub fn init() {
         .init();
 }
 
-/// Everything at `level`, except `lambda_runtime`'s payload-bearing TRACE events.
+/// Libraries whose TRACE output carries payloads or headers (events, HTTP frames, SDK bodies).
+const PAYLOAD_TRACERS: &[&str] = &[
+    "lambda_runtime",
+    "lambda_runtime_api_client",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "reqwest",
+    "rustls",
+    "aws_smithy_runtime",
+    "aws_smithy_http",
+    "aws_smithy_runtime_api",
+    "aws_sigv4",
+    "aws_config",
+];
+
+/// Everything at `level`, except the libraries' payload-bearing TRACE events.
 fn filter(level: LevelFilter) -> Targets {
-    Targets::new()
-        .with_default(level)
-        .with_target("lambda_runtime", level.min(LevelFilter::DEBUG))
+    PAYLOAD_TRACERS
+        .iter()
+        .fold(Targets::new().with_default(level), |t, target| {
+            t.with_target(*target, level.min(LevelFilter::DEBUG))
+        })
 }
 
 /// Lambda's level names (any case); `FATAL` is ERROR.
@@ -56,6 +74,8 @@ mod tests {
     fn lambda_runtime_never_logs_at_trace() {
         let f = filter(LevelFilter::TRACE);
         assert!(!f.would_enable("lambda_runtime::layers::api_response", &Level::TRACE));
+        assert!(!f.would_enable("h2::frame", &Level::TRACE));
+        assert!(!f.would_enable("aws_smithy_runtime::client::orchestrator", &Level::TRACE));
         assert!(f.would_enable("lambda_runtime::layers::api_response", &Level::DEBUG));
         assert!(f.would_enable("fanout", &Level::TRACE));
         let f = filter(LevelFilter::INFO);

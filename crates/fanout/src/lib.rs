@@ -90,6 +90,9 @@ pub enum FanoutError {
 }
 
 impl FanoutError {
+    /// Every name [`FanoutError::name`] can return.
+    pub const NAMES: [&'static str; 2] = ["Fanout.MalformedEvent", "Fanout.StartFailed"];
+
     /// The stable name used as the Lambda `error_type`.
     pub fn name(&self) -> &'static str {
         match self {

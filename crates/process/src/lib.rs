@@ -88,6 +88,16 @@ pub enum ProcessError {
 }
 
 impl ProcessError {
+    /// Every name [`ProcessError::name`] can return, for coverage checks against the state machine.
+    pub const NAMES: [&'static str; 6] = [
+        "Genesys.RateLimited",
+        "Genesys.Unavailable",
+        "Genesys.NotYetAvailable",
+        "Genesys.AuthFailed",
+        "Genesys.BadResponse",
+        "Pipeline.InvalidInput",
+    ];
+
     /// The stable name used as the Lambda `error_type`.
     pub fn name(&self) -> &'static str {
         match self {

@@ -64,6 +64,13 @@ pub enum SaveError {
 }
 
 impl SaveError {
+    /// Every name [`SaveError::name`] can return, for coverage checks against the state machine.
+    pub const NAMES: [&'static str; 3] = [
+        "Store.Unavailable",
+        "Store.Rejected",
+        "Pipeline.InvalidInput",
+    ];
+
     /// The stable name used as the Lambda `error_type`.
     pub fn name(&self) -> &'static str {
         match self {

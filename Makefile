@@ -1,0 +1,56 @@
+# The two commands: `make demo` (the whole system, locally) and `make test` (every check and test).
+# Everything else here is a step of those two, or an extra (`make chaos`, `make bench`).
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+VENV := .venv
+PY := $(VENV)/bin/python
+export AWS_DEFAULT_REGION ?= us-east-1
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: help demo test setup build lint unit checks e2e deny chaos bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
+
+demo: ## set up, build and run the whole pipeline locally on embedded defaults
+	bash local/setup.sh
+	$(PY) local/demo.py
+
+test: setup lint build unit checks e2e ## every check and test (what CI runs)
+	@echo "make test: all checks and tests passed"
+
+setup: ## install pinned tools: .venv (pip), node_modules (npm), .tools (cargo-deny)
+	bash scripts/setup.sh
+
+build: ## debug build of every binary and test (the one build the tests use)
+	cargo build --workspace --all-targets
+
+lint: ## rustfmt and clippy, warnings are errors
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit: build ## unit, property, and integration tests (binaries through the Runtime API, moto, stand-ins)
+	cargo test --workspace --no-fail-fast
+
+checks: setup ## fixtures, Genesys import file, SAM template, state machine, licences
+	$(PY) events/check_events.py
+	$(PY) genesys/check_action.py
+	$(VENV)/bin/pytest -q tests/template
+	$(MAKE) deny
+
+deny: ## licences, bans and sources of every dependency (advisories need the network: left out)
+	.tools/bin/cargo-deny check licenses bans sources
+
+e2e: build ## end-to-end tests on the local stack (moto + cargo lambda watch + bridge + stand-ins)
+	$(VENV)/bin/pytest -q tests/e2e
+
+chaos: setup build ## 500 events with duplicates, reordering and injected faults: lost = 0, duplicated = 0
+	$(PY) local/chaos.py
+
+bench: ## release build and benchmark table (writes bench/results.json)
+	bash scripts/bench.sh
+
+clean: ## remove build output and installed tools
+	cargo clean
+	rm -rf $(VENV) node_modules .tools .aws-sam
