@@ -110,5 +110,8 @@ def test_sqs_batch_starts_each_event(pipeline: Pipeline) -> None:
 
     assert not delivery.failed
     assert delivery.result.get("batchItemFailures") == [], delivery.result
-    assert [f.kind for f in pipeline.fates()] in ([STORED, STORED, SKIPPED], [STORED, SKIPPED, SKIPPED])
+    end, acw, audit = pipeline.fates()
+    assert acw.kind == STORED and audit.kind == SKIPPED, (acw, audit)
+    # The two executions run concurrently: customer-end is stored, or found stale if acw was saved first.
+    assert end.kind == STORED or (end.kind == SKIPPED and "stale" in end.reason), end
     assert pipeline.item(conversation)["lastEventId"] == event_id(events[1])

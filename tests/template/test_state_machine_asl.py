@@ -248,7 +248,7 @@ def test_dead_letter_message_has_the_contract_shape():
         assert params["QueueUrl"] == "${DeadLetterQueueUrl}"
         body = params["MessageBody"]
         keys = {k.removesuffix(".$") for k in body}
-        assert keys == {"eventId", "conversationId", "eventType", "error", "cause", "stage"}, keys
+        assert keys == {"eventId", "conversationId", "eventType", "error", "cause", "stage", "executionId", "input"}, keys
         assert STATES[name].get("Retry"), f"{name}: sending to the dead-letter queue must itself retry"
         assert STATES[name].get("ResultPath") not in (None, "$"), f"{name}: keep the input for the Fail routing"
 

@@ -102,7 +102,12 @@ def pipeline():
             msgs = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
             for m in msgs:
                 sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
-            return d, [json.loads(m["Body"]) for m in msgs]
+            bodies = [json.loads(m["Body"]) for m in msgs]
+            for b in bodies:
+                # Every message carries what a redrive needs: the execution and its original input.
+                assert b.pop("executionId") == d["executionArn"]
+                assert b.pop("input") == json.loads(d["input"])
+            return d, bodies
 
         yield fakes, run
 
