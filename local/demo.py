@@ -271,12 +271,12 @@ def _item_problems(plan: list[tuple[Step, Any]], items: list[dict[str, Any]]) ->
 # -- main ----------------------------------------------------------------------------------------------------------
 
 def install_signal_handlers() -> None:
-    """SIGTERM/SIGHUP end the run like Ctrl-C does, so the stack is stopped on the way out."""
+    """SIGINT (also when inherited as ignored), SIGTERM and SIGHUP stop the run and the stack on the way out."""
     def interrupt(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGHUP, interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, interrupt)
 
 
 def parse_args() -> argparse.Namespace:

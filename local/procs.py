@@ -90,6 +90,7 @@ class ManagedProcess:
         self.argv = list(argv)
         self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._tree: list[int] = []
         self.popen = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=self._log,
                                       stderr=subprocess.STDOUT, env=dict(env) if env else None, cwd=cwd,
                                       start_new_session=True)
@@ -111,36 +112,35 @@ class ManagedProcess:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self, grace: float = 5.0) -> list[int]:
-        """Stops the child and every descendant; returns the pids that had to be SIGKILLed."""
-        tree = [self.pid, *descendants(self.pid)]
-        try:
-            os.killpg(self.pid, signal.SIGTERM)
-        except (ProcessLookupError, PermissionError):
-            pass
-        _signal(tree, signal.SIGTERM)
+    def stop(self, grace: float = 5.0) -> None:
+        """Stops the child and every descendant: SIGTERM, `grace` seconds, then SIGKILL for what is left."""
+        self._tree = [self.pid, *descendants(self.pid)]
+        self._signal_all(signal.SIGTERM)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             self.popen.poll()
-            if not any(_alive(pid) for pid in tree):
+            if not self.leftovers():
                 break
             time.sleep(0.05)
-        survivors = [pid for pid in tree + descendants(self.pid) if _alive(pid)]
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        _signal(survivors, signal.SIGKILL)
+        self._tree += [pid for pid in descendants(self.pid) if pid not in self._tree]
+        if self.leftovers():
+            self._signal_all(signal.SIGKILL)
         try:
             self.popen.wait(timeout=grace)
         except subprocess.TimeoutExpired:
             pass
         self._log.close()
-        return survivors
+
+    def _signal_all(self, sig: int) -> None:
+        try:
+            os.killpg(self.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        _signal(self._tree, sig)
 
     def leftovers(self) -> list[int]:
-        """Pids still alive in the child's process group (should be empty after `stop`)."""
-        found = []
+        """Pids of the child's tree (as found by `stop`) and of its process group that are still alive."""
+        found = set(self._tree)
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -148,6 +148,6 @@ class ManagedProcess:
                 fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            if int(fields[2]) == self.pid and fields[0] != "Z":
-                found.append(int(entry))
-        return found
+            if int(fields[2]) == self.pid:
+                found.add(int(entry))
+        return sorted(pid for pid in found if _alive(pid))

@@ -21,18 +21,21 @@ unless real Genesys credentials are given.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import logging
 import os
 import re
 import shutil
+import signal
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -58,6 +61,20 @@ REAL_GENESYS_VARIABLES = ("GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS
 WARM_EVENTS = {"data-action": {"customer_id": "", "locale": "en-US"}, "fanout": [], "validate": {},
                "process": {}, "save": {}}
 STARTUP_ERRORS = ("Config.Invalid",)
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Ignores SIGINT/SIGTERM for the duration (main thread only), so a second Ctrl-C cannot cut a cleanup short."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {signum: signal.signal(signum, signal.SIG_IGN) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 class StackError(RuntimeError):
@@ -157,12 +174,13 @@ class LocalStack:
             return
         self._stopped = True
         leftovers: list[int] = []
-        for process in reversed(self.processes):
-            process.stop()
-            leftovers += process.leftovers()
-        for server in (self.bridge, self.upstream, self.genesys):
-            if server:
-                server.stop()
+        with interrupts_deferred():
+            for process in reversed(self.processes):
+                process.stop()
+                leftovers += process.leftovers()
+            for server in (self.bridge, self.upstream, self.genesys):
+                if server:
+                    server.stop()
         atexit.unregister(self.stop)
         if leftovers:
             raise StackError(f"processes survived the stop: {leftovers}")
