@@ -57,10 +57,13 @@ CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "
 # Variables that name a Secrets Manager secret in AWS; locally the plain variables stand in for them.
 SECRET_VARIABLES = ("GENESYS_CREDENTIALS_SECRET_ARN", "EXTERNAL_API_TOKEN_SECRET_ARN")
 REAL_GENESYS_VARIABLES = ("GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_ENV")
+INHERITED_PREFIXES_DROPPED = ("AWS_", "GENESYS_", "EXTERNAL_API_")
 # Harmless first events: each function starts (and compiles if needed) without side effects.
 WARM_EVENTS = {"data-action": {"customer_id": "", "locale": "en-US"}, "fanout": [], "validate": {},
                "process": {}, "save": {}}
 STARTUP_ERRORS = ("Config.Invalid",)
+WARM_TIMEOUT = 900.0  # a first call may compile the binary, behind other builds holding cargo's lock
+FUNCTION_EXITED = "ERROR command exited"  # cargo lambda watch's log line when a function process ends
 
 
 @contextlib.contextmanager
@@ -202,7 +205,8 @@ class LocalStack:
         self.moto_url = f"http://127.0.0.1:{moto_port}"
         self.lambda_url = f"http://127.0.0.1:{lambda_port}"
         self.bridge = Bridge(self.moto_url, self.lambda_url).start()
-        env = {**os.environ, "MOTO_PORT": str(self.bridge.port)}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env["MOTO_PORT"] = str(self.bridge.port)
         self.on_status(f"starting moto on {self.moto_url} (Lambda calls go to the bridge on :{self.bridge.port})")
         self.processes.append(ManagedProcess(
             "moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
@@ -347,9 +351,10 @@ class LocalStack:
     def _start_functions(self) -> None:
         port = int(self.lambda_url.rsplit(":", 1)[1])
         venv_bin = str(Path(sys.executable).parent)
-        env = {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"}
-        for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", *REAL_GENESYS_VARIABLES):
-            env.pop(name, None)
+        # The functions see the env file only: nothing of this shell's AWS, Genesys or upstream settings.
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(INHERITED_PREFIXES_DROPPED) and k not in self.function_env}
+        env["PATH"] = f"{venv_bin}{os.pathsep}{os.environ.get('PATH', '')}"
         self.on_status(f"starting cargo lambda watch on {self.lambda_url}")
         self.processes.append(ManagedProcess(
             "cargo lambda watch",
@@ -361,10 +366,37 @@ class LocalStack:
     def _warm_functions(self) -> None:
         for function, event in WARM_EVENTS.items():
             self.on_status(f"warming {function} (the first call may compile it)")
-            result = self.invoke(function, event, timeout=900)
-            if result.status not in (200, 500) or result.error_type in STARTUP_ERRORS:
-                raise StackError(f"{function} did not start: {result.error_type}: {result.error_message}\n"
-                                 f"{self.processes[-1].log_tail()}")
+            result = self._invoke_watching_log(function, event, WARM_TIMEOUT)
+            if result.error_type in STARTUP_ERRORS:
+                raise StackError(f"{function} did not start: {result.error_type}: {result.error_message}")
+            if result.status not in (200, 500):
+                raise StackError(f"{function}: HTTP {result.status} from cargo lambda watch: {result.payload}")
+
+    def _invoke_watching_log(self, function: str, event: Any, timeout: float) -> Invocation:
+        """Invokes `function`, failing fast when cargo lambda watch reports that the function process exited
+        (a failed build or an init error: the invoke itself would hang until `timeout`)."""
+        watch = self.processes[-1]
+        offset = watch.log_path.stat().st_size
+        outcome: dict[str, Any] = {}
+
+        def call() -> None:
+            try:
+                outcome["invocation"] = self.invoke(function, event, timeout)
+            except OSError as err:
+                outcome["error"] = err
+
+        caller = threading.Thread(target=call, name=f"warm-{function}", daemon=True)
+        caller.start()
+        while caller.is_alive():
+            caller.join(0.25)
+            with open(watch.log_path, "rb") as log:
+                log.seek(offset)
+                fresh = log.read().decode(errors="replace")
+            if FUNCTION_EXITED in fresh or not watch.running():
+                raise StackError(f"{function} exited while starting (build or init failure):\n{watch.log_tail(25)}")
+        if "error" in outcome:
+            raise StackError(f"invoking {function} failed: {outcome['error']}")
+        return outcome["invocation"]
 
     def invoke(self, function: str, payload: Any, timeout: float = 120) -> Invocation:
         """Invokes `function` synchronously through cargo lambda watch's invoke API."""

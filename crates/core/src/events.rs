@@ -264,3 +264,29 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_json_parses_or_says_what_is_wrong(v in test_support::arb::json_with_keys(
+            &["id", "detail-type", "detail", "eventBody", "conversationId", "eventTime", "metadata", "CorrelationId", "topicName"]
+        )) {
+            match GenesysEvent::parse(v) {
+                Ok(e) => {
+                    prop_assert!(!e.detail_type.is_empty());
+                    let _ = (e.conversation_id(), e.event_time_ms(), e.correlation_id(), e.family());
+                }
+                Err(MalformedEvent(why)) => prop_assert!(!why.is_empty() && why.len() < 200, "{why}"),
+            }
+        }
+
+        #[test]
+        fn any_detail_type_classifies(t in ".{0,80}") {
+            let _ = TopicFamily::of(&t).is_conversation_detail();
+        }
+    }
+}

@@ -425,3 +425,41 @@ mod tests {
         assert!(r.agents.is_empty() && r.queue_ids.is_empty());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The Genesys response mapper: any JSON either parses into details (and maps without panicking)
+        /// or is `Genesys.BadResponse`.
+        #[test]
+        fn any_details_body_maps_or_is_bad_response(v in test_support::arb::json_with_keys(&[
+            "conversationId", "conversationStart", "conversationEnd", "participants", "purpose", "sessions",
+            "segments", "queueId", "wrapUpCode", "userId", "participantName", "mediaType", "divisionIds",
+        ])) {
+            let body = serde_json::to_vec(&v).unwrap();
+            match crate::genesys::client::parse_details(&body) {
+                Ok(d) => {
+                    let input = ExecutionInput {
+                        conversation_id: d.conversation_id.clone(), event_id: "e".into(),
+                        event_type: "v2.detail.events.conversation.{id}.acw".into(), event_time: Some(1),
+                        correlation_id: None, detail: v.clone(),
+                    };
+                    let r = ConversationRecord::from_details(&input, 1, &d);
+                    prop_assert!(r.enriched);
+                    prop_assert!(serde_json::to_value(&r).is_ok());
+                }
+                Err(e) => prop_assert_eq!(e.name(), "Genesys.BadResponse"),
+            }
+        }
+
+        #[test]
+        fn any_bytes_are_details_or_bad_response(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+            if let Err(e) = crate::genesys::client::parse_details(&body) {
+                prop_assert_eq!(e.name(), "Genesys.BadResponse");
+            }
+        }
+    }
+}

@@ -433,3 +433,25 @@ mod tests {
         assert_eq!(finish(Report::default(), 0).unwrap(), Report::default());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The payload parser (single / array / SQS) never panics and names what is wrong.
+        #[test]
+        fn any_payload_is_recognised_or_malformed(v in test_support::arb::json_with_keys(
+            &["Records", "messageId", "body", "eventSource", "detail-type", "detail", "id"]
+        )) {
+            match Payload::parse(v) {
+                Ok(_) => {}
+                Err(e) => {
+                    prop_assert_eq!(e.name(), "Fanout.MalformedEvent");
+                    prop_assert!(!e.to_string().is_empty());
+                }
+            }
+        }
+    }
+}

@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+pub mod arb;
 pub mod moto;
 
 use std::collections::{HashMap, VecDeque};

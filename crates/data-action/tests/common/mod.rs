@@ -123,34 +123,9 @@ pub fn closed_port_url() -> String {
     format!("http://{addr}/v1/user-info")
 }
 
-/// Arbitrary JSON values, nested up to a few levels.
+/// Arbitrary JSON values whose keys include the data action's input names.
 pub fn arb_json() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_filter("finite", |f| f.is_finite())
-            .prop_map(Value::from),
-        ".{0,20}".prop_map(Value::String),
-        "[0-9]{1,6}(\\.[0-9]{1,2})?".prop_map(Value::String),
-    ];
-    leaf.prop_recursive(3, 24, 6, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map(
-                prop_oneof![
-                    Just("customer_id".to_owned()),
-                    Just("locale".to_owned()),
-                    Just("inputs".to_owned()),
-                    "[a-z]{1,8}"
-                ],
-                inner,
-                0..4
-            )
-            .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    test_support::arb::json_with_keys(&["customer_id", "locale", "inputs"])
 }
 
 /// What the raw stand-in does with one request (given its request head); returns whether to keep
