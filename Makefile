@@ -42,7 +42,7 @@ checks: setup ## fixtures, Genesys import file, SAM template, state machine, lic
 deny: ## licences, bans and sources of every dependency (advisories need the network: left out)
 	.tools/bin/cargo-deny check licenses bans sources
 
-e2e: build ## end-to-end tests on the local stack (moto + cargo lambda watch + bridge + stand-ins)
+e2e: setup build ## end-to-end tests on the local stack (moto + cargo lambda watch + bridge + stand-ins)
 	$(VENV)/bin/pytest -q tests/e2e
 
 chaos: setup build ## 500 events with duplicates, reordering and injected faults: lost = 0, duplicated = 0

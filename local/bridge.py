@@ -81,7 +81,7 @@ class Bridge:
         """The port moto must be given as MOTO_PORT."""
         return self.server.port
 
-    def start(self) -> "Bridge":
+    def start(self) -> Bridge:
         """Serves in a background thread."""
         self.server.start()
         return self

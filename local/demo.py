@@ -22,9 +22,26 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from driver import (DEAD_LETTERED, PIPELINE_DLQ, SKIPPED, STORED, AsyncInvoker, Delivery, ExecutionIndex, Fate,
-                    Progress, classify, data_action_problems, dead_letters_by_event, event_id, failed_attempts,
-                    started_event_ids, tally, wait_for_executions, with_conversation)
+from driver import (
+    DEAD_LETTERED,
+    PIPELINE_DLQ,
+    SKIPPED,
+    STORED,
+    AsyncInvoker,
+    Delivery,
+    ExecutionIndex,
+    Fate,
+    Progress,
+    classify,
+    data_action_problems,
+    dead_letters_by_event,
+    event_id,
+    failed_attempts,
+    started_event_ids,
+    tally,
+    wait_for_executions,
+    with_conversation,
+)
 from stack import REPO, Invocation, LocalStack, StackError, real_genesys_from_env
 
 EVENTS = REPO / "events"
@@ -61,10 +78,10 @@ def table(headers: list[str], rows: list[list[Any]], max_width: int = 60) -> Non
     """A plain fixed-width table."""
     cells = [[str(c) if len(str(c)) <= max_width else str(c)[: max_width - 1] + "…" for c in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in cells)) if cells else len(h) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip())
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     print("  ".join("-" * w for w in widths))
     for row in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
 def short_type(detail_type: Any) -> str:
@@ -142,7 +159,7 @@ def print_fates(fates: list[Fate], plan: list[tuple[Step, Any]]) -> None:
     """Each delivered event's fate."""
     heading("Events (EventBridge -> fanout -> Step Functions -> DynamoDB)")
     rows = []
-    for number, (fate, (step, payload)) in enumerate(zip(fates, plan), 1):
+    for number, (fate, (step, payload)) in enumerate(zip(fates, plan, strict=True), 1):
         detail_type = payload.get("detail-type") if isinstance(payload, dict) else "(not an event)"
         mark = "" if fate.kind == step.expected else f"  << expected {step.expected}"
         rows.append([number, step.path, short_type(detail_type), fate.event_id or "-", fate.kind + mark, fate.reason])
@@ -229,7 +246,7 @@ def checks(plan: list[tuple[Step, Any]], fates: list[Fate], by_event: dict[str, 
            data_action: list[tuple[str, Any, Invocation]]) -> list[str]:
     """Every way the run differs from what was expected (empty when it all went right)."""
     problems = [f"{step.path} ({step.label}): {fate.kind}, expected {step.expected} - {fate.reason}"
-                for (step, _), fate in zip(plan, fates) if fate.kind != step.expected]
+                for (step, _), fate in zip(plan, fates, strict=True) if fate.kind != step.expected]
     counts = tally(fates)
     if counts[STORED] + counts[SKIPPED] + counts[DEAD_LETTERED] != len(fates):
         problems.append(f"{counts['unaccounted']} of {len(fates)} events are unaccounted for")
@@ -243,7 +260,8 @@ def checks(plan: list[tuple[Step, Any]], fates: list[Fate], by_event: dict[str, 
     fanout_failures = sum(1 for f in fates if f.kind == DEAD_LETTERED and not f.execution)
     if len(destination) != fanout_failures:
         problems.append(f"{len(destination)} fanout on-failure records for {fanout_failures} failed deliveries")
-    problems += [f"data action {name}: {p}" for name, event, inv in data_action for p in data_action_problems(event, inv)]
+    problems += [f"data action {name}: {problem}"
+                 for name, event, invocation in data_action for problem in data_action_problems(event, invocation)]
     return problems
 
 

@@ -66,13 +66,13 @@ def genesys_error(status: int, message: str | None = None) -> dict[str, Any]:
 def parse_instant(value: Any) -> dt.datetime:
     """An epoch-milliseconds number or an ISO-8601 string as an aware UTC datetime."""
     if isinstance(value, (int, float)):
-        return dt.datetime.fromtimestamp(value / 1000, tz=dt.timezone.utc)
-    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value / 1000, tz=dt.UTC)
+    return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00")).astimezone(dt.UTC)
 
 
 def iso_ms(instant: dt.datetime) -> str:
     """`2021-04-01T12:27:53.386Z` style, as the analytics API writes times."""
-    return instant.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
+    return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{instant.microsecond // 1000:03d}Z"
 
 
 class ConversationTemplate:
@@ -201,7 +201,7 @@ class GenesysStandIn:
         """Base URL; both GENESYS_LOGIN_URL and GENESYS_API_URL point here."""
         return self.server.url
 
-    def start(self) -> "GenesysStandIn":
+    def start(self) -> GenesysStandIn:
         """Serves in a background thread."""
         self.server.start()
         return self

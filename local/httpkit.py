@@ -12,8 +12,9 @@ import logging
 import threading
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 LOG = logging.getLogger("local.http")
@@ -111,7 +112,7 @@ class BackgroundServer:
         """`http://127.0.0.1:<port>`."""
         return f"http://{self._httpd.server_address[0]}:{self.port}"
 
-    def start(self) -> "BackgroundServer":
+    def start(self) -> BackgroundServer:
         """Starts serving; returns self."""
         self._thread.start()
         return self

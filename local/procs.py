@@ -8,13 +8,14 @@ sends SIGKILL to whatever is left.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 
 def free_port() -> int:
@@ -75,10 +76,8 @@ def _alive(pid: int) -> bool:
 
 def _signal(pids: Sequence[int], sig: int) -> None:
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
 
 
 class ManagedProcess:
@@ -125,17 +124,13 @@ class ManagedProcess:
         self._tree += [pid for pid in descendants(self.pid) if pid not in self._tree]
         if self.leftovers():
             self._signal_all(signal.SIGKILL)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             self.popen.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            pass
         self._log.close()
 
     def _signal_all(self, sig: int) -> None:
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
         _signal(self._tree, sig)
 
     def leftovers(self) -> list[int]:

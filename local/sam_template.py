@@ -8,9 +8,10 @@ resource properties and environment variables against local parameter values and
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
@@ -51,7 +52,7 @@ class Physical:
 class Resolver:
     """Evaluates intrinsics with local parameter values, conditions and physical resources."""
 
-    def __init__(self, template: "SamTemplate", parameters: dict[str, str], physical: dict[str, Physical]):
+    def __init__(self, template: SamTemplate, parameters: dict[str, str], physical: dict[str, Physical]):
         self.template = template
         self.parameters = parameters
         self.physical = physical

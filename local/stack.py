@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import json
 import logging
 import os
 import re
@@ -31,11 +30,10 @@ import signal
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer
@@ -43,6 +41,7 @@ from botocore.config import Config
 
 from bridge import Bridge
 from genesys_standin import GenesysStandIn
+from httpkit import request_json
 from procs import ManagedProcess, free_port, port_open
 from sam_template import ACCOUNT_ID, NO_VALUE, REGION, Physical, Resolver, SamTemplate
 from upstream_standin import UpstreamStandIn
@@ -145,14 +144,14 @@ class LocalStack:
 
     # -- lifecycle -------------------------------------------------------------------------------------------
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def start(self) -> "LocalStack":
+    def start(self) -> LocalStack:
         """Starts every part, provisions the resources and warms the functions; stops everything on failure."""
         started = time.monotonic()
         self._stopped = False
@@ -167,7 +166,10 @@ class LocalStack:
             self._warm_functions()
             self.on_status(f"local stack ready in {time.monotonic() - started:.1f} s")
         except BaseException:
-            self.stop()
+            try:
+                self.stop()
+            except StackError as err:  # keep the error that stopped the start; report this one too
+                self.on_status(f"while stopping after a failed start: {err}")
             raise
         return self
 
@@ -184,6 +186,8 @@ class LocalStack:
             for server in (self.bridge, self.upstream, self.genesys):
                 if server:
                     server.stop()
+            if self.real_genesys:  # it holds the real client secret
+                (self.run_dir / "functions.env").unlink(missing_ok=True)
         atexit.unregister(self.stop)
         if leftovers:
             raise StackError(f"processes survived the stop: {leftovers}")
@@ -212,27 +216,16 @@ class LocalStack:
             "moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
             self.run_dir / "moto.log", env=env))
         self._wait_until(lambda: self._moto_ready(), 30, "moto server", self.processes[-1])
-        status, _ = self._post_json(f"{self.moto_url}/moto-api/config",
-                                    {"stepfunctions": {"execute_state_machine": True}})
-        if status != 201 and status != 200:
+        status, _ = request_json("POST", f"{self.moto_url}/moto-api/config",
+                                 {"stepfunctions": {"execute_state_machine": True}})
+        if status not in (200, 201):
             raise StackError(f"moto refused the Step Functions execution config (HTTP {status})")
 
     def _moto_ready(self) -> bool:
         try:
-            with urllib.request.urlopen(f"{self.moto_url}/moto-api/data.json", timeout=2) as resp:
-                return resp.status == 200
-        except (OSError, urllib.error.URLError):
+            return request_json("GET", f"{self.moto_url}/moto-api/data.json", timeout=2)[0] == 200
+        except OSError:
             return False
-
-    @staticmethod
-    def _post_json(url: str, payload: Any, timeout: float = 30) -> tuple[int, bytes]:
-        req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                return resp.status, resp.read()
-        except urllib.error.HTTPError as err:
-            return err.code, err.read()
 
     def _wait_until(self, ready: Callable[[], bool], seconds: float, what: str,
                     process: ManagedProcess | None = None) -> None:
@@ -262,7 +255,8 @@ class LocalStack:
         if self.real_genesys:
             params["GenesysEnvironment"] = self.real_genesys["GENESYS_ENV"]
         else:
-            params.update({"GenesysClientId": self.genesys.client_id, "GenesysClientSecret": self.genesys.client_secret})
+            params.update({"GenesysClientId": self.genesys.client_id,
+                           "GenesysClientSecret": self.genesys.client_secret})
         return params
 
     def _provision(self) -> None:
@@ -345,8 +339,9 @@ class LocalStack:
     def _write_env_file(self) -> None:
         self.function_env = {**self._template_environment(), **self._local_environment()}
         self.env_file = self.run_dir / "functions.env"
-        self.env_file.write_text("".join(f"{k}={v}\n" for k, v in sorted(self.function_env.items())))
-        self.env_file.chmod(0o600)
+        descriptor = os.open(self.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as env_file:
+            env_file.writelines(f"{k}={v}\n" for k, v in sorted(self.function_env.items()))
 
     def _start_functions(self) -> None:
         port = int(self.lambda_url.rsplit(":", 1)[1])
@@ -402,17 +397,7 @@ class LocalStack:
         """Invokes `function` synchronously through cargo lambda watch's invoke API."""
         url = f"{self.lambda_url}/2015-03-31/functions/{function}/invocations"
         started = time.monotonic()
-        req = urllib.request.Request(url, data=json.dumps(payload).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                status, body = resp.status, resp.read()
-        except urllib.error.HTTPError as err:
-            status, body = err.code, err.read()
-        try:
-            parsed: Any = json.loads(body) if body else None
-        except ValueError:
-            parsed = body.decode(errors="replace")
+        status, parsed = request_json("POST", url, payload, timeout)
         return Invocation(function, status, parsed, time.monotonic() - started)
 
     # -- state between tests ---------------------------------------------------------------------------------

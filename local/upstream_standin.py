@@ -54,7 +54,7 @@ class UpstreamStandIn:
         """The user-info endpoint: the value for EXTERNAL_API_URL."""
         return self.server.url + PATH
 
-    def start(self) -> "UpstreamStandIn":
+    def start(self) -> UpstreamStandIn:
         """Serves in a background thread."""
         self.server.start()
         return self
@@ -105,7 +105,8 @@ class UpstreamHandler(JsonHandler):
 
     def _user_info(self) -> None:
         if self.app.token and self.headers.get("Authorization") != f"Bearer {self.app.token}":
-            return self._reply(401, {"error": "unauthorized"})
+            self._reply(401, {"error": "unauthorized"})
+            return
         query = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
         if len(query.get("id", [])) > 1:
             self.app.count("multipleIds")
@@ -116,17 +117,18 @@ class UpstreamHandler(JsonHandler):
         if behaviour == "slow":
             time.sleep(self.app.slow_seconds)
         if behaviour == "not-found" or (behaviour is None and customer_id not in CUSTOMERS):
-            return self._reply(404, {"error": "customer not found"})
-        if behaviour == "server-error":
-            return self._reply(500, {"error": "internal error"})
-        if behaviour == "not-json":
+            self._reply(404, {"error": "customer not found"})
+        elif behaviour == "server-error":
+            self._reply(500, {"error": "internal error"})
+        elif behaviour == "not-json":
             self.app.count("200")
-            return self.send_bytes(200, b"<html><body>Service maintenance</body></html>", "text/html")
-        if behaviour == "wrong-shape":
-            return self._reply(200, {"result": "ok"})
-        customer = CUSTOMERS.get(customer_id, CUSTOMERS["12345"])  # the slow id, once awake, answers like 12345
-        self._reply(200, {"data": {k: customer[k] for k in ("name", "tier", "balance")},
-                          "status": customer["status"]})
+            self.send_bytes(200, b"<html><body>Service maintenance</body></html>", "text/html")
+        elif behaviour == "wrong-shape":
+            self._reply(200, {"result": "ok"})
+        else:
+            customer = CUSTOMERS.get(customer_id, CUSTOMERS["12345"])  # the slow id, once awake, answers like 12345
+            self._reply(200, {"data": {k: customer[k] for k in ("name", "tier", "balance")},
+                              "status": customer["status"]})
 
     def _reply(self, status: int, payload: Any) -> None:
         self.app.count(str(status))

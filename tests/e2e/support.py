@@ -11,8 +11,19 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from driver import (AsyncInvoker, Delivery, ExecutionIndex, Fate, classify, dead_letters_by_event, event_id,
-                    failed_attempts, started_event_ids, wait_for_executions, with_new_ids)
+from driver import (
+    AsyncInvoker,
+    Delivery,
+    ExecutionIndex,
+    Fate,
+    classify,
+    dead_letters_by_event,
+    event_id,
+    failed_attempts,
+    started_event_ids,
+    wait_for_executions,
+    with_new_ids,
+)
 from stack import REPO, LocalStack
 
 EVENTS = REPO / "events"

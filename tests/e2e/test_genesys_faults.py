@@ -7,6 +7,7 @@ stored; authentication failures are not retried and end in the dead-letter queue
 from __future__ import annotations
 
 import pytest
+
 from driver import DEAD_LETTERED, STORED, event_id
 from support import Pipeline, asl_retry_interval
 

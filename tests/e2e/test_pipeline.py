@@ -10,6 +10,7 @@ import hashlib
 import json
 
 import pytest
+
 from driver import DEAD_LETTERED, SKIPPED, STORED, UNACCOUNTED, event_id, tally
 from support import Pipeline, load_event
 
@@ -103,7 +104,7 @@ def test_sqs_batch_starts_each_event(pipeline: Pipeline) -> None:
     conversation = pipeline.new_conversation()
     events = [pipeline.event(name, conversation) for name in ["customer-end", "acw", "audit"]]
     batch = load_event("fanout/sqs.json")
-    for record, event in zip(batch["Records"], events):
+    for record, event in zip(batch["Records"], events, strict=True):
         record["body"] = json.dumps(event)
         record["md5OfBody"] = hashlib.md5(record["body"].encode()).hexdigest()  # noqa: S324 - SQS's checksum
     delivery = pipeline.deliver(batch)

@@ -30,3 +30,41 @@ pub async fn report_init_error(error: &crate::config::ConfigError) {
         .send()
         .await;
 }
+
+/// Time left before the Runtime API's deadline (`Lambda-Runtime-Deadline-Ms`, epoch milliseconds).
+///
+/// A deadline already in the past when the invocation starts is not one Lambda sends; local emulators do
+/// (`cargo lambda watch` sends a constant 600000). It is then treated as Lambda's longest timeout, 900 s, so
+/// the function's own timeouts govern instead of every call being cut at once.
+pub fn time_left(deadline_ms: u64) -> std::time::Duration {
+    const LONGEST_LAMBDA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(900);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let deadline = std::time::Duration::from_millis(deadline_ms);
+    if deadline <= now {
+        return LONGEST_LAMBDA_TIMEOUT;
+    }
+    deadline - now
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+    #[test]
+    fn real_deadlines_count_down_and_emulator_constants_do_not_cut_calls() {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        let left = time_left(now_ms + 3_000);
+        assert!(
+            left <= Duration::from_secs(3) && left > Duration::from_millis(2_500),
+            "{left:?}"
+        );
+        assert_eq!(time_left(600_000), Duration::from_secs(900));
+        assert_eq!(time_left(0), Duration::from_secs(900));
+    }
+}

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use gcx_core::config::{ConfigError, ProcessEnv};
 use gcx_core::genesys::{Credentials, Endpoints, GenesysClient, TokenCache};
@@ -43,7 +43,7 @@ async fn main() -> ExitCode {
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let app = app.clone();
         async move {
-            let time_left = event.context.deadline().duration_since(SystemTime::now()).unwrap_or_default();
+            let time_left = gcx_core::lambda::time_left(event.context.deadline);
             let started = std::time::Instant::now();
             let result = app.handle(event.payload, time_left).await;
             let elapsed_ms = started.elapsed().as_millis() as u64;
