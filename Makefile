@@ -48,8 +48,8 @@ e2e: setup build ## end-to-end tests on the local stack (moto + cargo lambda wat
 chaos: setup build ## 500 events with duplicates, reordering and injected faults: lost = 0, duplicated = 0
 	$(PY) local/chaos.py
 
-bench: ## release build and benchmark table (writes bench/results.json)
-	bash scripts/bench.sh
+bench: ## release build, every function through the Runtime API; table + bench/results.json (ARGS=--strict|--arm64)
+	bash scripts/bench.sh $(ARGS)
 
 clean: ## remove build output and installed tools
 	cargo clean

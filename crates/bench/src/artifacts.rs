@@ -63,7 +63,12 @@ pub fn measure(name: &str, binary: &Path, scratch: &Path) -> Result<Artifact, St
     match status {
         Ok(s) if s.success() => {}
         Ok(s) => return Err(format!("zipping {}: {s}", bootstrap.display())),
-        Err(e) => return Err(format!("zipping {}: {e} (install `zip` or python3)", bootstrap.display())),
+        Err(e) => {
+            return Err(format!(
+                "zipping {}: {e} (install `zip` or python3)",
+                bootstrap.display()
+            ))
+        }
     }
     let zip_bytes = std::fs::metadata(&zip)
         .map_err(|e| format!("{}: {e}", zip.display()))?
@@ -82,9 +87,12 @@ pub fn arm64(target_dir: &Path, name: &str) -> Result<Artifact, String> {
         .join(name);
     let zip = target_dir.join("lambda").join(name).join("bootstrap.zip");
     let size = |p: &Path| {
-        std::fs::metadata(p)
-            .map(|m| m.len())
-            .map_err(|e| format!("{}: {e} (did `scripts/bench.sh --arm64` build it?)", p.display()))
+        std::fs::metadata(p).map(|m| m.len()).map_err(|e| {
+            format!(
+                "{}: {e} (did `scripts/bench.sh --arm64` build it?)",
+                p.display()
+            )
+        })
     };
     Ok(Artifact {
         binary_bytes: size(&binary)?,

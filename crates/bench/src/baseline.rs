@@ -17,8 +17,7 @@ pub struct Baseline {
 
 /// Where to look: `BASELINE_DIR`, else `<repo>/../shared/baseline`.
 pub fn default_dir(root: &Path) -> PathBuf {
-    std::env::var_os("BASELINE_DIR")
-        .map_or_else(|| root.join("../shared/baseline"), PathBuf::from)
+    std::env::var_os("BASELINE_DIR").map_or_else(|| root.join("../shared/baseline"), PathBuf::from)
 }
 
 impl Baseline {

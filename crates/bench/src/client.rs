@@ -1,11 +1,12 @@
 //! A minimal blocking HTTP/1.1 client over one keep-alive loopback connection: enough to create the moto
 //! table and to time the stand-ins (and moto) on their own, without an async runtime or another dependency.
 
-use std::io::{self, BufRead, BufReader, Read, Write};
+use std::io::{self, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Instant;
 
-use crate::measure::Summary;
+use crate::http1;
+use crate::measure::{millis, Summary};
 
 /// One keep-alive connection to `addr` (`host:port`), reopened when the server closes it.
 pub struct Conn {
@@ -62,97 +63,44 @@ impl Conn {
             self.stream = Some(BufReader::new(stream));
         }
         let reader = self.stream.as_mut().expect("connected just above");
-        let mut head = format!(
+        let mut request = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Length: {}\r\n",
             self.addr,
             body.len()
         );
         for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
+            request.push_str(&format!("{name}: {value}\r\n"));
         }
-        head.push_str("\r\n");
-        let mut request = head.into_bytes();
+        request.push_str("\r\n");
+        let mut request = request.into_bytes();
         request.extend_from_slice(body);
         reader.get_mut().write_all(&request)?;
 
-        let mut line = String::new();
-        read_line(reader, &mut line)?;
-        let status = line
+        let head = http1::read_head(reader)?.ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "connection closed before the answer",
+            )
+        })?;
+        let status = head
+            .start
             .split_whitespace()
             .nth(1)
             .and_then(|s| s.parse().ok())
-            .ok_or_else(|| bad(format!("not an HTTP status line: {line:?}")))?;
-        let (mut length, mut chunked, mut close) = (None, false, false);
-        loop {
-            line.clear();
-            read_line(reader, &mut line)?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            let Some((name, value)) = header.split_once(':') else {
-                continue;
-            };
-            let value = value.trim();
-            match name.trim().to_ascii_lowercase().as_str() {
-                "content-length" => length = value.parse::<usize>().ok(),
-                "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
-                "connection" => close = value.eq_ignore_ascii_case("close"),
-                _ => {}
-            }
-        }
-        let body = if chunked {
-            read_chunked(reader)?
-        } else if let Some(n) = length {
-            let mut body = vec![0; n];
-            reader.read_exact(&mut body)?;
-            body
-        } else {
-            close = true;
-            let mut body = Vec::new();
-            reader.read_to_end(&mut body)?;
-            body
-        };
-        if close {
+            .ok_or_else(|| {
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("not an HTTP status line: {:?}", head.start),
+                )
+            })?;
+        let delimited =
+            head.header("content-length").is_some() || head.header("transfer-encoding").is_some();
+        let body = http1::read_body(reader, &head, true)?;
+        if head.wants_close() || !delimited {
             self.stream = None;
         }
         Ok(Reply { status, body })
     }
-}
-
-fn read_line(reader: &mut BufReader<TcpStream>, line: &mut String) -> io::Result<()> {
-    if reader.read_line(line)? == 0 {
-        return Err(io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            "connection closed",
-        ));
-    }
-    Ok(())
-}
-
-fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    let mut line = String::new();
-    loop {
-        line.clear();
-        read_line(reader, &mut line)?;
-        let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or(""), 16)
-            .map_err(|e| bad(format!("bad chunk size {line:?}: {e}")))?;
-        if size == 0 {
-            line.clear();
-            read_line(reader, &mut line)?;
-            return Ok(body);
-        }
-        let start = body.len();
-        body.resize(start + size, 0);
-        reader.read_exact(&mut body[start..])?;
-        line.clear();
-        read_line(reader, &mut line)?;
-    }
-}
-
-fn bad(message: String) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, message)
 }
 
 /// Times `n` identical requests over one keep-alive connection (after one untimed request that opens it):
@@ -181,7 +129,7 @@ pub fn time_requests(
             ));
         }
         if i > 0 {
-            samples.push(elapsed.as_secs_f64() * 1e3);
+            samples.push(millis(elapsed));
         }
     }
     Ok(Summary::of(&samples))

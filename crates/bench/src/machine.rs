@@ -16,19 +16,21 @@ pub fn describe(root: &Path) -> Value {
         .map_or_else(|| "unknown".to_owned(), |(_, v)| v.trim().to_owned());
     let nproc = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     let kernel = read_trimmed("/proc/sys/kernel/osrelease");
-    let memory_kb = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find(|l| l.starts_with("MemTotal:"))?
-                .split_whitespace()
-                .nth(1)?
-                .parse::<u64>()
-                .ok()
-        });
+    let memory_kb = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find(|l| l.starts_with("MemTotal:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse::<u64>()
+            .ok()
+    });
     let commit = output(root, "git", &["rev-parse", "HEAD"]);
-    let dirty = output(root, "git", &["status", "--porcelain", "--untracked-files=no"])
-        .map(|s| !s.is_empty());
+    let dirty = output(
+        root,
+        "git",
+        &["status", "--porcelain", "--untracked-files=no"],
+    )
+    .map(|s| !s.is_empty());
     json!({
         "date": now_rfc3339(),
         "machine": {

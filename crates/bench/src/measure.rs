@@ -68,8 +68,11 @@ pub fn millis(duration: Duration) -> f64 {
 
 /// Checks a function's answer; `Err` says what is wrong with it.
 pub type Check<'a> = &'a dyn Fn(&Value) -> Result<(), String>;
+/// An owned [`Check`].
+pub type BoxedCheck<'a> = Box<dyn Fn(&Value) -> Result<(), String> + 'a>;
 
 /// A program to run as a Lambda function, with its environment on top of the emulator's.
+#[derive(Clone)]
 pub struct Target {
     /// Name in the output.
     pub label: String,
@@ -139,11 +142,18 @@ impl Target {
                 invocation.body
             ))
         };
-        verdict.map_err(|e| format!("{}: {e}\n--- function output (tail) ---\n{}", self.label, tail(&process.logs())))
+        verdict.map_err(|e| {
+            format!(
+                "{}: {e}\n--- function output (tail) ---\n{}",
+                self.label,
+                tail(&process.logs())
+            )
+        })
     }
 }
 
 /// Cold starts: every run is a fresh process.
+#[derive(Default)]
 pub struct Cold {
     /// Spawn to first `GET /next`, per run.
     pub init_ms: Vec<f64>,
@@ -153,8 +163,22 @@ pub struct Cold {
     pub peak_rss_kb: u64,
 }
 
+impl Cold {
+    /// Adds the runs of `other` (cold starts taken in rounds).
+    pub fn absorb(&mut self, other: Cold) {
+        self.init_ms.extend(other.init_ms);
+        self.first_invoke_ms.extend(other.first_invoke_ms);
+        self.peak_rss_kb = self.peak_rss_kb.max(other.peak_rss_kb);
+    }
+}
+
 /// Starts `runs` fresh processes one after the other; each reports its init time and answers `event` once.
-pub fn cold_starts(target: &Target, runs: usize, event: &Value, check: Check) -> Result<Cold, String> {
+pub fn cold_starts(
+    target: &Target,
+    runs: usize,
+    event: &Value,
+    check: Check,
+) -> Result<Cold, String> {
     let mut cold = Cold {
         init_ms: Vec::with_capacity(runs),
         first_invoke_ms: Vec::with_capacity(runs),
@@ -241,4 +265,23 @@ pub fn primed_invocation(
 fn tail(logs: &str) -> String {
     let lines: Vec<&str> = logs.lines().collect();
     lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let samples: Vec<f64> = (1..=100).rev().map(f64::from).collect();
+        let s = Summary::of(&samples);
+        assert_eq!(
+            (s.n, s.min, s.p50, s.p99, s.max),
+            (100, 1.0, 50.0, 99.0, 100.0)
+        );
+        assert!((s.mean - 50.5).abs() < 1e-9);
+        let twenty: Vec<f64> = (1..=20).map(f64::from).collect();
+        assert_eq!(Summary::of(&twenty).p50, 10.0);
+        assert_eq!(Summary::of(&[]).n, 0);
+    }
 }

@@ -1,18 +1,25 @@
 //! Loopback stand-ins for what the functions call: the customer API behind data-action, Genesys Cloud
 //! (token + analytics) for process, Step Functions for fanout, DynamoDB for save.
 //!
-//! Each is a `tiny_http` server drained by a fixed pool of worker threads, so concurrent calls (fanout's 16
-//! StartExecutions in flight) are answered concurrently and the stand-in is never the bottleneck. They
-//! answer only what the benchmark sends; they are not emulators (the moto run covers save's real
-//! conditional write). What each costs on its own is measured by the benchmark and reported.
+//! Each is a small HTTP/1.1 server with one thread per connection and keep-alive, so concurrent calls
+//! (fanout's 16 StartExecutions in flight) are answered concurrently and the stand-in is never the
+//! bottleneck. Every answer goes out in one write on a `TCP_NODELAY` socket (no Nagle/delayed-ACK
+//! stalls). They answer only what the benchmark sends; they are not emulators (the moto run covers save's
+//! real conditional write). What each costs on its own is measured by the benchmark and reported.
+//!
+//! (`tiny_http` was the first choice; its connection pool can leave a connection unserved when many open
+//! at once, which fanout's burst of 16 hit, so the stand-ins use this instead.)
 
-use std::io::Read;
+use std::io::{BufReader, Write};
+use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
+
+use crate::http1;
 
 /// The customer API's answer for every customer (the shape `docs/contracts.md` gives for the upstream).
 pub const UPSTREAM_BODY: &str =
@@ -57,58 +64,64 @@ impl Reply {
     }
 }
 
-type Handler = dyn Fn(&mut tiny_http::Request, &Counters) -> Reply + Send + Sync;
+/// One request as the handlers see it.
+struct Request {
+    method: String,
+    /// The request target, query included.
+    target: String,
+    head: http1::Head,
+    body: Vec<u8>,
+}
 
-/// A running stand-in; stops (and joins its workers) on drop.
+impl Request {
+    /// The path without the query.
+    fn path(&self) -> &str {
+        self.target.split('?').next().unwrap_or_default()
+    }
+
+    /// The `X-Amz-Target` header: which AWS JSON operation is called.
+    fn amz_target(&self) -> Option<&str> {
+        self.head.header("x-amz-target")
+    }
+}
+
+type Handler = dyn Fn(&Request, &Counters) -> Reply + Send + Sync;
+
+/// A running stand-in; stops accepting on drop (connection threads end when their clients hang up).
 pub struct StandIn {
-    /// What it stands in for, for progress output.
-    pub name: &'static str,
     /// `http://127.0.0.1:<port>`.
     pub base: String,
     /// `127.0.0.1:<port>`.
     pub addr: String,
     /// What it has served.
     pub counters: Arc<Counters>,
-    server: Arc<tiny_http::Server>,
     stopping: Arc<AtomicBool>,
-    workers: Vec<JoinHandle<()>>,
+    acceptor: Option<JoinHandle<()>>,
 }
 
 impl StandIn {
-    fn start(name: &'static str, workers: usize, handler: Arc<Handler>) -> StandIn {
-        let server = Arc::new(
-            tiny_http::Server::http("127.0.0.1:0")
-                .unwrap_or_else(|e| panic!("bind the {name} stand-in on loopback: {e}")),
-        );
-        let port = server
-            .server_addr()
-            .to_ip()
-            .expect("a TCP listener")
+    fn start(name: &'static str, handler: Arc<Handler>) -> StandIn {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .unwrap_or_else(|e| panic!("bind the {name} stand-in on loopback: {e}"));
+        let port = listener
+            .local_addr()
+            .expect("a bound listener has an address")
             .port();
         let counters = Arc::new(Counters::default());
         let stopping = Arc::new(AtomicBool::new(false));
-        let workers = (0..workers)
-            .map(|i| {
-                let (server, counters, stopping, handler) = (
-                    Arc::clone(&server),
-                    Arc::clone(&counters),
-                    Arc::clone(&stopping),
-                    Arc::clone(&handler),
-                );
-                std::thread::Builder::new()
-                    .name(format!("{name}-{i}"))
-                    .spawn(move || serve(&server, &counters, &stopping, &*handler))
-                    .expect("spawn a stand-in worker")
-            })
-            .collect();
+        let acceptor = {
+            let (counters, stopping) = (Arc::clone(&counters), Arc::clone(&stopping));
+            std::thread::Builder::new()
+                .name(format!("{name}-accept"))
+                .spawn(move || accept(name, &listener, &handler, &counters, &stopping))
+                .expect("spawn a stand-in acceptor")
+        };
         StandIn {
-            name,
             base: format!("http://127.0.0.1:{port}"),
             addr: format!("127.0.0.1:{port}"),
             counters,
-            server,
             stopping,
-            workers,
+            acceptor: Some(acceptor),
         }
     }
 
@@ -116,9 +129,8 @@ impl StandIn {
     pub fn upstream() -> StandIn {
         StandIn::start(
             "upstream",
-            4,
-            Arc::new(|request: &mut tiny_http::Request, _: &Counters| {
-                if request.url().starts_with("/v1/user-info") {
+            Arc::new(|request: &Request, _: &Counters| {
+                if request.path() == "/v1/user-info" {
                     Reply::json(200, "application/json", UPSTREAM_BODY)
                 } else {
                     Reply::json(404, "application/json", r#"{"message":"not found"}"#)
@@ -132,11 +144,9 @@ impl StandIn {
     pub fn genesys(details: Vec<u8>) -> StandIn {
         StandIn::start(
             "genesys",
-            4,
-            Arc::new(move |request: &mut tiny_http::Request, counters: &Counters| {
-                drain(request);
-                let url = request.url().split('?').next().unwrap_or_default();
-                let is_post = *request.method() == tiny_http::Method::Post;
+            Arc::new(move |request: &Request, counters: &Counters| {
+                let url = request.path();
+                let is_post = request.method == "POST";
                 if is_post && url == "/oauth/token" {
                     counters.token_requests.fetch_add(1, Ordering::Relaxed);
                     Reply::json(200, "application/json", TOKEN_BODY)
@@ -156,10 +166,8 @@ impl StandIn {
     pub fn step_functions() -> StandIn {
         StandIn::start(
             "step-functions",
-            64,
-            Arc::new(|request: &mut tiny_http::Request, counters: &Counters| {
-                let body = drain(request);
-                if target(request).as_deref() != Some("AWSStepFunctions.StartExecution") {
+            Arc::new(|request: &Request, counters: &Counters| {
+                if request.amz_target() != Some("AWSStepFunctions.StartExecution") {
                     return Reply::json(
                         400,
                         AMZ_JSON,
@@ -174,7 +182,7 @@ impl StandIn {
                 }
                 let n = counters.start_executions.fetch_add(1, Ordering::Relaxed);
                 counters.in_flight.fetch_sub(1, Ordering::SeqCst);
-                let name = serde_json::from_slice::<serde_json::Value>(&body)
+                let name = serde_json::from_slice::<serde_json::Value>(&request.body)
                     .ok()
                     .and_then(|v| v.get("name")?.as_str().map(str::to_owned))
                     .unwrap_or_else(|| format!("execution-{n}"));
@@ -195,10 +203,8 @@ impl StandIn {
     pub fn dynamodb() -> StandIn {
         StandIn::start(
             "dynamodb",
-            4,
-            Arc::new(|request: &mut tiny_http::Request, _: &Counters| {
-                drain(request);
-                if target(request).as_deref() == Some("DynamoDB_20120810.PutItem") {
+            Arc::new(|request: &Request, _: &Counters| {
+                if request.amz_target() == Some("DynamoDB_20120810.PutItem") {
                     Reply::json(200, AMZ_JSON, "{}")
                 } else {
                     Reply::json(
@@ -226,44 +232,72 @@ impl StandIn {
 impl Drop for StandIn {
     fn drop(&mut self) {
         self.stopping.store(true, Ordering::SeqCst);
-        // One unblock wakes exactly one worker blocked in `recv`.
-        for _ in &self.workers {
-            self.server.unblock();
-        }
-        for worker in self.workers.drain(..) {
-            let _ = worker.join();
+        // Wake the blocking accept with one last connection.
+        let _ = TcpStream::connect(&self.addr);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
         }
     }
 }
 
-fn serve(server: &tiny_http::Server, counters: &Counters, stopping: &AtomicBool, handler: &Handler) {
-    while !stopping.load(Ordering::SeqCst) {
-        let Ok(mut request) = server.recv() else {
+fn accept(
+    name: &'static str,
+    listener: &TcpListener,
+    handler: &Arc<Handler>,
+    counters: &Arc<Counters>,
+    stopping: &AtomicBool,
+) {
+    for stream in listener.incoming() {
+        if stopping.load(Ordering::SeqCst) {
             break;
-        };
-        let reply = handler(&mut request, counters);
-        counters.requests.fetch_add(1, Ordering::Relaxed);
-        let header = tiny_http::Header::from_bytes("Content-Type", reply.content_type)
-            .expect("a static header is valid");
-        let response = tiny_http::Response::from_data(reply.body)
-            .with_status_code(reply.status)
-            .with_header(header);
-        let _ = request.respond(response);
+        }
+        let Ok(stream) = stream else { continue };
+        let (handler, counters) = (Arc::clone(handler), Arc::clone(counters));
+        let _ = std::thread::Builder::new()
+            .name(format!("{name}-conn"))
+            .spawn(move || {
+                let _ = serve(stream, &*handler, &counters);
+            });
     }
 }
 
-/// Reads the request body (so the connection can carry the next request) and returns it.
-fn drain(request: &mut tiny_http::Request) -> Vec<u8> {
-    let mut body = Vec::new();
-    let _ = request.as_reader().read_to_end(&mut body);
-    body
-}
-
-/// The `X-Amz-Target` header: which AWS JSON operation is called.
-fn target(request: &tiny_http::Request) -> Option<String> {
-    request
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("X-Amz-Target"))
-        .map(|h| h.value.as_str().to_owned())
+/// Answers the requests of one keep-alive connection until the client closes it.
+fn serve(stream: TcpStream, handler: &Handler, counters: &Counters) -> std::io::Result<()> {
+    stream.set_nodelay(true)?;
+    let mut writer = stream.try_clone()?;
+    let mut reader = BufReader::new(stream);
+    while let Some(head) = http1::read_head(&mut reader)? {
+        if head
+            .header("expect")
+            .is_some_and(|v| v.eq_ignore_ascii_case("100-continue"))
+        {
+            writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        }
+        let body = http1::read_body(&mut reader, &head, false)?;
+        let mut parts = head.start.split_whitespace();
+        let request = Request {
+            method: parts.next().unwrap_or_default().to_owned(),
+            target: parts.next().unwrap_or_default().to_owned(),
+            body,
+            head,
+        };
+        let reply = handler(&request, counters);
+        counters.requests.fetch_add(1, Ordering::Relaxed);
+        let close = request.head.wants_close();
+        let mut out = format!(
+            "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{}\r\n",
+            reply.status,
+            if reply.status < 400 { "OK" } else { "Error" },
+            reply.content_type,
+            reply.body.len(),
+            if close { "Connection: close\r\n" } else { "" },
+        )
+        .into_bytes();
+        out.extend_from_slice(&reply.body);
+        writer.write_all(&out)?;
+        if close {
+            break;
+        }
+    }
+    Ok(())
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use test_support::moto::MotoServer;
@@ -12,14 +12,22 @@ use test_support::moto::MotoServer;
 use crate::artifacts::{self, Artifact};
 use crate::baseline::Baseline;
 use crate::client::{self, Conn};
-use crate::measure::{self, Check, Cold, Single, Summary, Target, Warm};
-use crate::standin::{StandIn, AMZ_JSON};
+use crate::measure::{self, BoxedCheck, Cold, Single, Summary, Target, Warm};
 use crate::say;
+use crate::standin::{StandIn, AMZ_JSON};
 
 /// The five functions, in pipeline order after the data action.
 pub const FUNCTIONS: [&str; 5] = ["data-action", "fanout", "validate", "process", "save"];
 /// The bare `lambda_runtime` echo binary the functions' init is compared with.
 pub const BARE: &str = "bench-bare";
+/// Label of the Python seed's fanout throughput run.
+pub const SEED_FANOUT: &str = "Python seed (one at a time)";
+/// The Python seed data action's row.
+pub const SEED_DATA_ACTION: &str = "seed data-action (py)";
+/// The Python seed fan-out's row.
+pub const SEED_FANOUT_FN: &str = "seed fanout (py)";
+/// Name (prefix) of the emulator round trip with a pipeline-sized event in the stand-in list.
+pub const BIG_EVENT_ROUND_TRIP: &str = "runtime API round trip, pipeline event";
 /// Latency the Step Functions stand-in adds to each call in the throughput runs.
 pub const SFN_DELAY: Duration = Duration::from_millis(5);
 /// The DynamoDB table save writes to (created in moto).
@@ -162,8 +170,15 @@ pub fn binary(bin_dir: &Path, name: &str) -> Result<PathBuf, String> {
 fn expect_field(value: &Value, pointer: &str, want: &Value) -> Result<(), String> {
     match value.pointer(pointer) {
         Some(got) if got == want => Ok(()),
-        _ => Err(format!("expected {pointer} = {want} in the answer, got {value}")),
+        _ => Err(format!(
+            "expected {pointer} = {want} in the answer, got {value}"
+        )),
     }
+}
+
+/// Size of `value` as the emulator sends it (compact JSON).
+fn compact_len(value: &Value) -> usize {
+    serde_json::to_vec(value).map_or(0, |v| v.len())
 }
 
 /// One conversation event with a distinct EventBridge id and conversation id.
@@ -172,8 +187,9 @@ fn conversation_event(template: &Value, tag: &str, i: usize) -> Value {
     let conversation = format!("1bc96a39-6725-40c4-9345-{i:012x}");
     event["id"] = json!(format!("bench-{tag}-{i:06}"));
     event["detail"]["eventBody"]["conversationId"] = json!(conversation);
-    event["detail"]["topicName"] =
-        json!(format!("v2.detail.events.conversation.{conversation}.customer.end"));
+    event["detail"]["topicName"] = json!(format!(
+        "v2.detail.events.conversation.{conversation}.customer.end"
+    ));
     event
 }
 
@@ -187,7 +203,10 @@ fn save_event(template: &Value, i: usize) -> Value {
 }
 
 /// Runs everything; `Err` only when something broke (a function failed, a stand-in did not start).
-pub fn run(settings: Settings, baseline: Result<Option<Baseline>, String>) -> Result<Results, String> {
+pub fn run(
+    settings: Settings,
+    baseline: Result<Option<Baseline>, String>,
+) -> Result<Results, String> {
     let root = settings.root.clone();
     let (cold_runs, warm_runs) = (settings.cold_runs, settings.warm_runs);
 
@@ -209,8 +228,10 @@ pub fn run(settings: Settings, baseline: Result<Option<Baseline>, String>) -> Re
     say(&format!("sizes measured ({})", artifacts::zip_tool()));
 
     // --- stand-ins and their own cost -------------------------------------------------------------
-    let details = std::fs::read(root.join("crates/core/tests/fixtures/analytics_conversation_details_1.json"))
-        .map_err(|e| format!("the analytics fixture: {e}"))?;
+    let details = std::fs::read(
+        root.join("crates/core/tests/fixtures/analytics_conversation_details_1.json"),
+    )
+    .map_err(|e| format!("the analytics fixture: {e}"))?;
     let upstream = StandIn::upstream();
     let genesys = StandIn::genesys(details);
     let sfn = StandIn::step_functions();
@@ -219,7 +240,14 @@ pub fn run(settings: Settings, baseline: Result<Option<Baseline>, String>) -> Re
     let mut standins = vec![
         (
             "upstream GET /v1/user-info".to_owned(),
-            client::time_requests(&upstream.addr, "GET", "/v1/user-info?id=12345&locale=en-US", &[], b"", n)?,
+            client::time_requests(
+                &upstream.addr,
+                "GET",
+                "/v1/user-info?id=12345&locale=en-US",
+                &[],
+                b"",
+                n,
+            )?,
         ),
         (
             "genesys GET analytics details (7 KB)".to_owned(),
@@ -238,7 +266,10 @@ pub fn run(settings: Settings, baseline: Result<Option<Baseline>, String>) -> Re
                 &sfn.addr,
                 "POST",
                 "/",
-                &[("X-Amz-Target", "AWSStepFunctions.StartExecution"), ("Content-Type", AMZ_JSON)],
+                &[
+                    ("X-Amz-Target", "AWSStepFunctions.StartExecution"),
+                    ("Content-Type", AMZ_JSON),
+                ],
                 br#"{"stateMachineArn":"arn","name":"overhead","input":"{}"}"#,
                 n,
             )?,
@@ -249,7 +280,10 @@ pub fn run(settings: Settings, baseline: Result<Option<Baseline>, String>) -> Re
                 &dynamo.addr,
                 "POST",
                 "/",
-                &[("X-Amz-Target", "DynamoDB_20120810.PutItem"), ("Content-Type", AMZ_JSON)],
+                &[
+                    ("X-Amz-Target", "DynamoDB_20120810.PutItem"),
+                    ("Content-Type", AMZ_JSON),
+                ],
                 br#"{"TableName":"conversations","Item":{}}"#,
                 n,
             )?,
@@ -257,142 +291,270 @@ pub fn run(settings: Settings, baseline: Result<Option<Baseline>, String>) -> Re
     ];
     say("stand-ins timed on their own");
 
-    // --- the project's functions ------------------------------------------------------------------
+    // --- what runs: the project's functions, the bare binary, the Python seeds ----------------------
     let wrapped = load_json(&root, "events/data-action/wrapped.json")?;
+    let flat = load_json(&root, "events/data-action/flat.json")?;
     let customer_end = load_json(&root, "events/eventbridge/customer-end.json")?;
     let validate_input = load_json(&root, "events/pipeline/validate-input.json")?;
     let process_input = load_json(&root, "events/pipeline/process-input.json")?;
     let save_input = load_json(&root, "events/pipeline/save-input.json")?;
     let bin = |name: &str| binary(&settings.bin_dir, name);
-
-    let data_action = Target::new("data-action", bin("data-action")?)
-        .with("EXTERNAL_API_URL", &format!("{}/v1/user-info", upstream.base));
     let fanout = |concurrency: usize| -> Result<Target, String> {
         Ok(Target::new("fanout", bin("fanout")?)
             .with("STATE_MACHINE_ARN", STATE_MACHINE_ARN)
             .with("FANOUT_CONCURRENCY", &concurrency.to_string())
             .with("AWS_ENDPOINT_URL", &sfn.base))
     };
-    let validate = Target::new("validate", bin("validate")?);
-    let process = Target::new("process", bin("process")?)
-        .with("GENESYS_ENV", "mypurecloud.com")
-        .with("GENESYS_LOGIN_URL", &genesys.base)
-        .with("GENESYS_API_URL", &genesys.base)
-        .with("GENESYS_CLIENT_ID", "bench-client")
-        .with("GENESYS_CLIENT_SECRET", "bench-secret");
     let save = |endpoint: &str| -> Result<Target, String> {
         Ok(Target::new("save", bin("save")?)
             .with("DYNAMODB_TABLE_NAME", TABLE)
             .with("AWS_ENDPOINT_URL", endpoint))
     };
-    let bare = Target::new(BARE, bin(BARE)?);
-
-    let data_action_ok = |v: &Value| {
-        expect_field(v, "/success", &json!(true))?;
-        expect_field(v, "/customer_name", &json!("John Doe"))
+    let upstream_url = format!("{}/v1/user-info", upstream.base);
+    let echo_of = |event: &Value| {
+        let event = event.clone();
+        move |v: &Value| {
+            if *v == event {
+                Ok(())
+            } else {
+                Err(format!("bench-bare did not echo the event: {v}"))
+            }
+        }
     };
-    let started_one = |v: &Value| expect_field(v, "/started", &json!(1));
-    let valid = |v: &Value| expect_field(v, "/isValid", &json!(true));
-    let enriched = |v: &Value| expect_field(v, "/enriched", &json!(true));
-    let stored = |v: &Value| expect_field(v, "/saved", &json!(true));
-    let flat = load_json(&root, "events/data-action/flat.json")?;
-    let echo = |v: &Value| {
-        if *v == flat {
-            Ok(())
-        } else {
-            Err(format!("bench-bare did not echo the event: {v}"))
+    let seed_processed = |n: usize| {
+        move |v: &Value| {
+            let body: Value = v["body"]
+                .as_str()
+                .and_then(|b| serde_json::from_str(b).ok())
+                .unwrap_or(Value::Null);
+            expect_field(&body, "/processed", &json!(n))?;
+            expect_field(&body, "/errors", &json!([]))
         }
     };
 
+    let mut entries = vec![
+        Entry {
+            name: "data-action",
+            target: Target::new("data-action", bin("data-action")?)
+                .with("EXTERNAL_API_URL", &upstream_url),
+            against: "upstream stand-in",
+            event_for: Box::new(|_| wrapped.clone()),
+            check: Box::new(|v| {
+                expect_field(v, "/success", &json!(true))?;
+                expect_field(v, "/customer_name", &json!("John Doe"))
+            }),
+        },
+        Entry {
+            name: "fanout",
+            target: fanout(16)?,
+            against: "Step Functions stand-in (no delay), one event per invocation",
+            event_for: Box::new(|i| conversation_event(&customer_end, "warm", i)),
+            check: Box::new(|v| expect_field(v, "/started", &json!(1))),
+        },
+        Entry {
+            name: "validate",
+            target: Target::new("validate", bin("validate")?),
+            against: "nothing (pure)",
+            event_for: Box::new(|_| validate_input.clone()),
+            check: Box::new(|v| expect_field(v, "/isValid", &json!(true))),
+        },
+        Entry {
+            name: "process",
+            target: Target::new("process", bin("process")?)
+                .with("GENESYS_ENV", "mypurecloud.com")
+                .with("GENESYS_LOGIN_URL", &genesys.base)
+                .with("GENESYS_API_URL", &genesys.base)
+                .with("GENESYS_CLIENT_ID", "bench-client")
+                .with("GENESYS_CLIENT_SECRET", "bench-secret"),
+            against: "Genesys stand-in (token + analytics details)",
+            event_for: Box::new(|_| process_input.clone()),
+            check: Box::new(|v| expect_field(v, "/enriched", &json!(true))),
+        },
+        Entry {
+            name: "save",
+            target: save(&dynamo.base)?,
+            against: "DynamoDB stand-in (PutItem answers {} at once)",
+            event_for: Box::new(|i| save_event(&save_input, i)),
+            check: Box::new(|v| expect_field(v, "/saved", &json!(true))),
+        },
+        Entry {
+            name: BARE,
+            target: Target::new(BARE, bin(BARE)?),
+            against: "nothing (echo)",
+            event_for: Box::new(|_| flat.clone()),
+            check: Box::new(echo_of(&flat)),
+        },
+    ];
+    let (baseline, mut baseline_note) = match baseline {
+        Ok(Some(b)) => (Some(b), None),
+        Ok(None) => (
+            None,
+            Some("no baseline directory: the project's figures alone".to_owned()),
+        ),
+        Err(e) => (None, Some(e)),
+    };
+    let mut seed_fanout = None;
+    if let Some(baseline) = &baseline {
+        say(&format!("baseline: {}", baseline.dir.display()));
+        entries.push(Entry {
+            name: SEED_DATA_ACTION,
+            target: Target::new(
+                SEED_DATA_ACTION,
+                baseline.wrapper("seed_data_action.lambda_handler")?,
+            )
+            .with("EXTERNAL_API_URL", &upstream_url),
+            against: "upstream stand-in",
+            event_for: Box::new(|_| wrapped.clone()),
+            check: Box::new(|v| expect_field(v, "/result/success", &json!(true))),
+        });
+        if baseline.has("seed_fanout_fixed.py") {
+            let target = Target::new(
+                SEED_FANOUT_FN,
+                baseline.wrapper("seed_fanout_fixed.lambda_handler")?,
+            )
+            .with("STATE_MACHINE_ARN", STATE_MACHINE_ARN)
+            .with("AWS_ENDPOINT_URL", &sfn.base);
+            seed_fanout = Some(target.clone());
+            entries.push(Entry {
+                name: SEED_FANOUT_FN,
+                target,
+                against: "Step Functions stand-in (no delay), one event per invocation",
+                event_for: Box::new(|i| conversation_event(&customer_end, "seed-warm", i)),
+                check: Box::new(seed_processed(1)),
+            });
+        } else {
+            baseline_note = Some("the baseline has no seed_fanout_fixed.py".to_owned());
+        }
+    }
+
+    // --- cold starts, interleaved: round r starts every function once, so load changes on the machine
+    // hit them alike and the ratios (vs bench-bare, vs the seeds) compare like with like -------------
+    sfn.set_delay(Duration::ZERO);
+    let mut colds: Vec<Cold> = entries.iter().map(|_| Cold::default()).collect();
+    say(&format!(
+        "cold starts: {cold_runs} rounds of {} functions, interleaved",
+        entries.len()
+    ));
+    for round in 1..=cold_runs {
+        for (entry, cold) in entries.iter_mut().zip(&mut colds) {
+            let event = (entry.event_for)(0);
+            cold.absorb(measure::cold_starts(
+                &entry.target,
+                1,
+                &event,
+                &*entry.check,
+            )?);
+        }
+        if round % 5 == 0 || round == cold_runs {
+            say(&format!(
+                "cold starts: {round} of {cold_runs} rounds (load average {})",
+                crate::machine::load_average()
+            ));
+        }
+    }
+
+    // --- warm loops, one function after the other ---------------------------------------------------
     let mut functions = Vec::new();
-    let mut bench_one = |name: &str,
-                         target: &Target,
-                         against: &str,
-                         event_for: &mut dyn FnMut(usize) -> Value,
-                         check: Check|
-     -> Result<(), String> {
-        say(&format!("{name}: {cold_runs} cold starts"));
-        let cold = measure::cold_starts(target, cold_runs, &event_for(usize::MAX / 2), check)?;
-        say(&format!("{name}: {warm_runs} warm invocations"));
-        let warm = measure::warm_loop(target, warm_runs, event_for, check)?;
+    let mut tokens = (0, warm_runs + 1);
+    for (mut entry, cold) in entries.into_iter().zip(colds) {
+        say(&format!("{}: {warm_runs} warm invocations", entry.name));
+        let tokens_before = genesys.counters.token_requests.load(Ordering::SeqCst);
+        let warm = measure::warm_loop(
+            &entry.target,
+            warm_runs,
+            &mut *entry.event_for,
+            &*entry.check,
+        )?;
+        if entry.name == "process" {
+            // Only the warm process's requests: each cold process fetched its own token.
+            tokens.0 = genesys.counters.token_requests.load(Ordering::SeqCst) - tokens_before;
+        }
         let result = FnResult {
-            name: name.to_owned(),
-            python: target.program.extension().is_none() && !target.program.starts_with(&settings.bin_dir),
-            artifact: sizes.get(name).cloned(),
-            arm64: arm64.get(name).cloned(),
+            name: entry.name.to_owned(),
+            python: entry.name.ends_with("(py)"),
+            artifact: sizes.get(entry.name).cloned(),
+            arm64: arm64.get(entry.name).cloned(),
             cold,
             warm,
             other_peak_rss_kb: 0,
-            against: against.to_owned(),
+            against: entry.against.to_owned(),
         };
         say(&format!(
-            "{name}: init median {:.2} ms, warm p50 {:.3} ms, peak RSS {:.1} MB (load {})",
+            "{}: init median {:.2} ms, warm p50 {:.3} ms, peak RSS {:.1} MB (load average {})",
+            result.name,
             result.init().p50,
             result.warm().p50,
             result.peak_rss_kb() as f64 * 1024.0 / 1e6,
             crate::machine::load_average()
         ));
         functions.push(result);
-        Ok(())
-    };
-
-    bench_one("data-action", &data_action, "upstream stand-in", &mut |_| wrapped.clone(), &data_action_ok)?;
-    sfn.set_delay(Duration::ZERO);
-    bench_one(
-        "fanout",
-        &fanout(16)?,
-        "Step Functions stand-in (no delay), one event per invocation",
-        &mut |i| conversation_event(&customer_end, "warm", i),
-        &started_one,
-    )?;
-    bench_one("validate", &validate, "nothing (pure)", &mut |_| validate_input.clone(), &valid)?;
-    let tokens_before = genesys.counters.token_requests.load(Ordering::SeqCst);
-    bench_one(
-        "process",
-        &process,
-        "Genesys stand-in (token + analytics details)",
-        &mut |_| process_input.clone(),
-        &enriched,
-    )?;
-    // The cold starts ran first (one token each, fresh processes); count only what the warm process asked.
-    let cold_tokens = cold_runs as u64;
-    let tokens = (
-        genesys.counters.token_requests.load(Ordering::SeqCst) - tokens_before - cold_tokens,
-        warm_runs + 1,
-    );
-    bench_one(
-        "save",
-        &save(&dynamo.base)?,
-        "DynamoDB stand-in (PutItem answers {} at once)",
-        &mut |i| save_event(&save_input, i),
-        &stored,
-    )?;
-    bench_one(BARE, &bare, "nothing (echo)", &mut |_| flat.clone(), &echo)?;
+    }
     if let Some(bare) = functions.iter().find(|f| f.name == BARE) {
         standins.push((
-            "runtime API round trip (bench-bare warm p50)".to_owned(),
+            format!(
+                "runtime API round trip, {} B event (bench-bare)",
+                compact_len(&flat)
+            ),
             bare.warm(),
         ));
     }
+    // The same echo with validate's input, the size of every pipeline event: the emulator's cost for it.
+    let big = measure::warm_loop(
+        &Target::new(BARE, bin(BARE)?),
+        (warm_runs / 5).max(1),
+        &mut |_| validate_input.clone(),
+        &echo_of(&validate_input),
+    )?;
+    standins.push((
+        format!(
+            "{BIG_EVENT_ROUND_TRIP}, {} B (bench-bare)",
+            compact_len(&validate_input)
+        ),
+        Summary::of(&big.samples_ms),
+    ));
 
-    // --- fanout throughput ------------------------------------------------------------------------
+    // --- fanout throughput: one invocation with many events, 5 ms per StartExecution ----------------
     let events = settings.fanout_events;
     let batch: Vec<Value> = (0..events)
         .map(|i| conversation_event(&customer_end, "throughput", i))
         .collect();
     let payload = serde_json::to_vec(&batch).expect("events serialize");
     let all_started = move |v: &Value| expect_field(v, "/started", &json!(events));
+    let mut runs = vec![
+        (
+            format!("FANOUT_CONCURRENCY={}", 16),
+            fanout(16)?,
+            Box::new(all_started) as BoxedCheck,
+        ),
+        (
+            format!("FANOUT_CONCURRENCY={}", 1),
+            fanout(1)?,
+            Box::new(all_started),
+        ),
+    ];
+    if let Some(target) = seed_fanout {
+        runs.push((
+            SEED_FANOUT.to_owned(),
+            target,
+            Box::new(seed_processed(events)),
+        ));
+    }
     let mut fanout_runs = Vec::new();
     sfn.set_delay(SFN_DELAY);
-    for concurrency in [16, 1] {
-        let label = format!("FANOUT_CONCURRENCY={concurrency}");
-        say(&format!("fanout: {events} events in one invocation, {label}"));
+    for (label, target, check) in runs {
+        say(&format!(
+            "fanout throughput: {events} events in one invocation, {label}"
+        ));
         sfn.reset_peak();
         let calls_before = sfn.counters.start_executions.load(Ordering::SeqCst);
-        let prime = conversation_event(&customer_end, &format!("prime-{concurrency}"), 0);
-        let run = measure::primed_invocation(&fanout(concurrency)?, &prime, &payload, LONG_DEADLINE, &all_started)?;
+        let prime = conversation_event(&customer_end, "prime", fanout_runs.len());
+        let run = measure::primed_invocation(&target, &prime, &payload, LONG_DEADLINE, &*check)?;
+        // The priming event made one call.
         let calls = sfn.counters.start_executions.load(Ordering::SeqCst) - calls_before - 1;
-        say(&format!("fanout {label}: {:.0} ms", run.elapsed_ms));
+        say(&format!(
+            "fanout throughput, {label}: {:.0} ms",
+            run.elapsed_ms
+        ));
         fanout_runs.push(Throughput {
             label,
             max_in_flight: sfn.counters.max_in_flight.load(Ordering::SeqCst),
@@ -401,8 +563,16 @@ pub fn run(settings: Settings, baseline: Result<Option<Baseline>, String>) -> Re
         });
     }
     sfn.set_delay(Duration::ZERO);
-    if let Some(f) = functions.iter_mut().find(|f| f.name == "fanout") {
-        f.other_peak_rss_kb = fanout_runs.iter().map(|t| t.run.peak_rss_kb).max().unwrap_or(0);
+    for (name, python) in [("fanout", false), (SEED_FANOUT_FN, true)] {
+        let peak = fanout_runs
+            .iter()
+            .filter(|t| (t.label == SEED_FANOUT) == python)
+            .map(|t| t.run.peak_rss_kb)
+            .max()
+            .unwrap_or(0);
+        if let Some(f) = functions.iter_mut().find(|f| f.name == name) {
+            f.other_peak_rss_kb = peak;
+        }
     }
 
     // --- save against moto ------------------------------------------------------------------------
@@ -422,11 +592,20 @@ pub fn run(settings: Settings, baseline: Result<Option<Baseline>, String>) -> Re
         br#"{"TableName":"conversations","Item":{"conversationId":{"S":"overhead"},"n":{"N":"1"}}}"#,
         (warm_runs / 5).max(1),
     )?;
-    say(&format!("save: {warm_runs} warm invocations against moto, every write newer"));
-    let save_moto = save(&moto.endpoint)?;
-    let stored_run = measure::warm_loop(&save_moto, warm_runs, &mut |i| save_event(&save_input, i), &stored)?;
+    say(&format!(
+        "save: {warm_runs} warm invocations against moto, every write newer"
+    ));
+    let save_on_moto = save(&moto.endpoint)?;
+    let stored_run = measure::warm_loop(
+        &save_on_moto,
+        warm_runs,
+        &mut |i| save_event(&save_input, i),
+        &|v| expect_field(v, "/saved", &json!(true)),
+    )?;
     let duplicates = (warm_runs / 5).max(1);
-    say(&format!("save: {duplicates} warm invocations against moto, every write a duplicate"));
+    say(&format!(
+        "save: {duplicates} warm invocations against moto, every write a duplicate"
+    ));
     let last = save_event(&save_input, warm_runs);
     let duplicate = |v: &Value| {
         expect_field(v, "/saved", &json!(false))?;
@@ -435,70 +614,9 @@ pub fn run(settings: Settings, baseline: Result<Option<Baseline>, String>) -> Re
             _ => Err(format!("expected a duplicate, got {v}")),
         }
     };
-    let duplicate_run = measure::warm_loop(&save_moto, duplicates, &mut |_| last.clone(), &duplicate)?;
+    let duplicate_run =
+        measure::warm_loop(&save_on_moto, duplicates, &mut |_| last.clone(), &duplicate)?;
     drop(moto);
-    let save_moto = SaveMoto {
-        moto_put,
-        stored: stored_run,
-        duplicate: duplicate_run,
-    };
-
-    // --- the Python baseline ----------------------------------------------------------------------
-    let (baseline_dir, baseline_note) = match baseline {
-        Ok(Some(baseline)) => {
-            say(&format!("baseline: {}", baseline.dir.display()));
-            let seed = Target::new("seed data-action (py)", baseline.wrapper("seed_data_action.lambda_handler")?)
-                .with("EXTERNAL_API_URL", &format!("{}/v1/user-info", upstream.base));
-            let seed_ok = |v: &Value| expect_field(v, "/result/success", &json!(true));
-            bench_one("seed data-action (py)", &seed, "upstream stand-in", &mut |_| wrapped.clone(), &seed_ok)?;
-            if baseline.has("seed_fanout_fixed.py") {
-                let seed_fanout = Target::new("seed fanout (py)", baseline.wrapper("seed_fanout_fixed.lambda_handler")?)
-                    .with("STATE_MACHINE_ARN", STATE_MACHINE_ARN)
-                    .with("AWS_ENDPOINT_URL", &sfn.base);
-                let processed = |n: usize| {
-                    move |v: &Value| {
-                        let body: Value = v["body"]
-                            .as_str()
-                            .and_then(|b| serde_json::from_str(b).ok())
-                            .unwrap_or(Value::Null);
-                        expect_field(&body, "/processed", &json!(n))?;
-                        expect_field(&body, "/errors", &json!([]))
-                    }
-                };
-                bench_one(
-                    "seed fanout (py)",
-                    &seed_fanout,
-                    "Step Functions stand-in (no delay), one event per invocation",
-                    &mut |i| conversation_event(&customer_end, "seed-warm", i),
-                    &processed(1),
-                )?;
-                say(&format!("seed fanout: {events} events in one invocation, one at a time"));
-                sfn.set_delay(SFN_DELAY);
-                sfn.reset_peak();
-                let calls_before = sfn.counters.start_executions.load(Ordering::SeqCst);
-                let prime = conversation_event(&customer_end, "prime-seed", 0);
-                let run = measure::primed_invocation(&seed_fanout, &prime, &payload, LONG_DEADLINE, &processed(events))?;
-                sfn.set_delay(Duration::ZERO);
-                say(&format!("seed fanout: {:.0} ms", run.elapsed_ms));
-                let calls = sfn.counters.start_executions.load(Ordering::SeqCst) - calls_before - 1;
-                if let Some(f) = functions.iter_mut().find(|f| f.name == "seed fanout (py)") {
-                    f.other_peak_rss_kb = run.peak_rss_kb;
-                }
-                fanout_runs.push(Throughput {
-                    label: "Python seed (one at a time)".to_owned(),
-                    max_in_flight: sfn.counters.max_in_flight.load(Ordering::SeqCst),
-                    calls,
-                    run,
-                });
-            }
-            (Some(baseline.dir.clone()), None)
-        }
-        Ok(None) => (None, Some("no baseline directory: the project's figures alone".to_owned())),
-        Err(e) => (None, Some(e)),
-    };
-    for f in &mut functions {
-        f.python = f.name.ends_with("(py)");
-    }
 
     Ok(Results {
         settings,
@@ -506,11 +624,25 @@ pub fn run(settings: Settings, baseline: Result<Option<Baseline>, String>) -> Re
         standins,
         fanout: fanout_runs,
         tokens,
-        save_moto,
-        baseline: baseline_dir,
+        save_moto: SaveMoto {
+            moto_put,
+            stored: stored_run,
+            duplicate: duplicate_run,
+        },
+        baseline: baseline.map(|b| b.dir.clone()),
         baseline_note,
         zip_tool: artifacts::zip_tool(),
     })
+}
+
+/// One thing to measure: a target, what it runs against, its events and how its answers are checked.
+struct Entry<'a> {
+    name: &'static str,
+    target: Target,
+    against: &'static str,
+    /// The event of invocation `i` (0 = cold starts and the untimed priming one).
+    event_for: Box<dyn FnMut(usize) -> Value + 'a>,
+    check: BoxedCheck<'a>,
 }
 
 /// Creates save's table in moto (`conversationId` S hash key, on demand).
@@ -557,7 +689,10 @@ pub fn variants(settings: &Settings, builds: &[(String, PathBuf)]) -> Result<Vec
     let targets: Vec<Target> = builds
         .iter()
         .map(|(label, path)| {
-            Target::new(label, path.clone()).with("EXTERNAL_API_URL", &format!("{}/v1/user-info", upstream.base))
+            Target::new(label, path.clone()).with(
+                "EXTERNAL_API_URL",
+                &format!("{}/v1/user-info", upstream.base),
+            )
         })
         .collect();
     let mut init: Vec<Vec<f64>> = vec![Vec::new(); builds.len()];
@@ -567,13 +702,18 @@ pub fn variants(settings: &Settings, builds: &[(String, PathBuf)]) -> Result<Vec
             init[i].extend(cold.init_ms);
         }
         if round % 5 == 4 {
-            say(&format!("variants: {} of {} cold rounds", round + 1, settings.cold_runs));
+            say(&format!(
+                "variants: {} of {} cold rounds",
+                round + 1,
+                settings.cold_runs
+            ));
         }
     }
     let mut out = Vec::new();
     for (i, (target, (label, path))) in targets.iter().zip(builds).enumerate() {
         let artifact = artifacts::measure(&format!("variant-{i}"), path, scratch.path())?;
-        let warm = measure::warm_loop(target, settings.warm_runs, &mut |_| wrapped.clone(), &check)?;
+        let warm =
+            measure::warm_loop(target, settings.warm_runs, &mut |_| wrapped.clone(), &check)?;
         let init = Summary::of(&init[i]);
         let warm_summary = Summary::of(&warm.samples_ms);
         println!(
@@ -593,9 +733,4 @@ pub fn variants(settings: &Settings, builds: &[(String, PathBuf)]) -> Result<Vec
         }));
     }
     Ok(out)
-}
-
-/// Elapsed-time helper for progress lines.
-pub fn since(started: Instant) -> f64 {
-    started.elapsed().as_secs_f64()
 }

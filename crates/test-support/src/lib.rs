@@ -74,8 +74,16 @@ pub struct Invocation {
 impl FunctionProcess {
     /// Spawns `binary` with the Lambda environment plus `env` (which wins), capturing stdout and stderr.
     pub fn start(binary: &str, env: &[(&str, &str)]) -> FunctionProcess {
+        // TCP_NODELAY, as the real Runtime API: tiny_http writes a response over 1 KiB in two parts, and
+        // with Nagle on the second waits ~40 ms for the function's delayed ACK. Accepted sockets inherit it.
+        let listener =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("bind the runtime API emulator");
+        socket2::SockRef::from(&listener)
+            .set_tcp_nodelay(true)
+            .expect("TCP_NODELAY on the emulator");
         let server = Arc::new(
-            tiny_http::Server::http("127.0.0.1:0").expect("bind the runtime API emulator"),
+            tiny_http::Server::from_listener(listener, None)
+                .expect("start the runtime API emulator"),
         );
         let port = server.server_addr().to_ip().expect("an IP listener").port();
         let shared = Arc::new(Shared::default());
