@@ -114,6 +114,10 @@ class Faults:
       ``conversationId`` only matches calls for that id; ``times`` (default 1) repeats it; ``body`` replaces the
       answer's body (e.g. invalid JSON with status 200).
     * ``rates``: ``{"429": 0.1, "503": 0.05, "500": 0.01}`` random faults per API call (``seed`` fixes the draw).
+    * ``slow``: ``{"rate": 0.05, "delay": 3}`` random slow answers: the right answer, after ``delay`` seconds
+      (beyond the caller's timeout, this is a timeout).
+    * ``maxConsecutive``: at most this many random faults (``rates``, ``slow``) in a row for one conversation;
+      the next call for it is answered normally (keeps a chaos run's retries bounded). 0 or absent: no cap.
     * ``notYetIndexed``: ``{conversationId: n}`` the first n calls for that id answer 404 (not indexed yet).
     * ``delay``: seconds added to every API answer (slow Genesys).
     * ``tokenTtl``: ``expires_in`` of tokens issued from now on; they really expire then.
@@ -129,7 +133,11 @@ class Faults:
     token_ttl: int = DEFAULT_TOKEN_TTL
     bad_credentials: bool = False
     reject_tokens: bool = False
+    slow_rate: float = 0.0
+    slow_delay: float = 0.0
+    max_consecutive: int = 0
     rng: random.Random = field(default_factory=random.Random)
+    consecutive: Counter[str] = field(default_factory=Counter)
 
     def update(self, spec: dict[str, Any]) -> None:
         """Merges `spec` in: queue entries are appended, the other keys replace their current value."""
@@ -145,6 +153,10 @@ class Faults:
         self.token_ttl = int(spec.get("tokenTtl", self.token_ttl))
         self.bad_credentials = bool(spec.get("badCredentials", self.bad_credentials))
         self.reject_tokens = bool(spec.get("rejectTokens", self.reject_tokens))
+        if "slow" in spec:
+            self.slow_rate = float(spec["slow"].get("rate", 0.0))
+            self.slow_delay = float(spec["slow"].get("delay", 0.0))
+        self.max_consecutive = int(spec.get("maxConsecutive", self.max_consecutive))
 
     def take(self, target: str, conversation_id: str | None = None) -> dict[str, Any] | None:
         """Removes and returns the first queued fault that applies to this call, if any."""
@@ -163,11 +175,26 @@ class Faults:
                 return int(status)
         return None
 
+    def random_fault(self, conversation_id: str) -> dict[str, Any] | None:
+        """A random fault for this call (`rates`, then `slow`), within the `maxConsecutive` cap, or None."""
+        status = self.random_status()
+        fault: dict[str, Any] | None = {"status": status} if status else None
+        if fault is None and self.slow_rate and self.rng.random() < self.slow_rate:
+            fault = {"status": 200, "delay": self.slow_delay, "slow": True}
+        if fault and self.max_consecutive and self.consecutive[conversation_id] >= self.max_consecutive:
+            fault = None
+        if fault:
+            self.consecutive[conversation_id] += 1
+        else:
+            self.consecutive.pop(conversation_id, None)
+        return fault
+
     def describe(self) -> dict[str, Any]:
         """The current faults as JSON."""
         return {"queue": self.queue, "rates": self.rates, "notYetIndexed": self.not_yet_indexed,
                 "delay": self.delay, "tokenTtl": self.token_ttl, "badCredentials": self.bad_credentials,
-                "rejectTokens": self.reject_tokens}
+                "rejectTokens": self.reject_tokens, "slow": {"rate": self.slow_rate, "delay": self.slow_delay},
+                "maxConsecutive": self.max_consecutive}
 
 
 @dataclass
@@ -214,11 +241,16 @@ class GenesysStandIn:
 
     def _reset_state(self) -> None:
         self.tokens: dict[str, float] = {}
+        self.revoked: set[str] = set()
         self.faults = Faults()
         self.conversations = {cid: self._start_of(start) for cid, start in self._initial.items()}
         self.token_stats: Counter[str] = Counter()
         self.api_stats: Counter[str] = Counter()
         self.per_conversation: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        # Faults actually answered, by kind: "429", "503", ... (random `rates`), "slow", "notYetIndexed",
+        # "queue:<status>" (queued faults), "expiredToken" (401 to a token revoked by expireTokens or past its TTL).
+        self.injected: Counter[str] = Counter()
+        self.abandoned = 0  # answers whose caller had gone (timed out) by the time they were sent
 
     @staticmethod
     def _start_of(start: Any) -> dt.datetime | None:
@@ -233,6 +265,7 @@ class GenesysStandIn:
         """Applies a fault spec (see `Faults`); returns the resulting faults."""
         with self._lock:
             if spec.get("expireTokens"):
+                self.revoked.update(self.tokens)
                 self.tokens.clear()
             self.faults.update(spec)
             return self.faults.describe()
@@ -242,13 +275,19 @@ class GenesysStandIn:
         with self._lock:
             self.conversations[conversation_id] = self._start_of(start)
 
+    def note_abandoned(self) -> None:
+        """Counts an answer the caller no longer waited for (it had closed the connection)."""
+        with self._lock:
+            self.abandoned += 1
+
     def stats(self) -> dict[str, Any]:
         """Counts of token requests and API calls per status, overall and per conversation."""
         with self._lock:
             now = time.monotonic()
             return {"token": dict(self.token_stats), "api": dict(self.api_stats),
                     "conversations": {cid: dict(c) for cid, c in self.per_conversation.items()},
-                    "activeTokens": sum(1 for exp in self.tokens.values() if exp > now)}
+                    "activeTokens": sum(1 for exp in self.tokens.values() if exp > now),
+                    "injected": dict(self.injected), "abandoned": self.abandoned}
 
     # -- the Genesys API -------------------------------------------------------------------------------------
 
@@ -262,6 +301,7 @@ class GenesysStandIn:
     def _token(self, authorization: str | None, content_type: str | None, body: bytes) -> Answer:
         fault = self.faults.take("token")
         if fault:
+            self.injected[f"token:queue:{fault.get('status', 503)}"] += 1
             return self._fault_answer(fault)
         if self.faults.bad_credentials or not self._basic_auth_ok(authorization):
             return Answer(401, {"error": "invalid_client", "description": "client not found",
@@ -302,13 +342,18 @@ class GenesysStandIn:
             return Answer(401, genesys_error(401))
         fault = self.faults.take("api", conversation_id)
         if fault:
+            self.injected[f"queue:{fault.get('status', 503)}"] += 1
             return self._fault_answer(fault, conversation_id)
         if self.faults.not_yet_indexed.get(conversation_id, 0) > 0:
             self.faults.not_yet_indexed[conversation_id] -= 1
+            self.injected["notYetIndexed"] += 1
             return Answer(404, genesys_error(404))
-        status = self.faults.random_status()
-        if status:
-            return self._fault_answer({"status": status}, conversation_id)
+        fault = self.faults.random_fault(conversation_id)
+        if fault:
+            self.injected["slow" if fault.get("slow") else str(fault["status"])] += 1
+            if fault.get("slow") and conversation_id not in self.conversations:
+                return Answer(404, genesys_error(404), delay=float(fault["delay"]))
+            return self._fault_answer(fault, conversation_id)
         if conversation_id not in self.conversations:
             return Answer(404, genesys_error(404))
         return Answer(200, self.template.render(conversation_id, self.conversations[conversation_id]))
@@ -318,7 +363,11 @@ class GenesysStandIn:
         if scheme.lower() != "bearer" or self.faults.reject_tokens:
             return False
         expiry = self.tokens.get(token.strip())
-        return expiry is not None and expiry > time.monotonic()
+        if expiry is not None and expiry > time.monotonic():
+            return True
+        if expiry is not None or token.strip() in self.revoked:
+            self.injected["expiredToken"] += 1
+        return False
 
     def _fault_answer(self, fault: dict[str, Any], conversation_id: str | None = None) -> Answer:
         status = int(fault.get("status", 503))
@@ -377,10 +426,14 @@ class GenesysHandler(JsonHandler):
     def _answer(self, answer: Answer) -> None:
         if answer.delay > 0:
             time.sleep(answer.delay)
-        if answer.raw is not None:
-            self.send_bytes(answer.status, answer.raw, "application/json", answer.headers)
-        else:
-            self.send_json(answer.status, answer.payload, answer.headers)
+        try:
+            if answer.raw is not None:
+                self.send_bytes(answer.status, answer.raw, "application/json", answer.headers)
+            else:
+                self.send_json(answer.status, answer.payload, answer.headers)
+        except (BrokenPipeError, ConnectionResetError):  # the caller gave up first (its timeout, for a slow answer)
+            self.app.note_abandoned()
+            self.close_connection = True
 
 
 def parse_conversation_arg(text: str) -> tuple[str, str | None]:

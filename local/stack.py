@@ -125,7 +125,11 @@ class LocalStack:
 
     def __init__(self, name: str = "demo", *, repo: Path = REPO, real_genesys: dict[str, str] | None = None,
                  conversations: dict[str, Any] | None = None, concurrency: int = 1,
-                 on_status: Callable[[str], None] | None = None):
+                 on_status: Callable[[str], None] | None = None, env_overrides: dict[str, str] | None = None,
+                 aws_proxy: Any = None):
+        """`env_overrides` replace variables of functions.env (e.g. ``GENESYS_TIMEOUT``); `aws_proxy` (e.g. a
+        `fault_proxy.FaultProxy`: ``start(moto_url)``, ``url``, ``stop()``) is started in front of moto and becomes
+        the functions' AWS_ENDPOINT_URL, while the bridge and `client()` keep talking to moto directly."""
         self.name = name
         self.repo = repo
         self.real_genesys = real_genesys
@@ -140,6 +144,8 @@ class LocalStack:
         self.processes: list[ManagedProcess] = []
         self.physical: dict[str, Physical] = {}
         self.function_env: dict[str, str] = {}
+        self.env_overrides = dict(env_overrides or {})
+        self.aws_proxy = aws_proxy
         self._stopped = True
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -160,6 +166,9 @@ class LocalStack:
             self._prepare_run_dir()
             self._start_standins()
             self._start_moto_and_bridge()
+            if self.aws_proxy is not None:
+                self.aws_proxy.start(self.moto_url)
+                self.on_status(f"AWS calls of the functions go through {self.aws_proxy.url} (fault proxy)")
             self._provision()
             self._write_env_file()
             self._start_functions()
@@ -183,7 +192,7 @@ class LocalStack:
             for process in reversed(self.processes):
                 process.stop()
                 leftovers += process.leftovers()
-            for server in (self.bridge, self.upstream, self.genesys):
+            for server in (self.aws_proxy, self.bridge, self.upstream, self.genesys):
                 if server:
                     server.stop()
             if self.real_genesys:  # it holds the real client secret
@@ -325,7 +334,8 @@ class LocalStack:
         return env
 
     def _local_environment(self) -> dict[str, str]:
-        env = {"AWS_ENDPOINT_URL": self.moto_url, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+        endpoint = self.aws_proxy.url if self.aws_proxy is not None else self.moto_url
+        env = {"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
                "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                "EXTERNAL_API_TOKEN": UPSTREAM_TOKEN}
         if self.real_genesys:
@@ -337,7 +347,7 @@ class LocalStack:
         return env
 
     def _write_env_file(self) -> None:
-        self.function_env = {**self._template_environment(), **self._local_environment()}
+        self.function_env = {**self._template_environment(), **self._local_environment(), **self.env_overrides}
         self.env_file = self.run_dir / "functions.env"
         descriptor = os.open(self.env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as env_file:
@@ -469,6 +479,8 @@ class LocalStack:
         rows = [("moto server", self.moto_url, "Step Functions + DynamoDB + SQS"),
                 ("cargo lambda watch", self.lambda_url, "Lambda (5 functions)"),
                 ("bridge", f"http://127.0.0.1:{self.bridge.port}", "Step Functions' Lambda integration")]
+        if self.aws_proxy is not None:
+            rows.append(("fault proxy", self.aws_proxy.url, "the functions' AWS_ENDPOINT_URL (faults, then moto)"))
         if self.genesys:
             rows.append(("Genesys stand-in", self.genesys.url, "login.<domain> + api.<domain>"))
         else:

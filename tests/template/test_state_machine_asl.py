@@ -212,7 +212,8 @@ def test_retry_budgets_are_bounded():
     }
     for key, seconds in budgets.items():
         assert seconds <= 1000, f"{key}: {seconds} s of retry waits"
-    assert retry_budget(retrier_for("ProcessInteraction", "Genesys.RateLimited")) == 51
+    assert retry_budget(retrier_for("ProcessInteraction", "Genesys.RateLimited")) == 255
+    assert retry_budget(retrier_for("ProcessInteraction", "Genesys.Unavailable")) == 51
     assert retry_budget(retrier_for("SaveResult", "Store.Unavailable")) == 51
     assert retry_budget(retrier_for("ValidateEvent", "Lambda.ServiceException")) == 126
     assert retry_budget(retrier_for("ProcessInteraction", "Genesys.NotYetAvailable")) == 930

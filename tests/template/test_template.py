@@ -330,7 +330,7 @@ def test_pipeline_permissions_are_scoped():
     assert len(fanout_states) == 1 and fanout_states[0].actions == ["states:StartExecution"]
     assert refs_in(fanout_states[0].resources) == {"PipelineStateMachine"}
     (save,) = by_owner["SaveFunctionRole"]
-    assert save.actions == ["dynamodb:PutItem"] and refs_in(save.resources) == {"ConversationsTable"}
+    assert save.actions == ["dynamodb:UpdateItem"] and refs_in(save.resources) == {"ConversationsTable"}
     assert "ValidateFunctionRole" not in by_owner, "validate needs no permissions beyond its logs"
     sm_lambda = [st for st in by_owner["PipelineStateMachineRole"] if "lambda:InvokeFunction" in st.actions]
     assert {n for st in sm_lambda for n in refs_in(st.resources)} == {"ValidateFunction", "ProcessFunction", "SaveFunction"}

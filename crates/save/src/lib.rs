@@ -1,21 +1,77 @@
 //! save: writes a conversation record to DynamoDB, newest event wins.
 //!
-//! The write is conditional: it happens only when no item exists or the stored `(lastEventTime,
+//! The write is a conditional `UpdateItem` that merges ([`merge_update`]): it happens only when no item exists or the stored `(lastEventTime,
 //! lastEventId)` is older than the record's. A late redelivery of an older event therefore never overwrites
 //! newer data, and replaying the same event is a no-op; both answer `{saved: false, reason}` without
 //! failing, because they are expected outcomes of at-least-once delivery, not errors.
 
+use std::collections::HashMap;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use gcx_core::config::{optional, required, ConfigError, Env};
 use gcx_core::pipeline::{ConversationRecord, SaveOutcome};
 use serde_json::Value;
 
-/// Written only if absent or strictly older by `(lastEventTime, lastEventId)`.
+/// Written only if absent or strictly older by `(lastEventTime, lastEventId)`. The placeholders are
+/// bound by [`merge_update`].
 pub const NEWER_ONLY: &str = "attribute_not_exists(#pk) OR #t < :t OR (#t = :t AND #id < :id)";
+
+/// Attributes every write sets: they say which event the item reflects.
+const EVENT_ATTRIBUTES: &[&str] = &["lastEventType", "lastEventTime", "lastEventId", "expiresAt"];
+
+/// An `UpdateItem` expression with its placeholders.
+#[derive(Debug, PartialEq)]
+pub struct MergeUpdate {
+    /// `SET ...`.
+    pub expression: String,
+    /// Placeholder → attribute name.
+    pub names: HashMap<String, String>,
+    /// Placeholder → value.
+    pub values: HashMap<String, AttributeValue>,
+}
+
+/// The update that stores `item` (the record's attributes) without losing what an earlier event added.
+///
+/// An enriched record carries the whole analytics view, so it overwrites every attribute. A record built
+/// from the event alone sets only the event attributes and fills the others where they are still absent
+/// (`if_not_exists`): a newer `attributes` or `flow.end` event must not wipe the agents, queues and
+/// durations a `customer.end` enrichment stored.
+pub fn merge_update(item: HashMap<String, AttributeValue>, enriched: bool) -> MergeUpdate {
+    let mut names = HashMap::from([
+        ("#pk".to_owned(), "conversationId".to_owned()),
+        ("#t".to_owned(), "lastEventTime".to_owned()),
+        ("#id".to_owned(), "lastEventId".to_owned()),
+    ]);
+    let mut values = HashMap::new();
+    let mut sets = Vec::new();
+    let mut attributes: Vec<(String, AttributeValue)> = item
+        .into_iter()
+        .filter(|(k, _)| k != "conversationId")
+        .collect();
+    attributes.sort_by(|a, b| a.0.cmp(&b.0));
+    for (i, (attribute, value)) in attributes.into_iter().enumerate() {
+        let (name, placeholder) = match attribute.as_str() {
+            "lastEventTime" => ("#t".to_owned(), ":t".to_owned()),
+            "lastEventId" => ("#id".to_owned(), ":id".to_owned()),
+            _ => (format!("#a{i}"), format!(":v{i}")),
+        };
+        if enriched || EVENT_ATTRIBUTES.contains(&attribute.as_str()) {
+            sets.push(format!("{name} = {placeholder}"));
+        } else {
+            sets.push(format!("{name} = if_not_exists({name}, {placeholder})"));
+        }
+        names.insert(name, attribute);
+        values.insert(placeholder, value);
+    }
+    MergeUpdate {
+        expression: format!("SET {}", sets.join(", ")),
+        names,
+        values,
+    }
+}
 
 /// Settings read once at init.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,9 +177,8 @@ impl Save {
         let record: ConversationRecord = serde_json::from_value(record).map_err(|e| {
             SaveError::InvalidInput(format!("$.record is not a conversation record: {e}"))
         })?;
-        let mut item: std::collections::HashMap<String, AttributeValue> =
-            serde_dynamo::to_item(&record)
-                .map_err(|e| SaveError::InvalidInput(format!("$.record cannot be stored: {e}")))?;
+        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&record)
+            .map_err(|e| SaveError::InvalidInput(format!("$.record cannot be stored: {e}")))?;
         if let Some(days) = self.settings.ttl_days {
             let now = SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -134,20 +189,19 @@ impl Save {
                 AttributeValue::N((now + u64::from(days) * 86_400).to_string()),
             );
         }
+        let update = merge_update(item, record.enriched);
         let result = self
             .dynamo
-            .put_item()
+            .update_item()
             .table_name(&self.settings.table)
-            .set_item(Some(item))
-            .condition_expression(NEWER_ONLY)
-            .expression_attribute_names("#pk", "conversationId")
-            .expression_attribute_names("#t", "lastEventTime")
-            .expression_attribute_names("#id", "lastEventId")
-            .expression_attribute_values(
-                ":t",
-                AttributeValue::N(record.last_event_time.to_string()),
+            .key(
+                "conversationId",
+                AttributeValue::S(record.conversation_id.clone()),
             )
-            .expression_attribute_values(":id", AttributeValue::S(record.last_event_id.clone()))
+            .update_expression(update.expression)
+            .set_expression_attribute_names(Some(update.names))
+            .set_expression_attribute_values(Some(update.values))
+            .condition_expression(NEWER_ONLY)
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
@@ -157,10 +211,10 @@ impl Save {
                 reason: "stored".into(),
             }),
             Err(SdkError::ServiceError(e))
-                if matches!(e.err(), PutItemError::ConditionalCheckFailedException(_)) =>
+                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
             {
                 let stored_id = match e.err() {
-                    PutItemError::ConditionalCheckFailedException(c) => c
+                    UpdateItemError::ConditionalCheckFailedException(c) => c
                         .item
                         .as_ref()
                         .and_then(|i| i.get("lastEventId"))
@@ -183,15 +237,17 @@ impl Save {
     }
 }
 
-fn classify(e: SdkError<PutItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> SaveError {
+fn classify(
+    e: SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> SaveError {
     let transient = match &e {
         SdkError::ServiceError(s) => {
             matches!(
                 s.err(),
-                PutItemError::ProvisionedThroughputExceededException(_)
-                    | PutItemError::RequestLimitExceeded(_)
-                    | PutItemError::InternalServerError(_)
-                    | PutItemError::TransactionConflictException(_)
+                UpdateItemError::ProvisionedThroughputExceededException(_)
+                    | UpdateItemError::RequestLimitExceeded(_)
+                    | UpdateItemError::InternalServerError(_)
+                    | UpdateItemError::TransactionConflictException(_)
             ) || s.raw().status().is_server_error()
                 || matches!(
                     aws_sdk_dynamodb::error::ProvideErrorMetadata::code(s.err()),
@@ -214,6 +270,26 @@ fn classify(e: SdkError<PutItemError, aws_sdk_dynamodb::config::http::HttpRespon
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn event_only_records_fill_gaps_and_enriched_records_overwrite() {
+        let item = HashMap::from([
+            ("conversationId".to_owned(), AttributeValue::S("c".into())),
+            ("lastEventTime".to_owned(), AttributeValue::N("5".into())),
+            ("lastEventId".to_owned(), AttributeValue::S("e".into())),
+            ("agents".to_owned(), AttributeValue::L(vec![])),
+        ]);
+        let plain = merge_update(item.clone(), false);
+        assert_eq!(
+            plain.expression,
+            "SET #a0 = if_not_exists(#a0, :v0), #id = :id, #t = :t"
+        );
+        assert_eq!(plain.names["#a0"], "agents");
+        assert_eq!(plain.values[":t"], AttributeValue::N("5".into()));
+        assert!(!plain.values.contains_key(":v1"), "the key is never SET");
+        let enriched = merge_update(item, true);
+        assert_eq!(enriched.expression, "SET #a0 = :v0, #id = :id, #t = :t");
+    }
 
     #[test]
     fn settings() {

@@ -265,3 +265,52 @@ fn an_unreachable_dynamodb_is_unavailable() {
         "{out:?}"
     );
 }
+
+#[test]
+fn a_newer_event_recorded_without_enrichment_keeps_what_enrichment_stored() {
+    let stack = Stack::new();
+    let f = stack.save(&[]);
+    let enriched = state("e-enriched", 1_000, "customer.end");
+    assert_eq!(
+        enriched["record"]["enriched"], true,
+        "the fixture is an enriched record"
+    );
+    assert_eq!(f.invoke(&enriched).body["saved"], true);
+    let mut plain = state("e-attributes", 2_000, "attributes");
+    let record = &mut plain["record"];
+    record["enriched"] = json!(false);
+    for field in [
+        "conversationStart",
+        "conversationEnd",
+        "durationMs",
+        "customerParticipantName",
+    ] {
+        record[field] = Value::Null;
+    }
+    for field in ["agents", "queueIds", "wrapUpCodes", "divisionIds"] {
+        record[field] = json!([]);
+    }
+    assert_eq!(
+        f.invoke(&plain).body,
+        json!({"saved": true, "reason": "stored"})
+    );
+    let item = stack.stored().unwrap();
+    assert_eq!(stored_event(&item), ("e-attributes".into(), "2000".into()));
+    assert_eq!(
+        item["lastEventType"].as_s().unwrap(),
+        "v2.detail.events.conversation.{id}.attributes"
+    );
+    assert_eq!(item["enriched"], AttributeValue::Bool(true));
+    assert_eq!(
+        item["conversationStart"].as_s().unwrap(),
+        enriched["record"]["conversationStart"].as_str().unwrap()
+    );
+    assert!(
+        !item["agents"].as_l().unwrap().is_empty(),
+        "agents survived"
+    );
+    assert!(
+        !item["queueIds"].as_l().unwrap().is_empty(),
+        "queues survived"
+    );
+}
