@@ -152,13 +152,7 @@ class BridgeHandler(JsonHandler):
         except OSError as err:
             self.send_json(502, {"message": f"moto unreachable: {err}"})
             return
-        self.send_response(status)
-        for name, value in resp_headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        self.relay(status, resp_headers, payload)
 
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = _dispatch
 

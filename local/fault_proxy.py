@@ -313,13 +313,7 @@ class FaultProxyHandler(JsonHandler):
         if kind:  # forwarded first, then the answer is lost
             self.send_bytes(*_reordered(proxy.fault_answer(target, kind)))
             return
-        self.send_response(status)
-        for name, value in resp_headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(payload)
+        self.relay(status, resp_headers, payload)
 
     def _admin(self) -> None:
         proxy: FaultProxy = self.app

@@ -80,6 +80,16 @@ class JsonHandler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def relay(self, status: int, headers: list[tuple[str, str]], payload: bytes) -> None:
+        """Answers with an upstream's status, headers (as `bridge.forward` returns them) and body, unchanged."""
+        self.send_response(status)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+
     def send_json(self, status: int, payload: Any, headers: Mapping[str, str] | None = None) -> None:
         """Answers `status` with `payload` as JSON."""
         self.send_bytes(status, json.dumps(payload).encode(), "application/json", headers)
