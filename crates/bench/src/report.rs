@@ -296,7 +296,7 @@ pub fn table(r: &Results, budgets: &[Budget], duration_s: f64) -> String {
     let _ = writeln!(
         w,
         "save against moto (real conditional writes): stored p50/p99 {:.3}/{:.3} ms, duplicate p50/p99 {:.3}/{:.3} ms;\n  \
-         moto's own PutItem costs {:.3} ms p50 (the DynamoDB stand-in: {standin_put:.3} ms), so the table's save row\n  \
+         moto's own UpdateItem costs {:.3} ms p50 (the DynamoDB stand-in: {standin_put:.3} ms), so the table's save row\n  \
          runs against the stand-in to show save's own cost",
         stored.p50, stored.p99, duplicate.p50, duplicate.p99, m.moto_put.p50,
     );

@@ -199,12 +199,13 @@ impl StandIn {
         )
     }
 
-    /// DynamoDB (AWS JSON 1.0): every `PutItem` succeeds with `{}` (no condition is evaluated).
+    /// DynamoDB (AWS JSON 1.0): every `UpdateItem` (save's conditional write) succeeds with `{}` (no condition is
+    /// evaluated).
     pub fn dynamodb() -> StandIn {
         StandIn::start(
             "dynamodb",
             Arc::new(|request: &Request, _: &Counters| {
-                if request.amz_target() == Some("DynamoDB_20120810.PutItem") {
+                if request.amz_target() == Some("DynamoDB_20120810.UpdateItem") {
                     Reply::json(200, AMZ_JSON, "{}")
                 } else {
                     Reply::json(
