@@ -1,7 +1,9 @@
 //! Reading configuration from the environment, once, at init.
 //!
 //! Every error names the variable and says what a valid value looks like, because the first reader of
-//! an init failure is an operator looking at CloudWatch, not the code.
+//! an init failure is an operator looking at CloudWatch, not the code. Every function parses all of its
+//! variables here, at init (`Settings::from_env`), so a typo fails the cold start instead of being
+//! silently ignored.
 
 use std::time::Duration;
 
@@ -125,16 +127,57 @@ pub fn positive(
     default: usize,
     max: usize,
 ) -> Result<usize, ConfigError> {
+    integer(env, name, default, 1, max)
+}
+
+/// A whole number in `min..=max`.
+pub fn integer(
+    env: &dyn Env,
+    name: &str,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, ConfigError> {
     let Some(raw) = optional(env, name) else {
         return Ok(default);
     };
     match raw.parse::<usize>() {
-        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
         _ => Err(ConfigError::new(
             name,
-            format!("must be a whole number from 1 to {max}, got {raw:?}"),
+            format!("must be a whole number from {min} to {max}, got {raw:?}"),
         )),
     }
+}
+
+/// A comma-separated list of values from `allowed`; `None` when unset or blank, `Some(vec![])` for `none`.
+pub fn list_of(
+    env: &dyn Env,
+    name: &str,
+    allowed: &[&str],
+) -> Result<Option<Vec<String>>, ConfigError> {
+    let Some(raw) = optional(env, name) else {
+        return Ok(None);
+    };
+    if raw.eq_ignore_ascii_case("none") {
+        return Ok(Some(Vec::new()));
+    }
+    let mut values: Vec<String> = Vec::new();
+    for item in raw.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if !allowed.contains(&item) {
+            return Err(ConfigError::new(
+                name,
+                format!(
+                    "unknown value {item:?}; use a comma list of: {} (or none)",
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        if !values.iter().any(|v| v == item) {
+            values.push(item.to_owned());
+        }
+    }
+    Ok(Some(values))
 }
 
 /// A boolean written `true`/`false` (also `1`/`0`, `yes`/`no`, any case).
@@ -202,6 +245,21 @@ mod tests {
             let e = url(&[("U", bad)], "U").unwrap_err();
             assert_eq!(e.variable, "U");
         }
+    }
+
+    #[test]
+    fn lists_name_the_bad_value() {
+        let allowed = ["a", "b.c"];
+        assert_eq!(list_of(&[("L", " ")], "L", &allowed).unwrap(), None);
+        assert_eq!(list_of(&[("L", "None")], "L", &allowed).unwrap(), Some(vec![]));
+        assert_eq!(
+            list_of(&[("L", "b.c, a,a")], "L", &allowed).unwrap(),
+            Some(vec!["b.c".to_owned(), "a".to_owned()])
+        );
+        let e = list_of(&[("L", "a,x")], "L", &allowed).unwrap_err();
+        assert!(e.problem.contains("\"x\""), "{e}");
+        assert_eq!(integer(&[("N", "0")], "N", 5, 0, 9).unwrap(), 0);
+        assert!(integer(&[("N", "10")], "N", 5, 0, 9).is_err());
     }
 
     #[test]

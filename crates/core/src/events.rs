@@ -6,64 +6,92 @@
 
 use serde_json::{Map, Value};
 
-/// The conversation detail topics (`v2.detail.events.conversation.{id}.<suffix>`) the pipeline supports.
-pub const CONVERSATION_DETAIL_TOPICS: &[&str] = &[
-    "customer.start",
-    "customer.end",
-    "acd.start",
-    "acd.end",
-    "acw",
-    "attributes",
-    "flow.start",
-    "flow.end",
-    "outbound",
-    "user.start",
-    "user.end",
-    "voicemail.start",
-    "voicemail.end",
-];
-
 /// The prefix of every conversation detail topic pattern.
 pub const CONVERSATION_DETAIL_PREFIX: &str = "v2.detail.events.conversation.{id}.";
 
-/// What family a topic (the EventBridge `detail-type`, a pattern with a literal `{id}`) belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TopicFamily<'a> {
-    /// `v2.detail.events.conversation.{id}.<suffix>` with a supported suffix.
-    ConversationDetail(&'a str),
-    /// A conversation detail pattern whose suffix this version does not know.
-    UnsupportedConversationDetail(&'a str),
-    /// `v2.routing.queues.{id}.conversations`.
-    QueueConversations,
-    /// `v2.conversations.{id}.transcription`.
-    Transcription,
-    /// `v2.audits.entitytype.{id}.entityid.{id}`.
-    Audit,
-    /// Anything else.
-    Other,
+macro_rules! detail_topics {
+    ($($variant:ident => $suffix:literal),* $(,)?) => {
+        /// A conversation detail topic, `v2.detail.events.conversation.{id}.<suffix>`: the 16 of the
+        /// official SDKs' notification list (spec/genesys.md §2). The pipeline processes all of them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum DetailTopic { $(#[doc = $suffix] $variant),* }
+
+        impl DetailTopic {
+            /// Every topic, in the SDK's (alphabetical) order.
+            pub const ALL: &'static [DetailTopic] = &[$(DetailTopic::$variant),*];
+
+            /// The topic suffix, e.g. `customer.end`.
+            pub fn suffix(self) -> &'static str {
+                match self { $(DetailTopic::$variant => $suffix),* }
+            }
+
+            /// The topic with this suffix.
+            pub fn from_suffix(suffix: &str) -> Option<Self> {
+                match suffix { $($suffix => Some(DetailTopic::$variant),)* _ => None }
+            }
+        }
+    };
 }
 
-impl<'a> TopicFamily<'a> {
-    /// Classifies a `detail-type`.
-    pub fn of(detail_type: &'a str) -> Self {
-        if let Some(suffix) = detail_type.strip_prefix(CONVERSATION_DETAIL_PREFIX) {
-            return if CONVERSATION_DETAIL_TOPICS.contains(&suffix) {
-                Self::ConversationDetail(suffix)
-            } else {
-                Self::UnsupportedConversationDetail(suffix)
-            };
+detail_topics! {
+    AcdEnd => "acd.end",
+    AcdStart => "acd.start",
+    Acw => "acw",
+    Attributes => "attributes",
+    Contact => "contact",
+    CustomerEnd => "customer.end",
+    CustomerStart => "customer.start",
+    FlowEnd => "flow.end",
+    FlowOutcome => "flow.outcome",
+    FlowStart => "flow.start",
+    Outbound => "outbound",
+    UserEnd => "user.end",
+    UserStart => "user.start",
+    VoicemailEnd => "voicemail.end",
+    VoicemailStart => "voicemail.start",
+    Wrapup => "wrapup",
+}
+
+/// Why an event's topic is not one the pipeline processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NotProcessed {
+    /// Not a `v2.detail.events.conversation.{id}.*` topic (audits, routing queues, transcription, ...).
+    NotConversationDetail(String),
+    /// A conversation detail topic that is not in the SDK's list this version knows.
+    UnknownDetailTopic(String),
+}
+
+impl std::fmt::Display for NotProcessed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotConversationDetail(t) => write!(f, "not a conversation detail event: {}", cut(t)),
+            Self::UnknownDetailTopic(s) => write!(
+                f,
+                "unknown conversation detail topic {:?} (not in the SDK's list of 16)",
+                cut(s)
+            ),
         }
-        match detail_type {
-            "v2.routing.queues.{id}.conversations" => Self::QueueConversations,
-            "v2.conversations.{id}.transcription" => Self::Transcription,
-            t if t.starts_with("v2.audits.") => Self::Audit,
-            _ => Self::Other,
+    }
+}
+
+/// At most 120 characters of `s`, for messages that quote input.
+fn cut(s: &str) -> String {
+    s.chars().take(120).collect()
+}
+
+impl DetailTopic {
+    /// Classifies an EventBridge `detail-type` (a topic pattern with a literal `{id}`).
+    pub fn of(detail_type: &str) -> Result<Self, NotProcessed> {
+        match detail_type.strip_prefix(CONVERSATION_DETAIL_PREFIX) {
+            Some(suffix) => Self::from_suffix(suffix)
+                .ok_or_else(|| NotProcessed::UnknownDetailTopic(suffix.to_owned())),
+            None => Err(NotProcessed::NotConversationDetail(detail_type.to_owned())),
         }
     }
 
-    /// True for the conversation detail events the pipeline processes.
-    pub fn is_conversation_detail(self) -> bool {
-        matches!(self, Self::ConversationDetail(_))
+    /// The full pattern, `v2.detail.events.conversation.{id}.<suffix>`.
+    pub fn detail_type(self) -> String {
+        format!("{CONVERSATION_DETAIL_PREFIX}{}", self.suffix())
     }
 }
 
@@ -119,7 +147,7 @@ impl GenesysEvent {
                     kind(body)
                 )));
             }
-        } else if TopicFamily::of(&detail_type).is_conversation_detail() {
+        } else if DetailTopic::of(&detail_type).is_ok() {
             return Err(MalformedEvent("detail.eventBody is missing".into()));
         }
         let id = match envelope.remove("id") {
@@ -133,9 +161,9 @@ impl GenesysEvent {
         })
     }
 
-    /// The topic family of this event.
-    pub fn family(&self) -> TopicFamily<'_> {
-        TopicFamily::of(&self.detail_type)
+    /// The event's conversation detail topic, or why it has none the pipeline processes.
+    pub fn topic(&self) -> Result<DetailTopic, NotProcessed> {
+        DetailTopic::of(&self.detail_type)
     }
 
     /// `detail.eventBody`, when present.
@@ -193,10 +221,7 @@ mod tests {
             e.id.as_deref(),
             Some("adbcfa5b-0116-4baa-b66b-a3f5902e95bf")
         );
-        assert_eq!(
-            e.family(),
-            TopicFamily::ConversationDetail("customer.start")
-        );
+        assert_eq!(e.topic(), Ok(DetailTopic::CustomerStart));
         assert_eq!(
             e.conversation_id(),
             Some("2f7bf00a-0fc2-4d6a-9b56-92238191433e")
@@ -211,26 +236,25 @@ mod tests {
     #[test]
     fn topics_are_classified() {
         assert_eq!(
-            TopicFamily::of("v2.detail.events.conversation.{id}.acw"),
-            TopicFamily::ConversationDetail("acw")
+            DetailTopic::of("v2.detail.events.conversation.{id}.acw"),
+            Ok(DetailTopic::Acw)
+        );
+        assert_eq!(DetailTopic::ALL.len(), 16);
+        for topic in DetailTopic::ALL {
+            assert_eq!(DetailTopic::of(&topic.detail_type()), Ok(*topic));
+        }
+        assert_eq!(
+            DetailTopic::of("v2.detail.events.conversation.{id}.future.thing")
+                .unwrap_err()
+                .to_string(),
+            "unknown conversation detail topic \"future.thing\" (not in the SDK's list of 16)"
         );
         assert_eq!(
-            TopicFamily::of("v2.detail.events.conversation.{id}.future.thing"),
-            TopicFamily::UnsupportedConversationDetail("future.thing")
+            DetailTopic::of("v2.audits.entitytype.{id}.entityid.{id}")
+                .unwrap_err()
+                .to_string(),
+            "not a conversation detail event: v2.audits.entitytype.{id}.entityid.{id}"
         );
-        assert_eq!(
-            TopicFamily::of("v2.routing.queues.{id}.conversations"),
-            TopicFamily::QueueConversations
-        );
-        assert_eq!(
-            TopicFamily::of("v2.audits.entitytype.{id}.entityid.{id}"),
-            TopicFamily::Audit
-        );
-        assert_eq!(
-            TopicFamily::of("v2.conversations.{id}.transcription"),
-            TopicFamily::Transcription
-        );
-        assert_eq!(TopicFamily::of("Conversation Update"), TopicFamily::Other);
     }
 
     #[test]
@@ -278,7 +302,7 @@ mod properties {
             match GenesysEvent::parse(v) {
                 Ok(e) => {
                     prop_assert!(!e.detail_type.is_empty());
-                    let _ = (e.conversation_id(), e.event_time_ms(), e.correlation_id(), e.family());
+                    let _ = (e.conversation_id(), e.event_time_ms(), e.correlation_id(), e.topic());
                 }
                 Err(MalformedEvent(why)) => prop_assert!(!why.is_empty() && why.len() < 200, "{why}"),
             }
@@ -286,7 +310,9 @@ mod properties {
 
         #[test]
         fn any_detail_type_classifies(t in ".{0,80}") {
-            let _ = TopicFamily::of(&t).is_conversation_detail();
+            if let Err(why) = DetailTopic::of(&t) {
+                prop_assert!(!why.to_string().is_empty());
+            }
         }
     }
 }

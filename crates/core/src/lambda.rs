@@ -1,20 +1,200 @@
-//! What every binary does around the Lambda Runtime API that `lambda_runtime` does not do for it.
+//! The runtime shell: what every function binary does around its handler, written once.
+//!
+//! A function crate implements [`Function`] (settings read from the environment, the app built once,
+//! the handler) and its `main.rs` is `gcx_core::lambda::serve::<App>()`. The shell owns:
+//!
+//! - logging init ([`crate::logging`]);
+//! - reading the settings once, and reporting a bad one to the Runtime API as `Config.Invalid`;
+//! - the optional warm-up (`WARM_CONNECTIONS=true`);
+//! - the runtime loop (`lambda_runtime::run`);
+//! - one structured line per invocation: `requestId`, `function`, `outcome` (a stable name),
+//!   `durationMs` and the function's own counts ([`Outcome::fields`]);
+//! - the exit code.
 
-/// Reports an init failure: one JSON log line, then `POST /runtime/init/error` (errorType `Config.Invalid`)
-/// so Lambda shows the cause. lambda_runtime 1.5 only reports init errors for SnapStart hooks, hence this.
-/// The caller then exits non-zero.
-pub async fn report_init_error(error: &crate::config::ConfigError) {
+use std::future::Future;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+use serde_json::{Map, Value};
+use tracing::Level;
+
+use crate::config::{flag, ConfigError, Env, ProcessEnv};
+use crate::names::StableName;
+
+/// One Lambda function: its settings, its app (built once per container) and its handler.
+pub trait Function: Sized + 'static {
+    /// The function's name in logs (`fanout`, `save`, ...).
+    const NAME: &'static str;
+    /// Everything read from the environment, parsed and validated.
+    type Settings;
+    /// The handler's answer.
+    type Output: serde::Serialize + Outcome;
+    /// The handler's failure; its stable name becomes the Lambda `errorType`.
+    type Error: StableName + std::fmt::Display + std::fmt::Debug + Into<Diagnostic>;
+
+    /// Reads and validates every setting (no I/O); an error names the variable.
+    fn settings(env: &dyn Env) -> Result<Self::Settings, ConfigError>;
+
+    /// Builds the app once per container: clients, secrets, caches.
+    fn build(settings: Self::Settings) -> impl Future<Output = Result<Self, ConfigError>>;
+
+    /// One cheap call that opens the connections the first invocation will need (`WARM_CONNECTIONS`).
+    fn warm_up(&self) -> impl Future<Output = ()> {
+        async {}
+    }
+
+    /// Handles one event.
+    fn handle(
+        &self,
+        event: Value,
+        invocation: &Invocation,
+    ) -> impl Future<Output = Result<Self::Output, Self::Error>>;
+}
+
+/// What a handler's answer says about the invocation, for its log line.
+pub trait Outcome {
+    /// A stable name for how the invocation went: `ok`, or a failure kind.
+    fn outcome(&self) -> &'static str {
+        "ok"
+    }
+
+    /// The log line's level.
+    fn level(&self) -> Level {
+        Level::INFO
+    }
+
+    /// Extra fields for the log line (counts, statuses; never PII).
+    fn fields(&self, _fields: &mut Map<String, Value>) {}
+}
+
+/// The error type of a function that answers every event (validate, enrich): it has no values.
+#[derive(Debug, thiserror::Error)]
+pub enum Never {}
+crate::stable_names!(Never {});
+
+/// The invocation being handled.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    /// Lambda's request id.
+    pub request_id: String,
+    /// When the handler started.
+    pub started: Instant,
+    /// When Lambda stops the function (see [`time_left`]).
+    pub deadline: Instant,
+}
+
+impl Invocation {
+    /// An invocation starting now with `time_left` to run (tests and benchmarks).
+    pub fn new(request_id: impl Into<String>, time_left: Duration) -> Self {
+        let started = Instant::now();
+        Self {
+            request_id: request_id.into(),
+            started,
+            deadline: started + time_left,
+        }
+    }
+
+    /// Time until the deadline, zero when past.
+    pub fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// Runs function `F` until the Runtime API goes away. The whole of every `main.rs`.
+pub async fn serve<F: Function>() -> ExitCode {
+    crate::logging::init();
+    let env = ProcessEnv;
+    let app = match init::<F>(&env).await {
+        Ok(app) => app,
+        Err(error) => {
+            report_init_error(&error).await;
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| invoke(&app, event))).await;
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(error = %error, "runtime loop ended");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads the settings, builds the app and warms it up when asked.
+async fn init<F: Function>(env: &dyn Env) -> Result<F, ConfigError> {
+    let warm = flag(env, "WARM_CONNECTIONS", false)?;
+    let settings = F::settings(env)?;
+    let app = F::build(settings).await?;
+    if warm {
+        // Bounded: a bad network must not stall init for long; the answer itself does not matter
+        // (an access-denied reply warms the TLS connection as well as a success).
+        let started = Instant::now();
+        let _ = tokio::time::timeout(Duration::from_secs(2), app.warm_up()).await;
+        tracing::debug!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "connections warmed"
+        );
+    }
+    Ok(app)
+}
+
+async fn invoke<F: Function>(
+    app: &F,
+    event: LambdaEvent<Value>,
+) -> Result<F::Output, F::Error> {
+    let invocation = Invocation::new(
+        event.context.request_id.clone(),
+        time_left(event.context.deadline),
+    );
+    let result = app.handle(event.payload, &invocation).await;
+    let (level, fields) = invocation_line::<F>(&invocation, &result);
+    crate::logging::write_line(level, "invocation", fields);
+    result
+}
+
+/// The per-invocation line's level and fields.
+fn invocation_line<F: Function>(
+    invocation: &Invocation,
+    result: &Result<F::Output, F::Error>,
+) -> (Level, Map<String, Value>) {
+    let mut fields = Map::new();
+    fields.insert("requestId".into(), invocation.request_id.clone().into());
+    fields.insert("function".into(), F::NAME.into());
+    let level = match result {
+        Ok(output) => {
+            fields.insert("outcome".into(), output.outcome().into());
+            output.fields(&mut fields);
+            output.level()
+        }
+        Err(error) => {
+            fields.insert("outcome".into(), error.name().into());
+            fields.insert("errorMessage".into(), error.to_string().into());
+            Level::WARN
+        }
+    };
+    // Milliseconds with microsecond resolution: warm invocations take well under a millisecond.
+    let micros = invocation.started.elapsed().as_micros() as f64;
+    fields.insert("durationMs".into(), (micros / 1000.0).into());
+    (level, fields)
+}
+
+/// Reports an init failure: one JSON log line, then `POST /runtime/init/error` (errorType
+/// `Config.Invalid`) so Lambda shows the cause. lambda_runtime 1.5 only reports init errors for SnapStart
+/// hooks, hence this. The caller then exits non-zero.
+pub async fn report_init_error(error: &ConfigError) {
     tracing::error!(error_type = "Config.Invalid", variable = %error.variable, error = %error, "init failed");
     let Ok(api) = std::env::var("AWS_LAMBDA_RUNTIME_API") else {
         return;
     };
-    let diagnostic = lambda_runtime::Diagnostic::from(error.clone());
+    let diagnostic = Diagnostic::from(error.clone());
     let Ok(body) = serde_json::to_vec(&diagnostic) else {
         return;
     };
     let Ok(client) = reqwest::Client::builder()
         .no_proxy()
-        .timeout(std::time::Duration::from_secs(2))
+        .timeout(Duration::from_secs(2))
         .build()
     else {
         return;
@@ -36,12 +216,12 @@ pub async fn report_init_error(error: &crate::config::ConfigError) {
 /// A deadline already in the past when the invocation starts is not one Lambda sends; local emulators do
 /// (`cargo lambda watch` sends a constant 600000). It is then treated as Lambda's longest timeout, 900 s, so
 /// the function's own timeouts govern instead of every call being cut at once.
-pub fn time_left(deadline_ms: u64) -> std::time::Duration {
-    const LONGEST_LAMBDA_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(900);
+pub fn time_left(deadline_ms: u64) -> Duration {
+    const LONGEST_LAMBDA_TIMEOUT: Duration = Duration::from_secs(900);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    let deadline = std::time::Duration::from_millis(deadline_ms);
+    let deadline = Duration::from_millis(deadline_ms);
     if deadline <= now {
         return LONGEST_LAMBDA_TIMEOUT;
     }
@@ -51,7 +231,7 @@ pub fn time_left(deadline_ms: u64) -> std::time::Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    use std::time::{SystemTime, UNIX_EPOCH};
 
     #[test]
     fn real_deadlines_count_down_and_emulator_constants_do_not_cut_calls() {
@@ -66,5 +246,66 @@ mod tests {
         );
         assert_eq!(time_left(600_000), Duration::from_secs(900));
         assert_eq!(time_left(0), Duration::from_secs(900));
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    enum Failure {
+        #[error("the table is gone")]
+        Gone,
+    }
+    crate::stable_names!(Failure { Gone => "Test.Gone" });
+
+    #[derive(serde::Serialize)]
+    struct Answer(u64);
+    impl Outcome for Answer {
+        fn outcome(&self) -> &'static str {
+            "partial"
+        }
+        fn fields(&self, fields: &mut Map<String, Value>) {
+            fields.insert("stored".into(), self.0.into());
+        }
+    }
+
+    struct Probe;
+    impl Function for Probe {
+        const NAME: &'static str = "probe";
+        type Settings = ();
+        type Output = Answer;
+        type Error = Failure;
+        fn settings(_: &dyn Env) -> Result<(), ConfigError> {
+            Ok(())
+        }
+        async fn build(_: ()) -> Result<Self, ConfigError> {
+            Ok(Probe)
+        }
+        async fn handle(&self, _: Value, _: &Invocation) -> Result<Answer, Failure> {
+            Ok(Answer(1))
+        }
+    }
+
+    #[test]
+    fn the_invocation_line_names_request_outcome_and_counts() {
+        let invocation = Invocation::new("req-1", Duration::from_secs(1));
+        let (level, ok) = invocation_line::<Probe>(&invocation, &Ok(Answer(3)));
+        assert_eq!(level, Level::INFO);
+        assert_eq!(ok["requestId"], "req-1");
+        assert_eq!(ok["function"], "probe");
+        assert_eq!(ok["outcome"], "partial");
+        assert_eq!(ok["stored"], 3);
+        assert!(ok["durationMs"].as_f64().unwrap() >= 0.0);
+        let (level, failed) = invocation_line::<Probe>(&invocation, &Err(Failure::Gone));
+        assert_eq!(level, Level::WARN);
+        assert_eq!(failed["outcome"], "Test.Gone");
+        assert_eq!(failed["errorMessage"], "the table is gone");
+    }
+
+    #[tokio::test]
+    async fn a_mistyped_warm_up_flag_fails_init_naming_it() {
+        let e = init::<Probe>(&[("WARM_CONNECTIONS", "ture")])
+            .await
+            .err()
+            .unwrap();
+        assert_eq!(e.variable, "WARM_CONNECTIONS");
+        assert!(init::<Probe>(&[("WARM_CONNECTIONS", "true")]).await.is_ok());
     }
 }

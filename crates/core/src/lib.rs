@@ -1,13 +1,30 @@
-//! What every function of the toolkit shares: configuration read once at init, logging, AWS and HTTP
-//! clients, the Genesys Cloud client (regions, OAuth token cache, API, errors) and the Genesys EventBridge
-//! event model. Nothing here knows about a particular Lambda's handler; binaries stay thin over this crate.
+//! What every function of the toolkit shares. Nothing here knows a particular handler.
+//!
+//! # Layout
+//!
+//! - [`lambda`]: the runtime shell every `main.rs` calls (settings, init errors, warm-up, the runtime
+//!   loop, one log line per invocation).
+//! - [`config`]: reading the environment once, with errors that name the variable.
+//! - [`logging`]: JSON lines on stdout, each carrying the invocation's `requestId`.
+//! - [`names`]: stable error names, declared once per variant ([`stable_names!`]).
+//! - [`contract`]: what the parts of the pipeline hand each other (execution input, Task answers, records,
+//!   enrichment requests, dead letters) and the one check of an execution input.
+//! - [`events`]: the Genesys event in its EventBridge envelope, and the conversation detail topics.
+//! - [`genesys`]: the Genesys Cloud client (regions, OAuth, budget, API, answers, details mapping).
+//! - [`aws`], [`queue`], [`http`]: SDK config and the one secret reader; SQS batch sends; the HTTP client.
+//! - [`redact`]: keeping PII and secrets out of logs.
 
 pub mod aws;
 pub mod config;
+pub mod contract;
 pub mod events;
 pub mod genesys;
 pub mod http;
 pub mod lambda;
 pub mod logging;
-pub mod pipeline;
+pub mod names;
+pub mod queue;
 pub mod redact;
+
+/// Re-exported for [`stable_names!`], which names `lambda_runtime::Diagnostic` from other crates.
+pub use lambda_runtime;

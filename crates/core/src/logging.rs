@@ -1,31 +1,80 @@
-//! Structured JSON logs through `tracing`, one subscriber per process.
+//! Structured JSON logs, one line per event, on stdout (Lambda's JSON log format passes them through).
 //!
 //! The level comes from `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls) or `LOG_LEVEL`,
-//! default INFO. `lambda_runtime` is capped at DEBUG, because at TRACE it logs every raw event payload
-//! (customer ids, conversation details). Fields are the only place data goes: never log a secret or a raw
-//! customer id (see [`crate::redact`]).
+//! default INFO. Every line written while an invocation runs carries its `requestId` at the top level:
+//! `lambda_runtime` opens a span with it and the subscriber flattens span fields onto each line, so an
+//! operator can pull every line of one invocation with one Logs Insights filter.
+//!
+//! `lambda_runtime` and the HTTP/SDK stack are capped at DEBUG, because at TRACE they log raw payloads
+//! (customer ids, conversation details) and headers. Fields are the only place data goes: never log a
+//! secret or a raw customer id (see [`crate::redact`]).
 
+use std::io::Write;
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
 use tracing::level_filters::LevelFilter;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 
-/// Installs the JSON subscriber on stdout. Call once, first thing in `main`.
+static LEVEL: OnceLock<LevelFilter> = OnceLock::new();
+
+/// Installs the JSON subscriber on stdout. The runtime shell calls it once, first thing.
 pub fn init() {
-    let level = ["AWS_LAMBDA_LOG_LEVEL", "LOG_LEVEL"]
+    let level = level_from_env();
+    let _ = LEVEL.set(level);
+    let mut json = json_subscriber::JsonLayer::stdout();
+    json.with_timer("timestamp", tracing_subscriber::fmt::time::SystemTime)
+        .with_level("level")
+        .with_target("target")
+        .with_flattened_event()
+        .with_top_level_flattened_span_list();
+    // A second init (tests that build two apps in one process) keeps the first subscriber.
+    let _ = tracing_subscriber::registry()
+        .with(json)
+        .with(filter(level))
+        .try_init();
+}
+
+/// The level read at [`init`] (INFO before it ran).
+pub fn level() -> LevelFilter {
+    LEVEL.get().copied().unwrap_or(LevelFilter::INFO)
+}
+
+fn level_from_env() -> LevelFilter {
+    ["AWS_LAMBDA_LOG_LEVEL", "LOG_LEVEL"]
         .iter()
         .find_map(|name| std::env::var(name).ok().and_then(|v| parse_level(&v)))
-        .unwrap_or(LevelFilter::INFO);
-    tracing_subscriber::fmt()
-        .json()
-        .with_max_level(level)
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .with_ansi(false)
-        .finish()
-        .with(filter(level))
-        .init();
+        .unwrap_or(LevelFilter::INFO)
+}
+
+/// Writes one JSON line built by the caller (the per-invocation line), in the same shape as the
+/// subscriber's lines: `timestamp`, `level`, `message`, then `fields`. Skipped below the configured level.
+///
+/// This bypasses `tracing` because the line's fields differ per function (counts, metrics), and tracing
+/// fields must be named at compile time.
+pub fn write_line(level: tracing::Level, message: &str, fields: Map<String, Value>) {
+    if LevelFilter::from_level(level) > self::level() {
+        return;
+    }
+    let mut line = Map::with_capacity(fields.len() + 3);
+    line.insert("timestamp".into(), Value::String(now_rfc3339()));
+    line.insert("level".into(), Value::String(level.to_string()));
+    line.insert("message".into(), Value::String(message.to_owned()));
+    line.extend(fields);
+    let Ok(mut bytes) = serde_json::to_vec(&Value::Object(line)) else {
+        return;
+    };
+    bytes.push(b'\n');
+    // One write of the whole line, so it never interleaves with the subscriber's lines.
+    let _ = std::io::stdout().lock().write_all(&bytes);
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Libraries whose TRACE output carries payloads or headers (events, HTTP frames, SDK bodies).

@@ -1,18 +1,32 @@
 //! The Genesys client and token cache against a real HTTP server on loopback (wiremock) that speaks the
-//! Genesys OAuth and analytics contracts: single-flight, expiry, the 401 refresh, and every error kind.
+//! Genesys OAuth and analytics contracts: single-flight, expiry, the 401 refresh, the multi-get with
+//! partial answers, the request budget, and every error kind.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gcx_core::genesys::{Credentials, Endpoints, GenesysClient, GenesysError, TokenCache};
-use wiremock::matchers::{body_string, header, method, path};
+use gcx_core::genesys::{
+    Credentials, Endpoints, Fetched, GenesysClient, GenesysError, RateLimiter, TokenCache,
+};
+use gcx_core::names::StableName;
+use wiremock::matchers::{body_string, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const CONVERSATION: &str = "1bc96a39-6725-40c4-9345-db72aa67b8c6";
-const DETAILS_PATH: &str =
-    "/api/v2/analytics/conversations/1bc96a39-6725-40c4-9345-db72aa67b8c6/details";
+const OTHER: &str = "2f7bf00a-0fc2-4d6a-9b56-92238191433e";
+const DETAILS_PATH: &str = "/api/v2/analytics/conversations/details";
 const DETAILS: &str = include_str!("fixtures/analytics_conversation_details_1.json");
+
+/// A multi-get answer holding the sample conversation.
+fn multi_get() -> String {
+    format!("{{\"conversations\":[{DETAILS}]}}")
+}
+
+async fn fetch(c: &GenesysClient, ids: &[&str]) -> Result<Fetched, GenesysError> {
+    let ids: Vec<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+    c.conversations(&ids, Duration::from_secs(5)).await
+}
 /// `Basic base64("client-id:client-secret")`.
 const BASIC: &str = "Basic Y2xpZW50LWlkOmNsaWVudC1zZWNyZXQ=";
 
@@ -50,6 +64,10 @@ async fn token_endpoint(server: &MockServer, expires_in: u64, delay: Duration) -
 }
 
 fn client(server: &MockServer) -> GenesysClient {
+    client_with(server, None)
+}
+
+fn client_with(server: &MockServer, budget: Option<RateLimiter>) -> GenesysClient {
     let endpoints = Endpoints::from_env(&[
         ("GENESYS_ENV", "local"),
         ("GENESYS_LOGIN_URL", server.uri().as_str()),
@@ -57,13 +75,13 @@ fn client(server: &MockServer) -> GenesysClient {
     ])
     .unwrap();
     let http = gcx_core::http::client("test", Duration::from_secs(2));
-    let tokens = TokenCache::new(
-        http.clone(),
-        endpoints.token_url(),
+    GenesysClient::new(
+        http,
+        endpoints,
         Credentials::new("client-id", "client-secret"),
         Duration::from_secs(2),
-    );
-    GenesysClient::new(http, endpoints, tokens, Duration::from_secs(2))
+        budget,
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -113,15 +131,12 @@ async fn a_401_invalidates_the_token_and_retries_once() {
     Mock::given(method("GET"))
         .and(path(DETAILS_PATH))
         .and(header("authorization", "Bearer tok-2"))
-        .respond_with(ResponseTemplate::new(200).set_body_string(DETAILS))
+        .respond_with(ResponseTemplate::new(200).set_body_string(multi_get()))
         .expect(1)
         .mount(&server)
         .await;
-    let details = client(&server)
-        .conversation_details(CONVERSATION)
-        .await
-        .unwrap();
-    assert_eq!(details.conversation_id, CONVERSATION);
+    let fetched = fetch(&client(&server), &[CONVERSATION]).await.unwrap();
+    assert_eq!(fetched.found[0].0.conversation_id, CONVERSATION);
     assert_eq!(issued.load(Ordering::SeqCst), 2);
 }
 
@@ -135,10 +150,7 @@ async fn a_second_401_is_auth_failed() {
         .expect(2)
         .mount(&server)
         .await;
-    let e = client(&server)
-        .conversation_details(CONVERSATION)
-        .await
-        .unwrap_err();
+    let e = fetch(&client(&server), &[CONVERSATION]).await.unwrap_err();
     assert_eq!(e.name(), "Genesys.AuthFailed");
     assert_eq!(issued.load(Ordering::SeqCst), 2);
 }
@@ -187,6 +199,7 @@ async fn an_unreachable_token_endpoint_is_unavailable() {
         endpoints.token_url(),
         Credentials::new("a", "b"),
         Duration::from_secs(1),
+        None,
     );
     assert_eq!(
         tokens.token().await.unwrap_err().name(),
@@ -202,11 +215,7 @@ async fn rate_limits_carry_retry_after_and_the_error_body() {
         .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "7").set_body_json(serde_json::json!({
             "message": "Rate limit exceeded the maximum. [300] requests for [60] seconds", "code": "too.many.requests", "status": 429, "contextId": "ctx-1"})))
         .mount(&server).await;
-    match client(&server)
-        .conversation_details(CONVERSATION)
-        .await
-        .unwrap_err()
-    {
+    match fetch(&client(&server), &[CONVERSATION]).await.unwrap_err() {
         GenesysError::RateLimited { retry_after, body } => {
             assert_eq!(retry_after, Some(Duration::from_secs(7)));
             assert_eq!(body.code.as_deref(), Some("too.many.requests"));
@@ -219,12 +228,6 @@ async fn rate_limits_carry_retry_after_and_the_error_body() {
 #[tokio::test]
 async fn statuses_and_bodies_map_to_error_kinds() {
     let cases: Vec<(ResponseTemplate, &str)> = vec![
-        (
-            ResponseTemplate::new(404).set_body_json(
-                serde_json::json!({"message": "not found", "code": "not.found", "status": 404}),
-            ),
-            "Genesys.NotYetAvailable",
-        ),
         (ResponseTemplate::new(500), "Genesys.Unavailable"),
         (ResponseTemplate::new(503), "Genesys.Unavailable"),
         (ResponseTemplate::new(403), "Genesys.AuthFailed"),
@@ -239,7 +242,7 @@ async fn statuses_and_bodies_map_to_error_kinds() {
         (ResponseTemplate::new(400), "Genesys.BadResponse"),
         (
             ResponseTemplate::new(200)
-                .set_body_string(DETAILS)
+                .set_body_string(multi_get())
                 .set_delay(Duration::from_secs(3)),
             "Genesys.Unavailable",
         ),
@@ -252,25 +255,92 @@ async fn statuses_and_bodies_map_to_error_kinds() {
             .respond_with(response)
             .mount(&server)
             .await;
-        let e = client(&server)
-            .conversation_details(CONVERSATION)
-            .await
-            .unwrap_err();
+        let e = fetch(&client(&server), &[CONVERSATION]).await.unwrap_err();
         assert_eq!(e.name(), want, "{e}");
     }
 }
 
 #[tokio::test]
-async fn details_with_missing_and_unknown_fields_parse() {
+async fn the_multi_get_asks_for_every_id_in_one_request_and_reports_the_missing() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, 86_400, Duration::ZERO).await;
+    Mock::given(method("GET"))
+        .and(path(DETAILS_PATH))
+        .and(query_param("id", format!("{CONVERSATION},{OTHER}")))
+        .respond_with(ResponseTemplate::new(200).set_body_string(multi_get()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let fetched = fetch(&client(&server), &[CONVERSATION, OTHER]).await.unwrap();
+    assert_eq!(fetched.found.len(), 1);
+    assert_eq!(fetched.found[0].1["conversationId"], CONVERSATION);
+    assert_eq!(fetched.missing, [OTHER]);
+}
+
+#[tokio::test]
+async fn nothing_indexed_yet_is_every_id_missing() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, 86_400, Duration::ZERO).await;
+    Mock::given(method("GET"))
+        .and(path(DETAILS_PATH))
+        .respond_with(ResponseTemplate::new(404).set_body_json(
+            serde_json::json!({"message": "not found", "code": "not.found", "status": 404}),
+        ))
+        .mount(&server)
+        .await;
+    let fetched = fetch(&client(&server), &[CONVERSATION, OTHER]).await.unwrap();
+    assert!(fetched.found.is_empty());
+    assert_eq!(fetched.missing, [CONVERSATION, OTHER]);
+}
+
+#[tokio::test]
+async fn details_with_missing_and_unknown_fields_parse_and_a_bad_one_costs_only_itself() {
     let server = MockServer::start().await;
     token_endpoint(&server, 86_400, Duration::ZERO).await;
     Mock::given(method("GET")).and(path(DETAILS_PATH))
-        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"conversationId": CONVERSATION, "brandNew": {"x": 1}, "participants": [{"purpose": "customer", "sessions": null}]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({"conversations": [
+            {"conversationId": CONVERSATION, "brandNew": {"x": 1}, "participants": [{"purpose": "customer", "sessions": null}]},
+            {"conversationId": OTHER, "participants": "not a list"}]})))
         .mount(&server).await;
-    let d = client(&server)
-        .conversation_details(CONVERSATION)
-        .await
-        .unwrap();
-    assert_eq!(d.participants.len(), 1);
-    assert!(d.conversation_start.is_none());
+    let fetched = fetch(&client(&server), &[CONVERSATION, OTHER]).await.unwrap();
+    assert_eq!(fetched.found.len(), 1);
+    assert_eq!(fetched.found[0].0.participants.len(), 1);
+    assert_eq!(fetched.unreadable.len(), 1);
+    assert_eq!(fetched.missing, [OTHER]);
+}
+
+#[tokio::test]
+async fn every_request_spends_the_budget_the_tokens_too() {
+    let server = MockServer::start().await;
+    let issued = token_endpoint(&server, 86_400, Duration::ZERO).await;
+    Mock::given(method("GET"))
+        .and(path(DETAILS_PATH))
+        .respond_with(ResponseTemplate::new(200).set_body_string(multi_get()))
+        .mount(&server)
+        .await;
+    let c = client_with(&server, Some(RateLimiter::per_minute(3)));
+    fetch(&c, &[CONVERSATION]).await.unwrap();
+    fetch(&c, &[CONVERSATION]).await.unwrap();
+    let ids = vec![CONVERSATION.to_owned()];
+    match c.conversations(&ids, Duration::ZERO).await.unwrap_err() {
+        GenesysError::OverBudget { wait } => assert!(wait > Duration::from_secs(55), "{wait:?}"),
+        other => panic!("expected OverBudget, got {other:?}"),
+    }
+    assert_eq!(issued.load(Ordering::SeqCst), 1);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_429_pauses_the_budget_for_its_retry_after() {
+    let server = MockServer::start().await;
+    token_endpoint(&server, 86_400, Duration::ZERO).await;
+    Mock::given(method("GET"))
+        .and(path(DETAILS_PATH))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "30"))
+        .mount(&server)
+        .await;
+    let c = client_with(&server, Some(RateLimiter::per_minute(100)));
+    assert_eq!(fetch(&c, &[CONVERSATION]).await.unwrap_err().name(), "Genesys.RateLimited");
+    let wait = c.budget().unwrap().wait();
+    assert!(wait > Duration::from_secs(29), "{wait:?}");
 }

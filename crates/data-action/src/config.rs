@@ -1,7 +1,7 @@
 //! The data action's environment, read once at init (see `docs/contracts.md`, section data-action).
 //!
-//! A missing or invalid value is a [`ConfigError`] naming the variable; `main` reports it and exits, so a
-//! misconfigured function fails at init instead of answering every call with an error.
+//! A missing or invalid value is a [`ConfigError`] naming the variable; the runtime shell reports it and
+//! exits, so a misconfigured function fails at init instead of answering every call with an error.
 
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ pub enum TokenSource {
 
 /// The validated environment of the data action.
 #[derive(Debug, Clone)]
-pub struct Config {
+pub struct Settings {
     /// The upstream URL, parsed once.
     pub url: reqwest::Url,
     /// Where the bearer token comes from.
@@ -46,9 +46,9 @@ pub struct Config {
     pub timeout: Duration,
 }
 
-impl Config {
+impl Settings {
     /// Reads and validates the environment; errors name the variable at fault.
-    pub fn from_env(env: &dyn Env) -> Result<Config, ConfigError> {
+    pub fn from_env(env: &dyn Env) -> Result<Settings, ConfigError> {
         let url = url(env, URL_VAR)?;
         let token = match (optional(env, TOKEN_VAR), optional(env, TOKEN_SECRET_VAR)) {
             (None, None) => TokenSource::None,
@@ -62,7 +62,7 @@ impl Config {
             }
         };
         let timeout = seconds(env, TIMEOUT_VAR, DEFAULT_TIMEOUT, MIN_TIMEOUT, MAX_TIMEOUT)?;
-        Ok(Config {
+        Ok(Settings {
             url,
             token,
             timeout,
@@ -77,7 +77,7 @@ mod tests {
 
     #[test]
     fn minimal_environment() {
-        let c = Config::from_env(&[(URL_VAR, "https://api.example.com/v1/user-info")]).unwrap();
+        let c = Settings::from_env(&[(URL_VAR, "https://api.example.com/v1/user-info")]).unwrap();
         assert_eq!(c.url.as_str(), "https://api.example.com/v1/user-info");
         assert!(matches!(c.token, TokenSource::None));
         assert_eq!(c.timeout, DEFAULT_TIMEOUT);
@@ -85,7 +85,7 @@ mod tests {
 
     #[test]
     fn token_timeout_and_secret() {
-        let c = Config::from_env(&[
+        let c = Settings::from_env(&[
             (URL_VAR, "http://127.0.0.1:9/x?k=v"),
             (TOKEN_VAR, " tok "),
             (TIMEOUT_VAR, "0.3"),
@@ -93,7 +93,7 @@ mod tests {
         .unwrap();
         assert!(matches!(&c.token, TokenSource::Direct(t) if t.expose_secret() == "tok"));
         assert_eq!(c.timeout, Duration::from_millis(300));
-        let c = Config::from_env(&[
+        let c = Settings::from_env(&[
             (URL_VAR, "http://h/"),
             (TOKEN_SECRET_VAR, "arn:aws:secretsmanager:x"),
         ])
@@ -104,28 +104,28 @@ mod tests {
     #[test]
     fn errors_name_the_variable() {
         let missing: [(&str, &str); 0] = [];
-        assert_eq!(Config::from_env(&missing).unwrap_err().variable, URL_VAR);
+        assert_eq!(Settings::from_env(&missing).unwrap_err().variable, URL_VAR);
         assert_eq!(
-            Config::from_env(&[(URL_VAR, "not a url")])
+            Settings::from_env(&[(URL_VAR, "not a url")])
                 .unwrap_err()
                 .variable,
             URL_VAR
         );
         assert_eq!(
-            Config::from_env(&[(URL_VAR, "ftp://h/x")])
+            Settings::from_env(&[(URL_VAR, "ftp://h/x")])
                 .unwrap_err()
                 .variable,
             URL_VAR
         );
         for bad in ["abc", "0", "61", "-1"] {
             assert_eq!(
-                Config::from_env(&[(URL_VAR, "http://h/"), (TIMEOUT_VAR, bad)])
+                Settings::from_env(&[(URL_VAR, "http://h/"), (TIMEOUT_VAR, bad)])
                     .unwrap_err()
                     .variable,
                 TIMEOUT_VAR
             );
         }
-        let both = Config::from_env(&[
+        let both = Settings::from_env(&[
             (URL_VAR, "http://h/"),
             (TOKEN_VAR, "t"),
             (TOKEN_SECRET_VAR, "arn"),

@@ -17,17 +17,17 @@ pub mod input;
 pub mod output;
 pub mod upstream;
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use gcx_core::config::{ConfigError, Env};
+use gcx_core::lambda::{Function, Invocation, Never, Outcome};
 use gcx_core::redact::pii_ref;
-use lambda_runtime::LambdaEvent;
-use secrecy::{ExposeSecret, SecretString};
-use serde_json::Value;
+use secrecy::SecretString;
+use serde_json::{Map, Value};
 
-use crate::config::{Config, TokenSource, TOKEN_SECRET_VAR};
+pub use crate::config::Settings;
+use crate::config::{TokenSource, TOKEN_SECRET_VAR};
 pub use crate::error::{ActionError, InvalidInput};
 pub use crate::output::Output;
 use crate::upstream::Upstream;
@@ -59,40 +59,72 @@ pub struct Record {
     pub upstream_latency: Duration,
 }
 
-impl App {
-    /// Reads the environment and builds the app; reads the token secret (the only AWS call) if one is
-    /// configured, so init without a secret loads no SDK configuration.
-    pub async fn from_env(env: &dyn Env) -> Result<App, ConfigError> {
-        let config = Config::from_env(env)?;
-        let token = match &config.token {
-            TokenSource::None => None,
-            TokenSource::Direct(token) => Some(token.clone()),
-            TokenSource::Secret(arn) => Some(read_token(arn).await?),
-        };
-        App::new(&config, token.as_ref())
+/// The answer: the seven-field output (all Genesys sees) and what the log line says about it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// The output object.
+    pub output: Output,
+    /// The invocation's facts for the log line.
+    pub record: Record,
+}
+
+impl serde::Serialize for Answer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.output.serialize(serializer)
+    }
+}
+
+impl Outcome for Answer {
+    fn outcome(&self) -> &'static str {
+        self.record.error.map_or("ok", |e| e.name())
     }
 
-    /// Builds the app from a validated config and the token, if any (one HTTP client, reused).
-    pub fn new(config: &Config, token: Option<&SecretString>) -> Result<App, ConfigError> {
-        let client = gcx_core::http::client(USER_AGENT, config.timeout);
-        let upstream = Upstream::new(client, config.url.clone(), token, config.timeout)?;
+    fn level(&self) -> tracing::Level {
+        match self.record.error {
+            None | Some(ActionError::Validation(_) | ActionError::NotFound) => tracing::Level::INFO,
+            Some(ActionError::Internal(_)) => tracing::Level::ERROR,
+            Some(_) => tracing::Level::WARN,
+        }
+    }
+
+    /// `detail` (a fixed phrase), `customer_ref`, `upstream_status`, `upstream_latency_ms`, `attempts`:
+    /// never the id, the token or the URL.
+    fn fields(&self, fields: &mut Map<String, Value>) {
+        let r = &self.record;
+        fields.insert("detail".into(), r.error.map_or("", |e| e.detail()).into());
+        fields.insert("customer_ref".into(), r.customer_ref.clone().unwrap_or_default().into());
+        if let Some(status) = r.upstream_status {
+            fields.insert("upstream_status".into(), status.into());
+        }
+        fields.insert("upstream_latency_ms".into(), millis(r.upstream_latency).into());
+        fields.insert("attempts".into(), r.attempts.into());
+    }
+}
+
+impl App {
+    /// Builds the app from validated settings and the token, if any (one HTTP client, reused).
+    pub fn new(settings: &Settings, token: Option<&SecretString>) -> Result<App, ConfigError> {
+        let client = gcx_core::http::client(USER_AGENT, settings.timeout);
+        let upstream = Upstream::new(client, settings.url.clone(), token, settings.timeout)?;
         Ok(App {
             upstream: Arc::new(upstream),
         })
     }
 
     /// Answers one event by `deadline`: validation, lookup, mapping. Never fails and never panics on input.
-    pub async fn answer(&self, event: &Value, deadline: Instant) -> (Output, Record) {
+    pub async fn answer(&self, event: &Value, deadline: Instant) -> Answer {
         let request = match input::parse(event) {
             Ok(request) => request,
             Err(rejected) => {
                 let error = ActionError::Validation(rejected.reason);
-                let record = Record {
-                    error: Some(error),
-                    customer_ref: rejected.customer_ref,
-                    ..Record::default()
+                return Answer {
+                    output: Output::failure(&error),
+                    record: Record {
+                        error: Some(error),
+                        customer_ref: rejected.customer_ref,
+                        ..Record::default()
+                    },
                 };
-                return (Output::failure(&error), record);
             }
         };
         let exchange = self.upstream.fetch(&request, deadline).await;
@@ -103,60 +135,49 @@ impl App {
             Ok(output) => (output, None),
             Err(error) => (Output::failure(&error), Some(error)),
         };
-        let record = Record {
-            error,
-            customer_ref: Some(pii_ref(&request.customer_id)),
-            upstream_status: exchange.status,
-            attempts: exchange.attempts,
-            upstream_latency: exchange.latency,
-        };
-        (output, record)
+        Answer {
+            output,
+            record: Record {
+                error,
+                customer_ref: Some(pii_ref(&request.customer_id)),
+                upstream_status: exchange.status,
+                attempts: exchange.attempts,
+                upstream_latency: exchange.latency,
+            },
+        }
     }
 }
 
-/// The Lambda handler: takes the raw JSON (so a non-object event is a `ValidationError` answer, not a
-/// deserialization failure), answers before the deadline minus [`SAFETY_MARGIN`], logs one line.
-pub async fn handle(event: LambdaEvent<Value>, app: &App) -> Result<Output, Infallible> {
-    let started = Instant::now();
-    let deadline = started + time_left(event.context.deadline);
-    let (output, record) = app.answer(&event.payload, deadline).await;
-    log_invocation(&record, &event.context.request_id, started.elapsed());
-    Ok(output)
-}
+impl Function for App {
+    const NAME: &'static str = "data-action";
+    type Settings = Settings;
+    type Output = Answer;
+    /// Every outcome is an answer: Architect only takes its Failure path on a thrown error.
+    type Error = Never;
 
-/// Time until `deadline_ms` (epoch milliseconds, from the Runtime API) minus [`SAFETY_MARGIN`].
-fn time_left(deadline_ms: u64) -> Duration {
-    gcx_core::lambda::time_left(deadline_ms).saturating_sub(SAFETY_MARGIN)
-}
-
-/// Writes the invocation's one log line: outcome, upstream status, latency, attempts, `customer_ref`.
-fn log_invocation(record: &Record, request_id: &str, duration: Duration) {
-    let outcome = record.error.map_or("ok", |e| e.name());
-    let detail = record.error.map_or("", |e| e.detail());
-    let customer_ref = record.customer_ref.as_deref().unwrap_or("");
-    let upstream_status = record.upstream_status.map(u64::from);
-    let upstream_latency_ms = millis(record.upstream_latency);
-    let duration_ms = millis(duration);
-    let attempts = record.attempts;
-    macro_rules! line {
-        ($level:ident) => {
-            tracing::$level!(
-                outcome,
-                detail,
-                customer_ref,
-                upstream_status,
-                upstream_latency_ms,
-                attempts,
-                duration_ms,
-                request_id,
-                "data action invocation"
-            )
-        };
+    fn settings(env: &dyn Env) -> Result<Settings, ConfigError> {
+        Settings::from_env(env)
     }
-    match record.error {
-        None | Some(ActionError::Validation(_) | ActionError::NotFound) => line!(info),
-        Some(ActionError::Internal(_)) => line!(error),
-        Some(_) => line!(warn),
+
+    /// Reads the token secret (the only AWS call) if one is configured, so init without a secret loads
+    /// no SDK configuration.
+    async fn build(settings: Settings) -> Result<Self, ConfigError> {
+        let token = match &settings.token {
+            TokenSource::None => None,
+            TokenSource::Direct(token) => Some(token.clone()),
+            TokenSource::Secret(arn) => {
+                let sdk = gcx_core::aws::sdk_config().await;
+                let secret = gcx_core::aws::read_secret(&sdk, TOKEN_SECRET_VAR, arn).await?;
+                Some(gcx_core::aws::trimmed(&secret))
+            }
+        };
+        App::new(&settings, token.as_ref())
+    }
+
+    /// Answers before the deadline minus [`SAFETY_MARGIN`].
+    async fn handle(&self, event: Value, invocation: &Invocation) -> Result<Answer, Never> {
+        let deadline = invocation.deadline - SAFETY_MARGIN.min(invocation.remaining());
+        Ok(self.answer(&event, deadline).await)
     }
 }
 
@@ -165,48 +186,23 @@ fn millis(d: Duration) -> f64 {
     (d.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }
 
-/// Reads the bearer token from Secrets Manager, once, at init.
-async fn read_token(arn: &str) -> Result<SecretString, ConfigError> {
-    let sdk = gcx_core::aws::sdk_config().await;
-    let secret = gcx_core::aws::read_secret(&sdk, arn)
-        .await
-        .map_err(|e| ConfigError::new(TOKEN_SECRET_VAR, format!("could not be read: {e}")))?;
-    let token = secret.expose_secret().trim();
-    if token.is_empty() {
-        return Err(ConfigError::new(
-            TOKEN_SECRET_VAR,
-            "names a secret whose value is blank",
-        ));
-    }
-    Ok(SecretString::from(token.to_owned()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{SystemTime, UNIX_EPOCH};
-
-    #[test]
-    fn time_left_keeps_the_safety_margin() {
-        let now_ms = u64::try_from(
-            SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .unwrap()
-                .as_millis(),
-        )
-        .unwrap();
-        let left = time_left(now_ms + 1000);
-        assert!(
-            left <= Duration::from_millis(750) && left > Duration::from_millis(650),
-            "{left:?}"
-        );
-        assert_eq!(time_left(now_ms + 100), Duration::ZERO);
-        // A deadline already past is an emulator's constant, not a real one: the configured timeout rules.
-        assert_eq!(time_left(0), Duration::from_secs(900) - SAFETY_MARGIN);
-    }
 
     #[test]
     fn millis_keeps_microseconds() {
         assert_eq!(millis(Duration::from_micros(1234)), 1.234);
+    }
+
+    #[tokio::test]
+    async fn the_answer_keeps_the_safety_margin() {
+        let settings = Settings::from_env(&[("EXTERNAL_API_URL", "http://127.0.0.1:9/x")]).unwrap();
+        let app = App::new(&settings, None).unwrap();
+        // Less time left than the margin: no request is made, the answer is a timeout, at once.
+        let invocation = Invocation::new("r", Duration::from_millis(100));
+        let answer = app.handle(serde_json::json!({"customer_id": "1"}), &invocation).await.unwrap();
+        assert_eq!(answer.output.error, "ExternalApiTimeout");
+        assert_eq!(answer.record.attempts, 0);
     }
 }

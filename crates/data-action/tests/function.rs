@@ -508,7 +508,7 @@ fn a_missing_or_invalid_url_fails_init_naming_the_variable() {
         let logs = f.logs();
         assert_eq!(logs.lines().count(), 1, "one JSON line: {logs}");
         let line: Value = serde_json::from_str(logs.trim()).expect("the init failure line is JSON");
-        assert!(line["fields"]["variable"] == "EXTERNAL_API_URL", "{line}");
+        assert!(line["variable"] == "EXTERNAL_API_URL", "{line}");
         let r = f.invoke(&json!({"customer_id": "1"}));
         assert!(!r.ok);
     }
@@ -677,13 +677,13 @@ async fn logs_never_hold_the_id_the_token_or_the_url_and_have_one_line_per_invoc
     let lines = invocation_lines(&f);
     let outcomes: Vec<&str> = lines
         .iter()
-        .map(|l| l["fields"]["outcome"].as_str().unwrap_or("?"))
+        .map(|l| l["outcome"].as_str().unwrap_or("?"))
         .collect();
     let mut expected: Vec<&str> = cases.iter().map(|(_, outcome)| *outcome).collect();
     expected.extend(["ValidationError", "ValidationError"]);
     assert_eq!(outcomes, expected);
     for line in &lines[..cases.len()] {
-        assert_eq!(line["fields"]["customer_ref"], pii_ref(id), "{line}");
+        assert_eq!(line["customer_ref"], pii_ref(id), "{line}");
     }
     for line in logs.lines() {
         assert!(

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use common::{arb_json, output_schema, ERRORS, FIELDS};
-use data_action::config::Config;
+use data_action::config::Settings;
 use data_action::{ActionError, App, InvalidInput, Output};
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -38,7 +38,7 @@ fn assert_valid(validator: &jsonschema::Validator, output: &Output) {
 }
 
 fn app(url: &str, timeout: &str) -> App {
-    let config = Config::from_env(&[("EXTERNAL_API_URL", url), ("EXTERNAL_API_TIMEOUT", timeout)])
+    let config = Settings::from_env(&[("EXTERNAL_API_URL", url), ("EXTERNAL_API_TIMEOUT", timeout)])
         .expect("config");
     App::new(&config, None).expect("app")
 }
@@ -165,12 +165,12 @@ async fn every_outcome_of_the_handler_validates() {
     ];
     let mut seen = std::collections::BTreeSet::new();
     for (event, expected) in cases {
-        let (output, record) = app
+        let answer = app
             .answer(&event, Instant::now() + Duration::from_secs(10))
             .await;
-        assert_eq!(output.error, expected, "{event}");
-        assert_eq!(record.error.map_or("", |e| e.name()), expected);
-        assert_valid(&v, &output);
+        assert_eq!(answer.output.error, expected, "{event}");
+        assert_eq!(answer.record.error.map_or("", |e| e.name()), expected);
+        assert_valid(&v, &answer.output);
         seen.insert(expected);
     }
     assert_eq!(seen.len(), ERRORS.len(), "every outcome kind was produced");
@@ -183,7 +183,7 @@ proptest! {
     #[test]
     fn arbitrary_events_always_get_the_seven_field_shape(event in arb_json()) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
-        let (output, _) = rt.block_on(APP.answer(&event, Instant::now()));
+        let output = rt.block_on(APP.answer(&event, Instant::now())).output;
         let value = serde_json::to_value(&output).unwrap();
         prop_assert_eq!(value.as_object().unwrap().len(), 7);
         prop_assert!(VALIDATOR.is_valid(&value), "{}", value);

@@ -1,30 +1,118 @@
-//! fanout: one Step Functions execution per Genesys conversation event.
+//! fanout: from Genesys events to pipeline executions that carry batches.
 //!
-//! Input comes in three shapes (one EventBridge event, a JSON array of them, an SQS batch whose bodies are
-//! events). Each conversation detail event becomes one `StartExecution` whose name is derived from the
-//! EventBridge event id, so at-least-once redelivery never starts a second execution. Starts run with
-//! bounded concurrency; throttling is retried by the SDK's standard retry strategy with backoff and jitter.
-//! A start that still fails keeps the event: the invocation fails (Lambda's async retries and on-failure
-//! destination keep it) or, for SQS, only the failed records are returned in `batchItemFailures`.
+//! Input comes in three shapes ([`payload::Payload`]): one EventBridge event (a rule target), a JSON
+//! array of them (custom-bus subscribers), or an SQS batch from the buffer queue whose bodies are events
+//! (or arrays). Each conversation detail event becomes one element of an execution input
+//! ([`gcx_core::contract::PipelineEvent`]); the elements are packed into as few executions as the limits
+//! allow ([`batch::pack`]) and each execution is named from its events' ids, so a redelivered batch
+//! starts nothing new.
+//!
+//! - Not a conversation detail event, or no event id: skipped, with the reason.
+//! - Malformed, or too large for an execution: sent to the event dead-letter queue with `ERROR_CODE`
+//!   and `ERROR_MESSAGE` attributes (as EventBridge's own dead letters have), never retried.
+//! - A start that still fails after the SDK's retries keeps its events: the invocation fails
+//!   (`Fanout.StartFailed`: Lambda's async retries, then the on-failure queue), or, for SQS input, the
+//!   records of those events are returned in `batchItemFailures`.
+
+pub mod batch;
+pub mod payload;
+
+use std::collections::{BTreeSet, HashSet};
+use std::sync::Arc;
 
 use aws_sdk_sfn::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use futures_util::stream::{self, StreamExt};
-use gcx_core::events::{kind, GenesysEvent, TopicFamily};
-use gcx_core::pipeline::{execution_name, ExecutionInput};
+use gcx_core::config::{integer, positive, required, ConfigError, Env};
+use gcx_core::contract::{Incomplete, PipelineEvent};
+use gcx_core::events::GenesysEvent;
+use gcx_core::lambda::{Function, Invocation, Outcome};
+use gcx_core::queue::{self, Outgoing, SendError};
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-/// What fanout needs, built once at init. Cheap to clone.
-#[derive(Clone)]
-pub struct Fanout {
-    /// Step Functions client (connection pool shared by clones).
-    pub sfn: aws_sdk_sfn::Client,
+use crate::batch::{event_bytes, pack, Batch};
+use crate::payload::{Item, Payload};
+
+/// Settings read once at init.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
     /// `STATE_MACHINE_ARN`.
     pub state_machine_arn: String,
-    /// `FANOUT_CONCURRENCY`: StartExecution calls in flight at once.
+    /// `FANOUT_CONCURRENCY`: StartExecution calls in flight at once (1–256, default 16).
     pub concurrency: usize,
+    /// `BATCH_MAX_EVENTS`: most events in one execution (1–1000, default 100).
+    pub batch_max_events: usize,
+    /// `BATCH_MAX_BYTES`: most bytes of events in one execution input (4 KiB–200 KiB, default 150 KiB).
+    pub batch_max_bytes: usize,
+    /// `EVENT_DEAD_LETTER_QUEUE_URL`: where malformed events go.
+    pub event_dead_letter_queue_url: String,
 }
+
+/// Default `BATCH_MAX_BYTES`: leaves room in the 256 KiB state for the records and enrichment requests
+/// process adds next to the events.
+pub const DEFAULT_BATCH_MAX_BYTES: usize = 150 * 1024;
+
+impl Settings {
+    /// Reads the variables above.
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            state_machine_arn: required(env, "STATE_MACHINE_ARN")?,
+            concurrency: positive(env, "FANOUT_CONCURRENCY", 16, 256)?,
+            batch_max_events: positive(env, "BATCH_MAX_EVENTS", 100, 1000)?,
+            batch_max_bytes: integer(
+                env,
+                "BATCH_MAX_BYTES",
+                DEFAULT_BATCH_MAX_BYTES,
+                4 * 1024,
+                200 * 1024,
+            )?,
+            event_dead_letter_queue_url: required(env, "EVENT_DEAD_LETTER_QUEUE_URL")?,
+        })
+    }
+}
+
+/// Why an invocation fails; the Lambda `errorType` is the stable name.
+#[derive(Debug, thiserror::Error)]
+pub enum FanoutError {
+    /// At least one execution could not be started after retries; the report is in the message.
+    #[error("{failed} of {total} events could not be started: {report}")]
+    StartFailed {
+        /// Events not started.
+        failed: usize,
+        /// Events in the invocation.
+        total: usize,
+        /// The report as JSON, so the on-failure destination records what happened.
+        report: String,
+    },
+    /// Malformed events could not be sent to the event dead-letter queue.
+    #[error("{0}")]
+    DeadLetterUnavailable(SendError),
+}
+gcx_core::stable_names!(FanoutError {
+    StartFailed { .. } => "Fanout.StartFailed",
+    DeadLetterUnavailable(..) => "Fanout.DeadLetterUnavailable",
+});
+
+/// Why one event went to the event dead-letter queue (its `ERROR_CODE`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventFailure {
+    /// Not an EventBridge event, or a conversation event without its conversation id or time.
+    #[error("{0}")]
+    Malformed(String),
+    /// Bigger than an execution can carry.
+    #[error("the event is {bytes} bytes; an execution carries at most {max}")]
+    TooLarge {
+        /// The event's size in the execution input.
+        bytes: usize,
+        /// `BATCH_MAX_BYTES`.
+        max: usize,
+    },
+}
+gcx_core::stable_names!(EventFailure {
+    Malformed(..) => "Fanout.MalformedEvent",
+    TooLarge { .. } => "Fanout.EventTooLarge",
+});
 
 /// An event not started, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,18 +120,20 @@ pub struct Fanout {
 pub struct Skipped {
     /// The EventBridge id, when the event had one.
     pub event_id: Option<String>,
-    /// Why it was skipped.
+    /// Why it needs no execution.
     pub reason: String,
 }
 
-/// An event that could not be started, and the error.
+/// An event given up on: dead-lettered, or not started.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Failed {
     /// The EventBridge id, when the event had one.
     pub event_id: Option<String>,
-    /// `<ErrorName>: <message>`.
+    /// The stable name.
     pub error: String,
+    /// What happened.
+    pub cause: String,
 }
 
 /// An SQS record to hand back for redelivery.
@@ -54,16 +144,22 @@ pub struct BatchItemFailure {
     pub item_identifier: String,
 }
 
-/// The result of one invocation.
+/// What one invocation did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
+    /// Events in the payload.
+    pub events: usize,
     /// Executions started.
+    pub executions: usize,
+    /// Events in the executions started.
     pub started: usize,
-    /// Events whose execution already existed (a redelivery).
+    /// Events whose execution already existed, or that came twice in this payload.
     pub duplicates: usize,
     /// Events that need no execution, each with its reason.
     pub skipped: Vec<Skipped>,
+    /// Events sent to the event dead-letter queue, each with its reason.
+    pub dead_lettered: Vec<Failed>,
     /// Events that could not be started.
     pub failed: Vec<Failed>,
     /// SQS input only: the records to redeliver (Lambda's partial batch response).
@@ -71,259 +167,283 @@ pub struct Report {
     pub batch_item_failures: Option<Vec<BatchItemFailure>>,
 }
 
-/// Why an invocation fails. The Lambda `error_type` is the stable name.
-#[derive(Debug, thiserror::Error)]
-pub enum FanoutError {
-    /// The payload is none of the three accepted shapes, or every event in it is malformed.
-    #[error("{0}")]
-    MalformedEvent(String),
-    /// At least one start still failed after retries; the whole report is in the message.
-    #[error("{failed} of {total} events could not be started: {summary}")]
-    StartFailed {
-        /// Failed events.
-        failed: usize,
-        /// Events in the invocation.
-        total: usize,
-        /// The report as JSON, so the on-failure destination records what happened.
-        summary: String,
-    },
-}
+impl Outcome for Report {
+    fn outcome(&self) -> &'static str {
+        if self.failed.is_empty() {
+            "ok"
+        } else {
+            "partial"
+        }
+    }
 
-impl FanoutError {
-    /// Every name [`FanoutError::name`] can return.
-    pub const NAMES: [&'static str; 2] = ["Fanout.MalformedEvent", "Fanout.StartFailed"];
-
-    /// The stable name used as the Lambda `error_type`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::MalformedEvent(_) => "Fanout.MalformedEvent",
-            Self::StartFailed { .. } => "Fanout.StartFailed",
+    fn fields(&self, fields: &mut Map<String, Value>) {
+        for (name, n) in [
+            ("events", self.events),
+            ("executions", self.executions),
+            ("started", self.started),
+            ("duplicates", self.duplicates),
+            ("skipped", self.skipped.len()),
+            ("deadLettered", self.dead_lettered.len()),
+            ("failed", self.failed.len()),
+        ] {
+            fields.insert(name.into(), n.into());
         }
     }
 }
 
-impl From<FanoutError> for lambda_runtime::Diagnostic {
-    fn from(e: FanoutError) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: e.name().into(),
-            error_message: e.to_string(),
+/// What fanout needs, built once at init. Cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    sfn: aws_sdk_sfn::Client,
+    sqs: aws_sdk_sqs::Client,
+    settings: Arc<Settings>,
+}
+
+/// How one batch's StartExecution ended.
+enum Started {
+    New,
+    Existing,
+    Failed(String),
+}
+
+impl App {
+    /// The app over existing clients.
+    pub fn new(sfn: aws_sdk_sfn::Client, sqs: aws_sdk_sqs::Client, settings: Settings) -> Self {
+        Self {
+            sfn,
+            sqs,
+            settings: Arc::new(settings),
         }
     }
-}
 
-/// The three accepted payload shapes.
-#[derive(Debug)]
-pub enum Payload {
-    /// One EventBridge event (classic bus rule → Lambda).
-    Single(Value),
-    /// A JSON array of events (custom-bus subscribers).
-    Array(Vec<Value>),
-    /// An SQS batch: `(messageId, body)` pairs, the body still raw.
-    Sqs(Vec<(String, Option<String>)>),
-}
-
-impl Payload {
-    /// Recognises the shape of an invocation payload.
-    pub fn parse(v: Value) -> Result<Self, FanoutError> {
-        match v {
-            Value::Array(items) => Ok(Self::Array(items)),
-            Value::Object(ref o) if o.contains_key("Records") => {
-                let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(v)
-                    .map_err(|e| {
-                        FanoutError::MalformedEvent(format!(
-                            "an object with Records must be an SQS event: {e}"
-                        ))
-                    })?;
-                let mut records = Vec::with_capacity(event.records.len());
-                for (i, r) in event.records.into_iter().enumerate() {
-                    let id = r.message_id.ok_or_else(|| {
-                        FanoutError::MalformedEvent(format!(
-                            "SQS record {i} has no messageId; cannot report it for redelivery"
-                        ))
-                    })?;
-                    records.push((id, r.body));
-                }
-                Ok(Self::Sqs(records))
-            }
-            Value::Object(_) => Ok(Self::Single(v)),
-            other => Err(FanoutError::MalformedEvent(format!(
-                "expected an EventBridge event, an array of events or an SQS event, got {}",
-                kind(&other)
-            ))),
-        }
-    }
-}
-
-/// The fate of one event.
-#[derive(Debug)]
-enum Outcome {
-    Started,
-    Duplicate,
-    Skipped(Skipped),
-    Failed(Failed),
-}
-
-impl Fanout {
     /// Handles one invocation payload.
-    pub async fn handle(&self, payload: Value) -> Result<Report, FanoutError> {
-        match Payload::parse(payload)? {
-            Payload::Single(event) => {
-                let report = self.run(vec![Ok(event)]).await.0;
-                finish(report, 1)
-            }
-            Payload::Array(events) => {
-                let total = events.len();
-                let report = self.run(events.into_iter().map(Ok).collect()).await.0;
-                finish(report, total)
-            }
-            Payload::Sqs(records) => {
-                let (ids, events): (Vec<String>, Vec<Result<Value, String>>) = records
-                    .into_iter()
-                    .map(|(id, body)| {
-                        let event = match body {
-                            Some(b) => serde_json::from_str::<Value>(&b).map_err(|e| {
-                                format!("Fanout.MalformedEvent: SQS body is not JSON ({e})")
-                            }),
-                            None => Err("Fanout.MalformedEvent: SQS record has no body".to_owned()),
-                        };
-                        (id, event)
-                    })
-                    .unzip();
-                let (mut report, failed_positions) = self.run(events).await;
-                report.batch_item_failures = Some(
-                    failed_positions
-                        .into_iter()
-                        .map(|i| BatchItemFailure {
-                            item_identifier: ids[i].clone(),
-                        })
-                        .collect(),
-                );
-                Ok(report)
+    pub async fn fan_out(&self, payload: Value) -> Result<Report, FanoutError> {
+        let parsed = Payload::parse(payload);
+        let is_sqs = matches!(parsed, Payload::Sqs(_));
+        let (message_ids, items) = parsed.items();
+        let mut report = Report {
+            events: items.len(),
+            ..Report::default()
+        };
+        // Messages to hand back (SQS) because one of their events was not dealt with.
+        let mut retry: BTreeSet<usize> = BTreeSet::new();
+        let mut letters: Vec<(Option<usize>, Outgoing)> = Vec::new();
+        let mut candidates: Vec<(Option<usize>, PipelineEvent)> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+
+        for Item { message, raw } in items {
+            match self.route(raw) {
+                Route::Start(event) => {
+                    if seen.insert(event.event_id.clone()) {
+                        candidates.push((message, event));
+                    } else {
+                        report.duplicates += 1;
+                    }
+                }
+                Route::Skip(skipped) => {
+                    tracing::info!(event_id = ?skipped.event_id, reason = %skipped.reason, "skipped");
+                    report.skipped.push(skipped);
+                }
+                Route::DeadLetter { event_id, failure, body } => {
+                    tracing::warn!(event_id = ?event_id, error = %failure, "dead-lettered");
+                    letters.push((
+                        message,
+                        Outgoing::new(body)
+                            .attribute("ERROR_CODE", gcx_core::names::StableName::name(&failure))
+                            .attribute("ERROR_MESSAGE", cut(&failure.to_string(), 1000)),
+                    ));
+                    report.dead_lettered.push(Failed {
+                        event_id,
+                        error: gcx_core::names::StableName::name(&failure).to_owned(),
+                        cause: failure.to_string(),
+                    });
+                }
             }
         }
-    }
 
-    /// Routes every event with bounded concurrency; returns the report and the positions that failed.
-    async fn run(&self, events: Vec<Result<Value, String>>) -> (Report, Vec<usize>) {
-        let outcomes: Vec<Outcome> = stream::iter(events)
-            .map(|e| async move {
-                match e {
-                    Ok(v) => self.route(v).await,
-                    Err(error) => Outcome::Failed(Failed {
-                        event_id: None,
-                        error,
-                    }),
-                }
+        // Which messages each event came from, to hand back the right ones.
+        let origin: Vec<(String, Option<usize>)> = candidates
+            .iter()
+            .map(|(m, e)| (e.event_id.clone(), *m))
+            .collect();
+        let batches = pack(
+            candidates.into_iter().map(|(_, e)| e).collect(),
+            self.settings.batch_max_events,
+            self.settings.batch_max_bytes,
+        );
+        let results: Vec<(Batch, Started)> = stream::iter(batches)
+            .map(|b| async move {
+                let started = self.start(&b).await;
+                (b, started)
             })
-            .buffered(self.concurrency)
+            .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
-        let mut report = Report::default();
-        let mut failed_positions = Vec::new();
-        for (i, o) in outcomes.into_iter().enumerate() {
-            match o {
-                Outcome::Started => report.started += 1,
-                Outcome::Duplicate => report.duplicates += 1,
-                Outcome::Skipped(s) => {
-                    tracing::info!(event_id = ?s.event_id, reason = %s.reason, "skipped");
-                    report.skipped.push(s)
+        for (batch, started) in results {
+            match started {
+                Started::New => {
+                    report.executions += 1;
+                    report.started += batch.events.len();
                 }
-                Outcome::Failed(f) => {
-                    tracing::warn!(event_id = ?f.event_id, error = %f.error, "failed");
-                    failed_positions.push(i);
-                    report.failed.push(f)
+                Started::Existing => report.duplicates += batch.events.len(),
+                Started::Failed(cause) => {
+                    tracing::warn!(execution = %batch.name, cause = %cause, "StartExecution failed");
+                    for event in &batch.events {
+                        if let Some((_, Some(m))) = origin.iter().find(|(id, _)| *id == event.event_id) {
+                            retry.insert(*m);
+                        }
+                        report.failed.push(Failed {
+                            event_id: Some(event.event_id.clone()),
+                            error: "Fanout.StartFailed".into(),
+                            cause: cause.clone(),
+                        });
+                    }
                 }
             }
         }
-        (report, failed_positions)
+
+        let outgoing: Vec<Outgoing> = letters.iter().map(|(_, o)| o.clone()).collect();
+        let sent = queue::send_all(&self.sqs, &self.settings.event_dead_letter_queue_url, &outgoing).await;
+        if is_sqs {
+            if let Err(e) = &sent {
+                for &p in &e.positions {
+                    if let Some(m) = letters[p].0 {
+                        retry.insert(m);
+                    }
+                }
+            }
+            report.batch_item_failures = Some(
+                retry
+                    .into_iter()
+                    .map(|m| BatchItemFailure {
+                        item_identifier: message_ids[m].clone(),
+                    })
+                    .collect(),
+            );
+            return Ok(report);
+        }
+        sent.map_err(FanoutError::DeadLetterUnavailable)?;
+        if !report.failed.is_empty() {
+            return Err(FanoutError::StartFailed {
+                failed: report.failed.len(),
+                total: report.events,
+                report: serde_json::to_string(&report).unwrap_or_default(),
+            });
+        }
+        Ok(report)
     }
 
-    /// Decides what one event needs, and starts its execution.
-    async fn route(&self, raw: Value) -> Outcome {
-        let event = match GenesysEvent::parse(raw) {
+    /// Decides what one item needs.
+    fn route(&self, raw: Result<Value, payload::Unreadable>) -> Route {
+        let value = match raw {
+            Ok(v) => v,
+            Err(unreadable) => {
+                return Route::DeadLetter {
+                    event_id: None,
+                    failure: EventFailure::Malformed(unreadable.reason),
+                    body: unreadable.text,
+                }
+            }
+        };
+        let body = value.to_string();
+        let event = match GenesysEvent::parse(value) {
             Ok(e) => e,
             Err(e) => {
-                return Outcome::Failed(Failed {
+                return Route::DeadLetter {
                     event_id: None,
-                    error: format!("Fanout.MalformedEvent: {}", e.0),
+                    failure: EventFailure::Malformed(e.0),
+                    body,
+                }
+            }
+        };
+        if let Err(why) = event.topic() {
+            return Route::Skip(Skipped {
+                event_id: event.id.clone(),
+                reason: why.to_string(),
+            });
+        }
+        let element = match PipelineEvent::from_event(&event) {
+            Ok(element) => element,
+            Err(Incomplete::NoEventId) => {
+                return Route::Skip(Skipped {
+                    event_id: None,
+                    reason: "no event id: without one, a redelivery could not be told apart".into(),
                 })
             }
-        };
-        let skip = |reason: String| {
-            Outcome::Skipped(Skipped {
-                event_id: event.id.clone(),
-                reason,
-            })
-        };
-        if !matches!(event.family(), TopicFamily::ConversationDetail(_)) {
-            return skip(format!("not a conversation event: {}", event.detail_type));
-        }
-        if event.id.is_none() {
-            return skip("no event id".into());
-        }
-        let Some(input) = ExecutionInput::from_event(&event) else {
-            return skip("no eventBody.conversationId".into());
-        };
-        self.start(&input).await
-    }
-
-    async fn start(&self, input: &ExecutionInput) -> Outcome {
-        let fail = |error: String| {
-            Outcome::Failed(Failed {
-                event_id: Some(input.event_id.clone()),
-                error,
-            })
-        };
-        let body = match serde_json::to_string(input) {
-            Ok(b) => b,
-            Err(e) => {
-                return fail(format!(
-                    "Fanout.MalformedEvent: cannot serialise the execution input ({e})"
-                ))
+            Err(why @ (Incomplete::NoConversationId | Incomplete::NoEventTime)) => {
+                return Route::DeadLetter {
+                    event_id: event.id.clone(),
+                    failure: EventFailure::Malformed(format!("a conversation detail event with {why}")),
+                    body,
+                }
             }
         };
+        let bytes = event_bytes(&element);
+        let max = self.settings.batch_max_bytes - r#"{"events":[]}"#.len();
+        if bytes > max {
+            return Route::DeadLetter {
+                event_id: Some(element.event_id),
+                failure: EventFailure::TooLarge { bytes, max },
+                body,
+            };
+        }
+        Route::Start(element)
+    }
+
+    async fn start(&self, batch: &Batch) -> Started {
         let sent_ms = epoch_ms(std::time::SystemTime::now());
         let result = self
             .sfn
             .start_execution()
-            .state_machine_arn(&self.state_machine_arn)
-            .name(execution_name(&input.event_id))
-            .input(body)
+            .state_machine_arn(&self.settings.state_machine_arn)
+            .name(&batch.name)
+            .input(&batch.input)
             .send()
             .await;
         match result {
-            // A Standard execution that is still RUNNING with the same name and input is returned again
-            // without an error (StartExecution is idempotent). Its start date then predates this call.
+            // A Standard execution still RUNNING with the same name and input is returned again without
+            // an error (StartExecution is idempotent); its start date then predates this call.
             Ok(out)
                 if out
                     .start_date()
                     .to_millis()
                     .is_ok_and(|t| t + IDEMPOTENT_REPLAY_SKEW_MS < sent_ms) =>
             {
-                Outcome::Duplicate
+                Started::Existing
             }
-            Ok(_) => Outcome::Started,
+            Ok(_) => Started::New,
             Err(SdkError::ServiceError(e))
                 if matches!(e.err(), StartExecutionError::ExecutionAlreadyExists(_)) =>
             {
-                Outcome::Duplicate
+                Started::Existing
             }
             Err(e) => {
-                let name = match e.as_service_error() {
-                    Some(StartExecutionError::StateMachineDoesNotExist(_)) => {
-                        "StateMachineDoesNotExist"
-                    }
+                let code = match e.as_service_error() {
+                    Some(StartExecutionError::StateMachineDoesNotExist(_)) => "StateMachineDoesNotExist",
                     Some(StartExecutionError::InvalidExecutionInput(_)) => "InvalidExecutionInput",
-                    Some(StartExecutionError::ExecutionLimitExceeded(_)) => {
-                        "ExecutionLimitExceeded"
-                    }
+                    Some(StartExecutionError::ExecutionLimitExceeded(_)) => "ExecutionLimitExceeded",
                     Some(_) => "StartExecutionError",
                     None => "StepFunctionsUnreachable",
                 };
-                fail(format!("{name}: {}", DisplayErrorContext(&e)))
+                Started::Failed(format!("{code}: {}", DisplayErrorContext(&e)))
             }
         }
     }
+}
+
+/// What one item needs.
+enum Route {
+    Start(PipelineEvent),
+    Skip(Skipped),
+    DeadLetter {
+        event_id: Option<String>,
+        failure: EventFailure,
+        body: String,
+    },
+}
+
+fn cut(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
 }
 
 /// How much older than the request an execution's start date must be for an idempotent success to count
@@ -335,37 +455,9 @@ fn epoch_ms(t: std::time::SystemTime) -> i64 {
         .map_or(0, |d| d.as_millis() as i64)
 }
 
-/// Turns a single/array report into the invocation result: any failure fails the invocation.
-fn finish(report: Report, total: usize) -> Result<Report, FanoutError> {
-    if report.failed.is_empty() {
-        return Ok(report);
-    }
-    let all_malformed = report
-        .failed
-        .iter()
-        .all(|f| f.error.starts_with("Fanout.MalformedEvent"));
-    let summary = serde_json::to_string(&report).unwrap_or_default();
-    if all_malformed && report.started == 0 && report.duplicates == 0 {
-        let first = report.failed[0]
-            .error
-            .trim_start_matches("Fanout.MalformedEvent: ")
-            .to_owned();
-        return Err(FanoutError::MalformedEvent(if total == 1 {
-            first
-        } else {
-            format!("{first}; report: {summary}")
-        }));
-    }
-    Err(FanoutError::StartFailed {
-        failed: report.failed.len(),
-        total,
-        summary,
-    })
-}
-
-/// The Step Functions client: the SDK's standard retry strategy (exponential backoff with jitter, retrying
-/// throttling and transient errors) with more attempts than the default 3, since a throttled start that
-/// gives up costs a whole redelivery.
+/// The Step Functions client: the SDK's standard retry strategy (exponential backoff with jitter,
+/// retrying throttling and transient errors) with more attempts than the default 3, since a throttled
+/// start that gives up costs a whole redelivery.
 pub fn sfn_client(sdk: &aws_config::SdkConfig) -> aws_sdk_sfn::Client {
     let retry = aws_sdk_sfn::config::retry::RetryConfig::standard()
         .with_max_attempts(8)
@@ -378,80 +470,49 @@ pub fn sfn_client(sdk: &aws_config::SdkConfig) -> aws_sdk_sfn::Client {
     )
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
+impl Function for App {
+    const NAME: &'static str = "fanout";
+    type Settings = Settings;
+    type Output = Report;
+    type Error = FanoutError;
 
-    #[test]
-    fn payload_shapes_are_recognised() {
-        assert!(matches!(
-            Payload::parse(json!({"detail-type": "x"})).unwrap(),
-            Payload::Single(_)
-        ));
-        assert!(matches!(Payload::parse(json!([])).unwrap(), Payload::Array(v) if v.is_empty()));
-        let sqs = json!({"Records": [{"messageId": "m1", "body": "{}", "eventSource": "aws:sqs"}]});
-        assert!(
-            matches!(Payload::parse(sqs).unwrap(), Payload::Sqs(r) if r == vec![("m1".to_owned(), Some("{}".to_owned()))])
-        );
-        let e = Payload::parse(json!("hello")).unwrap_err();
-        assert_eq!(e.name(), "Fanout.MalformedEvent");
-        assert!(e.to_string().contains("got a string"), "{e}");
-        let e = Payload::parse(json!({"Records": [{"body": "{}"}]})).unwrap_err();
-        assert!(e.to_string().contains("no messageId"), "{e}");
+    fn settings(env: &dyn Env) -> Result<Settings, ConfigError> {
+        Settings::from_env(env)
     }
 
-    #[test]
-    fn failures_fail_the_invocation_with_the_right_name() {
-        let malformed = Report {
-            failed: vec![Failed {
-                event_id: None,
-                error: "Fanout.MalformedEvent: detail is missing".into(),
-            }],
-            ..Report::default()
-        };
-        let e = finish(malformed, 1).unwrap_err();
-        assert_eq!(
-            (e.name(), e.to_string().as_str()),
-            ("Fanout.MalformedEvent", "detail is missing")
-        );
-        let start_failed = Report {
-            started: 2,
-            failed: vec![Failed {
-                event_id: Some("e".into()),
-                error: "StepFunctionsUnreachable: x".into(),
-            }],
-            ..Report::default()
-        };
-        let e = finish(start_failed, 3).unwrap_err();
-        assert_eq!(e.name(), "Fanout.StartFailed");
-        assert!(
-            e.to_string()
-                .starts_with("1 of 3 events could not be started: {\"started\":2"),
-            "{e}"
-        );
-        assert_eq!(finish(Report::default(), 0).unwrap(), Report::default());
+    async fn build(settings: Settings) -> Result<Self, ConfigError> {
+        let sdk = gcx_core::aws::sdk_config().await;
+        Ok(Self::new(sfn_client(&sdk), queue::client(&sdk), settings))
+    }
+
+    async fn warm_up(&self) {
+        let _ = self.sfn.list_state_machines().max_results(1).send().await;
+    }
+
+    async fn handle(&self, event: Value, _invocation: &Invocation) -> Result<Report, FanoutError> {
+        self.fan_out(event).await
     }
 }
 
 #[cfg(test)]
-mod properties {
+mod tests {
     use super::*;
-    use proptest::prelude::*;
 
-    proptest! {
-        /// The payload parser (single / array / SQS) never panics and names what is wrong.
-        #[test]
-        fn any_payload_is_recognised_or_malformed(v in test_support::arb::json_with_keys(
-            &["Records", "messageId", "body", "eventSource", "detail-type", "detail", "id"]
-        )) {
-            match Payload::parse(v) {
-                Ok(_) => {}
-                Err(e) => {
-                    prop_assert_eq!(e.name(), "Fanout.MalformedEvent");
-                    prop_assert!(!e.to_string().is_empty());
-                }
-            }
+    #[test]
+    fn settings_bound_the_batch() {
+        let base = [
+            ("STATE_MACHINE_ARN", "arn:sm"),
+            ("EVENT_DEAD_LETTER_QUEUE_URL", "http://q"),
+        ];
+        let s = Settings::from_env(&base).unwrap();
+        assert_eq!((s.concurrency, s.batch_max_events, s.batch_max_bytes), (16, 100, DEFAULT_BATCH_MAX_BYTES));
+        for (var, bad) in [("BATCH_MAX_EVENTS", "0"), ("BATCH_MAX_BYTES", "300000"), ("FANOUT_CONCURRENCY", "x")] {
+            let env: std::collections::HashMap<String, String> = base
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .chain([(var.to_owned(), bad.to_owned())])
+                .collect();
+            assert_eq!(Settings::from_env(&env).unwrap_err().variable, var);
         }
     }
 }

@@ -1,11 +1,11 @@
-//! The built `fanout` binary, run through the Lambda Runtime API, against a real Step Functions API
-//! (a moto server on loopback): single, array and SQS input, duplicates, skips, malformed events and a
-//! state machine that does not exist.
+//! The built `fanout` binary through the Lambda Runtime API, against a real Step Functions and SQS API
+//! (moto on loopback): batches and their limits, deterministic names and redelivery, skips, malformed
+//! events to the event dead-letter queue, a state machine that does not exist, partial batch failures.
 
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
-use test_support::moto::MotoServer;
+use test_support::aws::LocalAws;
 use test_support::FunctionProcess;
 
 fn event(name: &str) -> Value {
@@ -14,311 +14,195 @@ fn event(name: &str) -> Value {
         .unwrap()
 }
 
+/// `customer-start-sample.json` as another event (new EventBridge id, same conversation).
+fn copy(id: &str) -> Value {
+    let mut e = event("eventbridge/customer-start-sample.json");
+    e["id"] = json!(id);
+    e
+}
+
+fn sqs(bodies: &[String]) -> Value {
+    let records: Vec<Value> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| json!({"messageId": format!("m{i}"), "receiptHandle": format!("r{i}"), "body": b,
+                             "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:buffer",
+                             "awsRegion": "us-east-1", "attributes": {}, "messageAttributes": {}}))
+        .collect();
+    json!({ "Records": records })
+}
+
 struct Stack {
-    moto: MotoServer,
-    sfn: aws_sdk_sfn::Client,
+    aws: LocalAws,
     arn: String,
-    runtime: tokio::runtime::Runtime,
+    dlq: String,
 }
 
 impl Stack {
-    fn new() -> Self {
-        Self::with_execution(false)
-    }
-
     /// With `execute`, moto runs executions (the one-state machine succeeds at once), so a redelivery
     /// meets a closed execution; without, executions stay RUNNING.
-    fn with_execution(execute: bool) -> Self {
-        let moto = MotoServer::start();
-        if execute {
-            moto.enable_execution();
-        }
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let sfn = runtime.block_on(async {
-            let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(&moto.endpoint)
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_sfn::config::Credentials::new(
-                    "testing", "testing", None, None, "test",
-                ))
-                .load()
-                .await;
-            aws_sdk_sfn::Client::new(&conf)
-        });
-        let arn = runtime.block_on(async {
-            sfn.create_state_machine()
-                .name("pipeline")
-                .definition(r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#)
-                .role_arn("arn:aws:iam::123456789012:role/sfn")
-                .send()
-                .await
-                .expect("create the state machine in moto")
-                .state_machine_arn
-        });
-        Self {
-            moto,
-            sfn,
-            arn,
-            runtime,
-        }
+    fn new(execute: bool) -> Self {
+        let aws = LocalAws::start(execute);
+        let arn = aws.create_state_machine(
+            "pipeline",
+            r#"{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}"#,
+        );
+        let dlq = aws.create_queue("events-dlq");
+        Self { aws, arn, dlq }
     }
 
-    fn fanout(&self, arn: &str) -> FunctionProcess {
-        let mut env: Vec<(String, String)> = self.moto.env();
+    fn fanout(&self, arn: &str, extra: &[(&str, &str)]) -> FunctionProcess {
+        let mut env: Vec<(String, String)> = self.aws.env();
         env.push(("STATE_MACHINE_ARN".into(), arn.into()));
+        env.push(("EVENT_DEAD_LETTER_QUEUE_URL".into(), self.dlq.clone()));
         env.push(("FANOUT_CONCURRENCY".into(), "4".into()));
-        let env_refs: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         FunctionProcess::start(env!("CARGO_BIN_EXE_fanout"), &env_refs)
-    }
-
-    /// Execution name → parsed input.
-    fn executions(&self) -> Vec<(String, Value)> {
-        self.runtime.block_on(async {
-            let list = self
-                .sfn
-                .list_executions()
-                .state_machine_arn(&self.arn)
-                .max_results(1000)
-                .send()
-                .await
-                .unwrap();
-            let mut out = Vec::new();
-            for e in list.executions() {
-                let d = self
-                    .sfn
-                    .describe_execution()
-                    .execution_arn(e.execution_arn())
-                    .send()
-                    .await
-                    .unwrap();
-                out.push((
-                    e.name().to_owned(),
-                    serde_json::from_str(d.input().unwrap_or("null")).unwrap(),
-                ));
-            }
-            out.sort_by(|a, b| a.0.cmp(&b.0));
-            out
-        })
     }
 }
 
 #[test]
-fn one_eventbridge_event_starts_one_execution_with_the_documented_input() {
-    let stack = Stack::new();
-    let f = stack.fanout(&stack.arn);
+fn one_event_starts_one_execution_named_after_it_with_a_batch_of_one() {
+    let stack = Stack::new(false);
+    let f = stack.fanout(&stack.arn, &[]);
     let out = f.invoke(&event("eventbridge/customer-start-sample.json"));
     assert!(out.ok, "{out:?}\n{}", f.logs());
     assert_eq!(
         out.body,
-        json!({"started": 1, "duplicates": 0, "skipped": [], "failed": []})
+        json!({"events": 1, "executions": 1, "started": 1, "duplicates": 0, "skipped": [], "deadLettered": [], "failed": []})
     );
-    let executions = stack.executions();
-    assert_eq!(executions.len(), 1);
-    let (name, input) = &executions[0];
+    let line = f.assert_logged_with_request_id(&out);
+    assert_eq!((line["function"].clone(), line["executions"].clone()), (json!("fanout"), json!(1)));
+    let executions = stack.aws.executions(&stack.arn);
+    let [(name, input)] = executions.as_slice() else { panic!("{executions:?}") };
     assert_eq!(name, "adbcfa5b-0116-4baa-b66b-a3f5902e95bf");
-    assert_eq!(
-        input["conversationId"],
-        "2f7bf00a-0fc2-4d6a-9b56-92238191433e"
-    );
-    assert_eq!(input["eventId"], "adbcfa5b-0116-4baa-b66b-a3f5902e95bf");
-    assert_eq!(
-        input["eventType"],
-        "v2.detail.events.conversation.{id}.customer.start"
-    );
-    assert_eq!(input["eventTime"], 1_649_237_444_949_i64);
-    assert_eq!(
-        input["correlationId"],
-        "fe8a8579-b83f-4f07-b371-2b39398f91a8"
-    );
-    assert_eq!(
-        input["detail"],
-        event("eventbridge/customer-start-sample.json")["detail"]
-    );
+    let checked = gcx_core::contract::check(input).expect("the input follows the contract");
+    let e = &checked.events[0];
+    assert_eq!(e.conversation_id, "2f7bf00a-0fc2-4d6a-9b56-92238191433e");
+    assert_eq!(e.event_time, 1_649_237_444_949);
+    assert_eq!(e.correlation_id.as_deref(), Some("fe8a8579-b83f-4f07-b371-2b39398f91a8"));
+    assert_eq!(e.detail, event("eventbridge/customer-start-sample.json")["detail"]);
 }
 
 #[test]
-fn a_redelivered_event_is_a_duplicate_not_a_second_execution() {
-    let stack = Stack::with_execution(true);
-    let f = stack.fanout(&stack.arn);
-    let e = event("eventbridge/customer-end.json");
-    assert_eq!(f.invoke(&e).body["started"], 1);
-    let again = f.invoke(&e);
-    assert!(again.ok, "{again:?}");
-    assert_eq!(
-        again.body,
-        json!({"started": 0, "duplicates": 1, "skipped": [], "failed": []})
-    );
-    assert_eq!(stack.executions().len(), 1);
-}
-
-#[test]
-fn a_redelivery_while_the_execution_runs_is_an_idempotent_duplicate() {
-    let stack = Stack::new();
-    let f = stack.fanout(&stack.arn);
-    let e = event("eventbridge/acw.json");
-    assert_eq!(f.invoke(&e).body["started"], 1);
-    // StartExecution answers success for a RUNNING execution with the same name and input; fanout tells
-    // it from a new start by its start date, which must be older than the skew allowance.
-    std::thread::sleep(std::time::Duration::from_millis(1_200));
-    let again = f.invoke(&e);
-    assert_eq!(
-        again.body,
-        json!({"started": 0, "duplicates": 1, "skipped": [], "failed": []})
-    );
-    assert_eq!(stack.executions().len(), 1);
-}
-
-#[test]
-fn an_array_starts_conversation_events_and_skips_the_rest_with_reasons() {
-    let stack = Stack::with_execution(true);
-    let f = stack.fanout(&stack.arn);
-    let array = event("fanout/array.json");
-    let items = array.as_array().unwrap();
-    let conversation_events: BTreeSet<String> = items
+fn an_sqs_batch_is_packed_into_as_few_executions_as_the_limit_allows_and_a_redelivery_starts_none() {
+    let stack = Stack::new(false);
+    let f = stack.fanout(&stack.arn, &[("BATCH_MAX_EVENTS", "4")]);
+    let bodies: Vec<String> = (0..10).map(|i| copy(&format!("ev-{i:02}")).to_string()).collect();
+    let out = f.invoke(&sqs(&bodies));
+    assert!(out.ok, "{out:?}");
+    assert_eq!((out.body["executions"].clone(), out.body["started"].clone()), (json!(3), json!(10)));
+    assert_eq!(out.body["batchItemFailures"], json!([]));
+    let executions = stack.aws.executions(&stack.arn);
+    let sizes: Vec<usize> = executions.iter().map(|(_, i)| i["events"].as_array().unwrap().len()).collect();
+    let mut sorted = sizes.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, [2, 4, 4]);
+    let ids: BTreeSet<String> = executions
         .iter()
-        .filter(|e| {
-            e["detail-type"]
-                .as_str()
-                .unwrap()
-                .starts_with("v2.detail.events.conversation.")
-        })
-        .map(|e| e["id"].as_str().unwrap().to_owned())
+        .flat_map(|(_, i)| i["events"].as_array().unwrap().iter().map(|e| e["eventId"].as_str().unwrap().to_owned()))
         .collect();
-    let out = f.invoke(&array);
+    assert_eq!(ids.len(), 10);
+    assert!(executions.iter().all(|(n, _)| n.starts_with("batch-")));
+
+    // The same batch again, in another order: the same names, nothing new. (A success for a still
+    // RUNNING execution counts as a duplicate once its start date is over a second old.)
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let mut reversed = bodies.clone();
+    reversed.reverse();
+    let again = f.invoke(&sqs(&reversed));
+    assert_eq!((again.body["executions"].clone(), again.body["duplicates"].clone()), (json!(0), json!(10)));
+    assert_eq!(stack.aws.executions(&stack.arn).len(), 3);
+}
+
+#[test]
+fn a_batch_is_bounded_by_bytes_too() {
+    let stack = Stack::new(false);
+    let padded = |id: &str| {
+        let mut e = copy(id);
+        e["detail"]["eventBody"]["subject"] = json!("x".repeat(2000));
+        e
+    };
+    let one = serde_json::to_vec(&padded("b-0")).unwrap().len();
+    // An element is a little smaller than its EventBridge event: two fit in twice an event, three do not.
+    let max = (one * 2).to_string();
+    let f = stack.fanout(&stack.arn, &[("BATCH_MAX_BYTES", max.as_str())]);
+    let events: Vec<Value> = (0..6).map(|i| padded(&format!("b-{i}"))).collect();
+    let out = f.invoke(&json!(events));
     assert!(out.ok, "{out:?}");
-    assert_eq!(out.body["started"], conversation_events.len());
-    let skipped = out.body["skipped"].as_array().unwrap();
-    assert_eq!(skipped.len(), items.len() - conversation_events.len());
-    for s in skipped {
-        assert!(
-            s["reason"]
-                .as_str()
-                .unwrap()
-                .starts_with("not a conversation event: v2."),
-            "{s}"
-        );
+    for (_, input) in stack.aws.executions(&stack.arn) {
+        assert!(input.to_string().len() <= one * 2, "{}", input.to_string().len());
+        assert_eq!(input["events"].as_array().unwrap().len(), 2);
     }
-    let names: BTreeSet<String> = stack.executions().into_iter().map(|(n, _)| n).collect();
-    assert_eq!(names, conversation_events);
-    // Redelivering the whole array starts nothing new.
-    let again = f.invoke(&array);
-    assert_eq!(
-        (
-            again.body["started"].as_u64(),
-            again.body["duplicates"].as_u64()
-        ),
-        (Some(0), Some(conversation_events.len() as u64))
-    );
+    assert_eq!(stack.aws.executions(&stack.arn).len(), 3);
 }
 
 #[test]
-fn sqs_input_reports_only_failed_records_for_redelivery() {
-    let stack = Stack::new();
-    let f = stack.fanout(&stack.arn);
-    let mut sqs = event("fanout/sqs.json");
-    let records = sqs["Records"].as_array_mut().unwrap();
-    let mut broken = records[0].clone();
-    broken["messageId"] = json!("broken-1");
-    broken["body"] = json!("{not json");
-    records.push(broken);
-    let total = records.len();
-    let out = f.invoke(&sqs);
+fn skips_and_dead_letters_say_why_and_nothing_is_lost() {
+    let stack = Stack::new(false);
+    let f = stack.fanout(&stack.arn, &[]);
+    let mut no_time = copy("no-time");
+    no_time["detail"]["eventBody"].as_object_mut().unwrap().remove("eventTime");
+    let mut no_id = copy("x");
+    no_id.as_object_mut().unwrap().remove("id");
+    let payload = json!([
+        copy("good-1"),
+        event("eventbridge/audit.json"),
+        event("eventbridge/queue-conversation.json"),
+        no_time,
+        no_id,
+        "just a string",
+        copy("good-1"),
+    ]);
+    let out = f.invoke(&payload);
     assert!(out.ok, "{out:?}");
-    assert_eq!(
-        out.body["batchItemFailures"],
-        json!([{"itemIdentifier": "broken-1"}])
-    );
-    assert_eq!(
-        out.body["started"].as_u64().unwrap()
-            + out.body["skipped"].as_array().unwrap().len() as u64
-            + 1,
-        total as u64
-    );
-    assert!(out.body["failed"][0]["error"]
-        .as_str()
-        .unwrap()
-        .starts_with("Fanout.MalformedEvent: SQS body is not JSON"));
-    assert_eq!(
-        stack.executions().len() as u64,
-        out.body["started"].as_u64().unwrap()
-    );
+    let b = &out.body;
+    assert_eq!((b["events"].clone(), b["started"].clone(), b["duplicates"].clone()), (json!(7), json!(1), json!(1)));
+    let reasons: Vec<&str> = b["skipped"].as_array().unwrap().iter().map(|s| s["reason"].as_str().unwrap()).collect();
+    assert!(reasons[0].starts_with("not a conversation detail event: v2.audits"), "{reasons:?}");
+    assert!(reasons[1].starts_with("not a conversation detail event: v2.routing"), "{reasons:?}");
+    assert!(reasons[2].starts_with("no event id"), "{reasons:?}");
+    let letters = stack.aws.drain(&stack.dlq);
+    assert_eq!(letters.len(), 2);
+    assert_eq!(letters[0].attributes["ERROR_CODE"], "Fanout.MalformedEvent");
+    assert_eq!(letters[0].attributes["ERROR_MESSAGE"], "a conversation detail event with no eventBody.eventTime");
+    assert_eq!(letters[0].body["id"], "no-time", "the event itself, to redrive");
+    assert_eq!(letters[1].body, json!("just a string"));
+    assert_eq!(b["deadLettered"].as_array().unwrap().len(), 2);
 }
 
 #[test]
-fn malformed_events_fail_with_a_clear_error_and_start_nothing() {
-    let stack = Stack::new();
-    let f = stack.fanout(&stack.arn);
-    let cases = [
-        (
-            "fanout/malformed-string.json",
-            "expected an EventBridge event, an array of events or an SQS event, got a string",
-        ),
-        ("fanout/malformed-number.json", "got a number"),
-        ("fanout/malformed-no-detail.json", "detail is missing"),
-        (
-            "fanout/malformed-eventbody-string.json",
-            "detail.eventBody must be an object, got a string",
-        ),
-    ];
-    for (file, want) in cases {
-        let out = f.invoke(&event(file));
-        assert!(!out.ok, "{file}: {out:?}");
-        assert_eq!(
-            out.error_type.as_deref(),
-            Some("Fanout.MalformedEvent"),
-            "{file}"
-        );
-        assert!(
-            out.body["errorMessage"].as_str().unwrap().contains(want),
-            "{file}: {}",
-            out.body
-        );
-    }
-    for (file, reason) in [
-        ("fanout/malformed-missing-id.json", "no event id"),
-        (
-            "fanout/malformed-no-conversation-id.json",
-            "no eventBody.conversationId",
-        ),
-    ] {
-        let out = f.invoke(&event(file));
-        assert!(out.ok, "{file}: {out:?}");
-        assert_eq!(out.body["skipped"][0]["reason"], reason, "{file}");
-    }
-    assert!(stack.executions().is_empty());
-    assert!(!f.logs().contains("panicked"), "{}", f.logs());
-}
-
-#[test]
-fn a_missing_state_machine_fails_the_invocation_and_names_the_problem() {
-    let stack = Stack::new();
-    let f = stack.fanout("arn:aws:states:us-east-1:123456789012:stateMachine:does-not-exist");
-    let out = f.invoke(&event("eventbridge/customer-end.json"));
+fn a_state_machine_that_does_not_exist_fails_direct_input_and_hands_sqs_records_back() {
+    let stack = Stack::new(false);
+    let f = stack.fanout("arn:aws:states:us-east-1:123456789012:stateMachine:missing", &[]);
+    let out = f.invoke(&copy("lost-1"));
     assert!(!out.ok);
     assert_eq!(out.error_type.as_deref(), Some("Fanout.StartFailed"));
-    let message = out.body["errorMessage"].as_str().unwrap();
-    assert!(message.contains("StateMachineDoesNotExist"), "{message}");
-    assert!(
-        message.contains("1 of 1 events could not be started"),
-        "{message}"
-    );
+    assert!(out.body["errorMessage"].as_str().unwrap().contains("StateMachineDoesNotExist"), "{}", out.body);
+    f.assert_logged_with_request_id(&out);
+
+    let bodies = vec![copy("s-1").to_string(), event("eventbridge/audit.json").to_string(), "{not json".to_owned()];
+    let out = f.invoke(&sqs(&bodies));
+    assert!(out.ok, "{out:?}");
+    assert_eq!(out.body["batchItemFailures"], json!([{"itemIdentifier": "m0"}]), "only the record that was not started");
+    assert_eq!(stack.aws.drain(&stack.dlq)[0].body, json!("{not json"));
 }
 
 #[test]
-fn missing_configuration_fails_init_naming_the_variable() {
-    let f = FunctionProcess::start(env!("CARGO_BIN_EXE_fanout"), &[]);
-    let out = f.invoke(&json!({}));
-    assert!(!out.ok);
-    assert!(
-        f.init_error()
-            .unwrap_or_default()
-            .contains("STATE_MACHINE_ARN")
-            || f.logs().contains("STATE_MACHINE_ARN"),
-        "{}",
-        f.logs()
-    );
+fn a_closed_execution_with_the_same_name_is_a_duplicate() {
+    let stack = Stack::new(true);
+    let f = stack.fanout(&stack.arn, &[]);
+    assert_eq!(f.invoke(&copy("once")).body["executions"], 1);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let again = f.invoke(&copy("once"));
+    assert_eq!((again.body["executions"].clone(), again.body["duplicates"].clone()), (json!(0), json!(1)));
+}
+
+#[test]
+fn bad_settings_fail_init_naming_the_variable() {
+    let stack = Stack::new(false);
+    let f = stack.fanout(&stack.arn, &[("BATCH_MAX_EVENTS", "0")]);
+    let error = f.init_error().expect("init fails");
+    assert!(error.contains("Config.Invalid") && error.contains("BATCH_MAX_EVENTS"), "{error}");
 }

@@ -1,221 +1,220 @@
-//! process: turns one validated conversation event into the compact record that save stores.
-//!
-//! Topics listed in `ENRICH_TOPICS` fetch the analytics conversation details through the core Genesys
-//! client; the others are recorded from the event alone, which keeps the Genesys API budget
-//! (300 requests/min per token) for the events that need it. Genesys failures are raised with core's
-//! error names so the state machine retries per kind.
+//! process: the second Task of the state machine. It builds the record of each validated event
+//! ([`record::from_event`]) and says which conversations the analytics API should enrich
+//! (`ENRICH_TOPICS`). It calls nothing: enrichment happens later, in bulk and under the Genesys request
+//! budget, in the `enrich` function, so a batch is never held up by Genesys.
 
-use std::time::Duration;
+pub mod record;
 
-use gcx_core::config::{flag, optional, seconds, ConfigError, Env};
-use gcx_core::genesys::{GenesysClient, GenesysError};
-use gcx_core::pipeline::{ConversationRecord, ExecutionInput};
-use serde_json::Value;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use gcx_core::config::{list_of, ConfigError, Env};
+use gcx_core::contract::{
+    check_event, events_of, ContractError, DeadLetter, EnrichmentRequest, Processed, Stage,
+    TaskInput,
+};
+use gcx_core::events::DetailTopic;
+use gcx_core::lambda::{Function, Invocation, Outcome};
+use serde_json::{Map, Value};
 
 /// Topics enriched when `ENRICH_TOPICS` is not set: the ones after which the analytics record is complete
-/// enough to be worth a call.
-pub const DEFAULT_ENRICH_TOPICS: &[&str] = &["customer.end", "acw", "user.end"];
-
-/// Largest raw details kept in the record: Step Functions states are capped at 256 KiB.
-pub const MAX_RAW_DETAILS: usize = 192 * 1024;
-
-/// Longest `Retry-After` process waits in-function before raising `Genesys.RateLimited` to the state machine.
-pub const MAX_IN_FUNCTION_WAIT: Duration = Duration::from_secs(5);
+/// enough to be worth a request.
+pub const DEFAULT_ENRICH_TOPICS: &[DetailTopic] =
+    &[DetailTopic::CustomerEnd, DetailTopic::Acw, DetailTopic::UserEnd];
 
 /// Settings read once at init.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
-    /// Topic suffixes (e.g. `customer.end`) that are enriched from the analytics API.
-    pub enrich_topics: Vec<String>,
-    /// Keep the analytics details verbatim in the record.
-    pub store_raw_details: bool,
-    /// Per-request timeout for Genesys calls.
-    pub genesys_timeout: Duration,
+    /// Topics whose conversations are enriched from the analytics API.
+    pub enrich_topics: Vec<DetailTopic>,
 }
 
 impl Settings {
-    /// Reads `ENRICH_TOPICS`, `STORE_RAW_DETAILS` and `GENESYS_TIMEOUT`.
+    /// Reads `ENRICH_TOPICS`: a comma list of topic suffixes, or `none`.
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let enrich_topics = match optional(env, "ENRICH_TOPICS") {
-            None => DEFAULT_ENRICH_TOPICS
+        let allowed: Vec<&str> = DetailTopic::ALL.iter().map(|t| t.suffix()).collect();
+        let enrich_topics = match list_of(env, "ENRICH_TOPICS", &allowed)? {
+            None => DEFAULT_ENRICH_TOPICS.to_vec(),
+            Some(listed) => listed
                 .iter()
-                .map(|s| (*s).to_owned())
+                .filter_map(|t| DetailTopic::from_suffix(t))
                 .collect(),
-            Some(raw) if raw.eq_ignore_ascii_case("none") => Vec::new(),
-            Some(raw) => {
-                let topics: Vec<String> = raw
-                    .split(',')
-                    .map(|t| t.trim().to_owned())
-                    .filter(|t| !t.is_empty())
-                    .collect();
-                for t in &topics {
-                    if !gcx_core::events::CONVERSATION_DETAIL_TOPICS.contains(&t.as_str()) {
-                        return Err(ConfigError::new(
-                            "ENRICH_TOPICS",
-                            format!(
-                                "unknown topic {t:?}; use a comma list of: {} (or none)",
-                                gcx_core::events::CONVERSATION_DETAIL_TOPICS.join(", ")
-                            ),
-                        ));
-                    }
-                }
-                topics
-            }
         };
-        Ok(Self {
-            enrich_topics,
-            store_raw_details: flag(env, "STORE_RAW_DETAILS", false)?,
-            genesys_timeout: seconds(
-                env,
-                "GENESYS_TIMEOUT",
-                Duration::from_secs(10),
-                Duration::from_millis(100),
-                Duration::from_secs(60),
-            )?,
-        })
+        Ok(Self { enrich_topics })
     }
 }
 
-/// Why process failed; the Lambda `error_type` is the stable name.
-#[derive(Debug, thiserror::Error)]
-pub enum ProcessError {
-    /// A Genesys failure, named by kind (`Genesys.*`).
-    #[error(transparent)]
-    Genesys(#[from] GenesysError),
-    /// The state is not what validate hands on.
-    #[error("{0}")]
-    InvalidInput(String),
+/// The function's state, built once at init.
+#[derive(Debug, Clone)]
+pub struct App {
+    settings: Settings,
 }
 
-impl ProcessError {
-    /// Every name [`ProcessError::name`] can return, for coverage checks against the state machine.
-    pub const NAMES: [&'static str; 6] = [
-        "Genesys.RateLimited",
-        "Genesys.Unavailable",
-        "Genesys.NotYetAvailable",
-        "Genesys.AuthFailed",
-        "Genesys.BadResponse",
-        "Pipeline.InvalidInput",
-    ];
-
-    /// The stable name used as the Lambda `error_type`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Genesys(e) => e.name(),
-            Self::InvalidInput(_) => "Pipeline.InvalidInput",
-        }
-    }
-}
-
-impl From<ProcessError> for lambda_runtime::Diagnostic {
-    fn from(e: ProcessError) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: e.name().into(),
-            error_message: e.to_string(),
-        }
-    }
-}
-
-/// The function's state, built once at init. Cheap to clone.
-#[derive(Clone)]
-pub struct Process {
-    /// The Genesys client (token cache and connection pool shared by clones).
-    pub genesys: GenesysClient,
-    /// Settings.
-    pub settings: std::sync::Arc<Settings>,
-}
-
-impl Process {
-    /// Builds the record for one execution state. `time_left` is how long until the Lambda deadline.
-    pub async fn handle(
-        &self,
-        state: Value,
-        time_left: Duration,
-    ) -> Result<ConversationRecord, ProcessError> {
-        let input: ExecutionInput = serde_json::from_value(state).map_err(|e| {
-            ProcessError::InvalidInput(format!("the state is not an execution input: {e}"))
-        })?;
-        let event_time = input
-            .event_time
-            .ok_or_else(|| ProcessError::InvalidInput("eventTime is missing".into()))?;
-        let topic = input.topic().ok_or_else(|| {
-            ProcessError::InvalidInput(format!(
-                "eventType {:?} is not a supported conversation topic",
-                input.event_type
-            ))
-        })?;
-        if !self.settings.enrich_topics.iter().any(|t| t == topic) {
-            return Ok(ConversationRecord::from_event(&input, event_time));
-        }
-        let raw = self
-            .fetch_details(&input.conversation_id, time_left)
-            .await?;
-        let details = gcx_core::genesys::client::parse_details(&raw)?;
-        let mut record = ConversationRecord::from_details(&input, event_time, &details);
-        if self.settings.store_raw_details {
-            if raw.len() <= MAX_RAW_DETAILS {
-                record.raw_details = serde_json::from_slice(&raw).ok();
-            } else {
-                tracing::warn!(
-                    bytes = raw.len(),
-                    "raw details exceed what a Step Functions state can carry; not stored"
-                );
-            }
-        }
-        Ok(record)
+impl App {
+    /// The app for `settings`.
+    pub fn new(settings: Settings) -> Self {
+        Self { settings }
     }
 
-    /// Fetches the details, waiting out one short `Retry-After` in-function when the deadline allows;
-    /// longer waits are left to the state machine's retrier so no Lambda time is spent sleeping.
-    async fn fetch_details(
-        &self,
-        conversation_id: &str,
-        time_left: Duration,
-    ) -> Result<Vec<u8>, GenesysError> {
-        let started = std::time::Instant::now();
-        match self.genesys.conversation_details_raw(conversation_id).await {
-            Err(GenesysError::RateLimited {
-                retry_after: Some(wait),
-                ..
-            }) if wait <= MAX_IN_FUNCTION_WAIT
-                && started.elapsed() + wait + self.settings.genesys_timeout
-                    < time_left.saturating_sub(Duration::from_millis(500)) =>
+    /// Builds the records of a Task input `{"batch": <validate's answer>, "executionId"}`. An event that
+    /// breaks the contract (only a hand-edited state machine can hand one over) is dead-lettered alone;
+    /// a batch that is not validate's answer fails whole (`Pipeline.InvalidInput`).
+    pub fn process(&self, event: Value, now_ms: i64) -> Result<Processed, ContractError> {
+        let task = TaskInput::parse(event)?;
+        let execution_id = task.execution_id.as_deref();
+        let events = events_of(&task.batch)
+            .map_err(|r| ContractError::InvalidInput(rejection_in_batch(r)))?;
+        let mut out = Processed {
+            dead_letters: match task.batch.get("deadLetters") {
+                None | Some(Value::Null) => Vec::new(),
+                Some(_) => {
+                    task.batch::<gcx_core::contract::Validated>()?
+                        .dead_letters
+                }
+            },
+            ..Processed::default()
+        };
+        for (i, raw) in events.iter().enumerate() {
+            let event = match check_event(raw, &format!("$.batch.events[{i}]")) {
+                Ok(event) => event,
+                Err(rejection) => {
+                    out.dead_letters.push(DeadLetter::for_raw(
+                        raw,
+                        &ContractError::InvalidInput(rejection),
+                        Stage::Process,
+                        execution_id,
+                    ));
+                    continue;
+                }
+            };
+            if event
+                .topic()
+                .is_some_and(|t| self.settings.enrich_topics.contains(&t))
             {
-                tracing::info!(
-                    wait_ms = wait.as_millis() as u64,
-                    "rate limited; waiting Retry-After once"
-                );
-                tokio::time::sleep(wait).await;
-                self.genesys.conversation_details_raw(conversation_id).await
+                out.enrich
+                    .push(EnrichmentRequest::for_event(&event, execution_id, now_ms));
             }
-            other => other,
+            out.records.push(record::from_event(&event));
+            out.events.push(event);
         }
+        Ok(out)
+    }
+}
+
+fn rejection_in_batch(r: gcx_core::contract::Rejection) -> gcx_core::contract::Rejection {
+    gcx_core::contract::Rejection {
+        path: r.path.replacen('$', "$.batch", 1),
+        problem: r.problem,
+    }
+}
+
+/// process's answer with its counts for the log line.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(transparent)]
+pub struct Answer(pub Processed);
+
+impl Outcome for Answer {
+    fn fields(&self, fields: &mut Map<String, Value>) {
+        fields.insert("records".into(), self.0.records.len().into());
+        fields.insert("enrich".into(), self.0.enrich.len().into());
+        fields.insert("deadLetters".into(), self.0.dead_letters.len().into());
+    }
+}
+
+impl Function for App {
+    const NAME: &'static str = "process";
+    type Settings = Settings;
+    type Output = Answer;
+    type Error = ContractError;
+
+    fn settings(env: &dyn Env) -> Result<Settings, ConfigError> {
+        Settings::from_env(env)
+    }
+
+    async fn build(settings: Settings) -> Result<Self, ConfigError> {
+        Ok(Self::new(settings))
+    }
+
+    async fn handle(&self, event: Value, _invocation: &Invocation) -> Result<Answer, ContractError> {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        self.process(event, now_ms).map(Answer)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gcx_core::names::StableName;
+    use serde_json::json;
+
+    fn input() -> Value {
+        let validate_input: Value =
+            serde_json::from_str(include_str!("../../../events/pipeline/validate-input.json")).unwrap();
+        let validated = validate::App::validate(validate_input.clone());
+        json!({"batch": validated, "executionId": validate_input["executionId"]})
+    }
 
     #[test]
     fn settings_defaults_and_errors() {
         let s = Settings::from_env(&[("X", "")]).unwrap();
-        assert_eq!(s.enrich_topics, vec!["customer.end", "acw", "user.end"]);
-        assert!(!s.store_raw_details);
-        assert_eq!(s.genesys_timeout, Duration::from_secs(10));
-        let s = Settings::from_env(&[
-            ("ENRICH_TOPICS", " acw , customer.start"),
-            ("STORE_RAW_DETAILS", "true"),
-        ])
-        .unwrap();
-        assert_eq!(s.enrich_topics, vec!["acw", "customer.start"]);
-        assert!(s.store_raw_details);
-        assert!(Settings::from_env(&[("ENRICH_TOPICS", "none")])
-            .unwrap()
-            .enrich_topics
-            .is_empty());
+        assert_eq!(s.enrich_topics, DEFAULT_ENRICH_TOPICS);
+        let s = Settings::from_env(&[("ENRICH_TOPICS", " acw , customer.start,wrapup")]).unwrap();
+        assert_eq!(s.enrich_topics, [DetailTopic::Acw, DetailTopic::CustomerStart, DetailTopic::Wrapup]);
+        assert!(Settings::from_env(&[("ENRICH_TOPICS", "none")]).unwrap().enrich_topics.is_empty());
         let e = Settings::from_env(&[("ENRICH_TOPICS", "acw,bogus")]).unwrap_err();
         assert_eq!(e.variable, "ENRICH_TOPICS");
         assert!(e.problem.contains("\"bogus\""));
+    }
+
+    #[test]
+    fn records_for_every_event_enrichment_for_enrich_topics_dead_letters_carried_on() {
+        let app = App::new(Settings::from_env(&[("X", "")]).unwrap());
+        let out = app.process(input(), 42).unwrap();
+        assert_eq!(out.records.len(), 2);
+        assert_eq!(out.events.len(), 2);
+        let topics: Vec<&str> = out.enrich.iter().map(|r| r.event_type.rsplit('.').next().unwrap()).collect();
+        assert_eq!(topics, ["end", "acw"]);
+        assert_eq!(out.enrich[0].first_queued_at, 42);
+        assert_eq!(out.dead_letters.len(), 1, "validate's dead letter is carried on");
+        let none = App::new(Settings { enrich_topics: vec![] });
+        assert!(none.process(input(), 1).unwrap().enrich.is_empty());
+    }
+
+    #[test]
+    fn a_contract_breaking_event_costs_only_itself_and_a_bad_batch_fails_whole() {
+        let app = App::new(Settings::from_env(&[("X", "")]).unwrap());
+        let mut task = input();
+        task["batch"]["events"][1]["detail"] = json!("gone");
+        let out = app.process(task, 1).unwrap();
+        assert_eq!(out.records.len(), 1);
+        let letter = out.dead_letters.last().unwrap();
+        assert_eq!((letter.error.as_str(), letter.cause.as_str()), ("Pipeline.InvalidInput", "$.batch.events[1].detail: must be an object, got a string"));
+        let e = app.process(json!({"batch": {"records": []}}), 1).unwrap_err();
+        assert_eq!(e.name(), "Pipeline.InvalidInput");
+        assert_eq!(e.to_string(), "$.batch.events: is missing");
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The one contract: whatever validate passes on, process accepts, and every event ends as a record
+        /// or a dead letter.
+        #[test]
+        fn process_accepts_every_event_validate_accepts(events in proptest::collection::vec(
+            test_support::arb::pipeline_event(), 0..6,
+        )) {
+            let validated = validate::App::validate(serde_json::json!({"batch": {"events": events.clone()}}));
+            let passed = validated.events.len();
+            let app = App::new(Settings::from_env(&[("X", "")]).unwrap());
+            let out = app.process(serde_json::json!({"batch": validated}), 1).unwrap();
+            prop_assert_eq!(out.records.len(), passed);
+            prop_assert_eq!(out.records.len() + out.dead_letters.len(), events.len());
+            prop_assert!(out.dead_letters.iter().all(|d| d.stage == gcx_core::contract::Stage::Validate));
+        }
     }
 }

@@ -1,322 +1,383 @@
-//! save: writes a conversation record to DynamoDB, newest event wins.
+//! save: the last Task of the state machine. For each record of the batch it makes one conditional
+//! `UpdateItem` (newest event wins, [`write`]), then queues the enrichment requests and sends every dead
+//! letter of the batch (validate's, process's and its own) to the pipeline dead-letter queue.
 //!
-//! The write is a conditional `UpdateItem` that merges ([`merge_update`]): it happens only when no item exists or the stored `(lastEventTime,
-//! lastEventId)` is older than the record's. A late redelivery of an older event therefore never overwrites
-//! newer data, and replaying the same event is a no-op; both answer `{saved: false, reason}` without
-//! failing, because they are expected outcomes of at-least-once delivery, not errors.
+//! A stale or repeated event is an answer (`stale`, `duplicate`), not an error: at-least-once delivery
+//! produces them. A write DynamoDB refuses for this one item is that event's dead letter
+//! (`Store.Rejected`); throttling that outlives the SDK's retries, or a refusal that every write would get
+//! (missing table, access denied), fails the batch for the state machine to retry or dead-letter whole.
+//! Writes are conditional, so a retried batch writes nothing twice.
 
-use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+pub mod write;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use gcx_core::config::{optional, required, ConfigError, Env};
-use gcx_core::pipeline::{ConversationRecord, SaveOutcome};
-use serde_json::Value;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Written only if absent or strictly older by `(lastEventTime, lastEventId)`. The placeholders are
-/// bound by [`merge_update`].
-pub const NEWER_ONLY: &str = "attribute_not_exists(#pk) OR #t < :t OR (#t = :t AND #id < :id)";
+use futures_util::stream::{self, StreamExt};
+use gcx_core::config::{integer, optional, positive, required, ConfigError, Env};
+use gcx_core::contract::{
+    ContractError, DeadLetter, EnrichmentMessage, EventOutcome, Processed, SaveOutcome, Saved,
+    Stage, TaskInput,
+};
+use gcx_core::lambda::{Function, Invocation, Outcome};
+use gcx_core::queue::{self, Outgoing, SendError};
+use serde_json::{Map, Value};
 
-/// Attributes every write sets: they say which event the item reflects.
-const EVENT_ATTRIBUTES: &[&str] = &["lastEventType", "lastEventTime", "lastEventId", "expiresAt"];
+use crate::write::{WriteError, Written};
 
-/// An `UpdateItem` expression with its placeholders.
-#[derive(Debug, PartialEq)]
-pub struct MergeUpdate {
-    /// `SET ...`.
-    pub expression: String,
-    /// Placeholder → attribute name.
-    pub names: HashMap<String, String>,
-    /// Placeholder → value.
-    pub values: HashMap<String, AttributeValue>,
+/// Why save failed as a whole; the Lambda `errorType` is the stable name.
+#[derive(Debug, thiserror::Error)]
+pub enum SaveError {
+    /// Throttling or a transient DynamoDB failure that outlived the SDK's retries. Retried by the state
+    /// machine; the writes that did succeed are no-ops the second time.
+    #[error("DynamoDB unavailable: {0}")]
+    Unavailable(String),
+    /// DynamoDB refuses every write (missing table, access denied): the whole batch is dead-lettered.
+    #[error("DynamoDB rejected the writes: {0}")]
+    Rejected(String),
+    /// An enrichment request or a dead letter could not be queued. Retried by the state machine.
+    #[error("{0}")]
+    QueueUnavailable(SendError),
+    /// The state is not process's answer.
+    #[error(transparent)]
+    Contract(#[from] ContractError),
 }
+gcx_core::stable_names!(SaveError {
+    Unavailable(..) => "Store.Unavailable",
+    Rejected(..) => "Store.Rejected",
+    QueueUnavailable(..) => "Queue.Unavailable";
+    Contract(ContractError),
+});
 
-/// The update that stores `item` (the record's attributes) without losing what an earlier event added.
-///
-/// An enriched record carries the whole analytics view, so it overwrites every attribute. A record built
-/// from the event alone sets only the event attributes and fills the others where they are still absent
-/// (`if_not_exists`): a newer `attributes` or `flow.end` event must not wipe the agents, queues and
-/// durations a `customer.end` enrichment stored.
-pub fn merge_update(item: HashMap<String, AttributeValue>, enriched: bool) -> MergeUpdate {
-    let mut names = HashMap::from([
-        ("#pk".to_owned(), "conversationId".to_owned()),
-        ("#t".to_owned(), "lastEventTime".to_owned()),
-        ("#id".to_owned(), "lastEventId".to_owned()),
-    ]);
-    let mut values = HashMap::new();
-    let mut sets = Vec::new();
-    let mut attributes: Vec<(String, AttributeValue)> = item
-        .into_iter()
-        .filter(|(k, _)| k != "conversationId")
-        .collect();
-    attributes.sort_by(|a, b| a.0.cmp(&b.0));
-    for (i, (attribute, value)) in attributes.into_iter().enumerate() {
-        let (name, placeholder) = match attribute.as_str() {
-            "lastEventTime" => ("#t".to_owned(), ":t".to_owned()),
-            "lastEventId" => ("#id".to_owned(), ":id".to_owned()),
-            _ => (format!("#a{i}"), format!(":v{i}")),
-        };
-        if enriched || EVENT_ATTRIBUTES.contains(&attribute.as_str()) {
-            sets.push(format!("{name} = {placeholder}"));
-        } else {
-            sets.push(format!("{name} = if_not_exists({name}, {placeholder})"));
-        }
-        names.insert(name, attribute);
-        values.insert(placeholder, value);
-    }
-    MergeUpdate {
-        expression: format!("SET {}", sets.join(", ")),
-        names,
-        values,
-    }
+/// Why one event was dead-lettered at save.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum RecordFailure {
+    /// DynamoDB refused this item (too large, invalid).
+    #[error("DynamoDB rejected the item: {0}")]
+    Rejected(String),
 }
+gcx_core::stable_names!(RecordFailure { Rejected(..) => "Store.Rejected" });
 
 /// Settings read once at init.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// `DYNAMODB_TABLE_NAME`.
     pub table: String,
-    /// `RECORD_TTL_DAYS`: adds `expiresAt` (epoch seconds) for DynamoDB TTL.
+    /// `RECORD_TTL_DAYS`: adds `expiresAt` (epoch seconds) for DynamoDB TTL; `None` keeps records.
     pub ttl_days: Option<u32>,
+    /// `ENRICHMENT_QUEUE_URL`: where enrichment requests go.
+    pub enrichment_queue_url: String,
+    /// `DEAD_LETTER_QUEUE_URL`: the pipeline dead-letter queue.
+    pub dead_letter_queue_url: String,
+    /// `ENRICH_DELAY_SECONDS`: how long an enrichment request waits before its first try, so that
+    /// analytics has indexed the conversation (0–900, default 60).
+    pub enrich_delay_seconds: u32,
+    /// `SAVE_CONCURRENCY`: writes in flight at once.
+    pub concurrency: usize,
 }
 
 impl Settings {
-    /// Reads `DYNAMODB_TABLE_NAME` and `RECORD_TTL_DAYS`.
+    /// Reads the variables above.
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let table = required(env, "DYNAMODB_TABLE_NAME")?;
         let ttl_days = match optional(env, "RECORD_TTL_DAYS") {
             None => None,
-            Some(raw) => match raw.parse::<u32>() {
-                Ok(0) => None,
-                Ok(d) if d <= 36_500 => Some(d),
-                _ => {
-                    return Err(ConfigError::new(
-                        "RECORD_TTL_DAYS",
-                        format!(
-                            "must be a whole number of days from 0 (off) to 36500, got {raw:?}"
-                        ),
-                    ))
-                }
+            Some(_) => match integer(env, "RECORD_TTL_DAYS", 0, 0, 36_500)? {
+                0 => None,
+                d => Some(d as u32),
             },
         };
-        Ok(Self { table, ttl_days })
-    }
-}
-
-/// Why save failed; the Lambda `error_type` is the stable name.
-#[derive(Debug, thiserror::Error)]
-pub enum SaveError {
-    /// Throttling or a transient DynamoDB failure that outlived the SDK's retries. Retried by the state machine.
-    #[error("DynamoDB unavailable: {0}")]
-    Unavailable(String),
-    /// DynamoDB rejected the write for a reason retrying will not fix (missing table, bad item, access denied).
-    #[error("DynamoDB rejected the write: {0}")]
-    Rejected(String),
-    /// The state has no valid `record`.
-    #[error("{0}")]
-    InvalidInput(String),
-}
-
-impl SaveError {
-    /// Every name [`SaveError::name`] can return, for coverage checks against the state machine.
-    pub const NAMES: [&'static str; 3] = [
-        "Store.Unavailable",
-        "Store.Rejected",
-        "Pipeline.InvalidInput",
-    ];
-
-    /// The stable name used as the Lambda `error_type`.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Self::Unavailable(_) => "Store.Unavailable",
-            Self::Rejected(_) => "Store.Rejected",
-            Self::InvalidInput(_) => "Pipeline.InvalidInput",
-        }
-    }
-}
-
-impl From<SaveError> for lambda_runtime::Diagnostic {
-    fn from(e: SaveError) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: e.name().into(),
-            error_message: e.to_string(),
-        }
+        Ok(Self {
+            table: required(env, "DYNAMODB_TABLE_NAME")?,
+            ttl_days,
+            enrichment_queue_url: required(env, "ENRICHMENT_QUEUE_URL")?,
+            dead_letter_queue_url: required(env, "DEAD_LETTER_QUEUE_URL")?,
+            enrich_delay_seconds: integer(env, "ENRICH_DELAY_SECONDS", 60, 0, 900)? as u32,
+            concurrency: positive(env, "SAVE_CONCURRENCY", 16, 100)?,
+        })
     }
 }
 
 /// The function's state, built once at init. Cheap to clone.
 #[derive(Clone)]
-pub struct Save {
-    /// DynamoDB client.
-    pub dynamo: aws_sdk_dynamodb::Client,
-    /// Settings.
-    pub settings: std::sync::Arc<Settings>,
+pub struct App {
+    dynamo: aws_sdk_dynamodb::Client,
+    sqs: aws_sdk_sqs::Client,
+    settings: Arc<Settings>,
 }
 
-/// The DynamoDB client with the SDK's standard retry strategy (backoff with jitter on throttling), given a
-/// few more attempts than the default before `Store.Unavailable` hands retrying to the state machine.
-pub fn dynamo_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-    let retry = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
-        .with_max_attempts(5)
-        .with_initial_backoff(Duration::from_millis(50));
-    aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(sdk)
-            .retry_config(retry)
-            .build(),
-    )
-}
+impl App {
+    /// The app over existing clients (tests, the benchmark).
+    pub fn new(
+        dynamo: aws_sdk_dynamodb::Client,
+        sqs: aws_sdk_sqs::Client,
+        settings: Settings,
+    ) -> Self {
+        Self {
+            dynamo,
+            sqs,
+            settings: Arc::new(settings),
+        }
+    }
 
-impl Save {
-    /// Stores `state.record` unless the table already holds the same or a newer event.
-    pub async fn handle(&self, mut state: Value) -> Result<SaveOutcome, SaveError> {
-        let record = state.get_mut("record").map(Value::take).ok_or_else(|| {
-            SaveError::InvalidInput("the state has no record (process's output at $.record)".into())
-        })?;
-        let record: ConversationRecord = serde_json::from_value(record).map_err(|e| {
-            SaveError::InvalidInput(format!("$.record is not a conversation record: {e}"))
-        })?;
-        let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(&record)
-            .map_err(|e| SaveError::InvalidInput(format!("$.record cannot be stored: {e}")))?;
-        if let Some(days) = self.settings.ttl_days {
-            let now = SystemTime::now()
+    /// Saves one Task input `{"batch": <process's answer>, "executionId"}`.
+    pub async fn save(&self, event: Value) -> Result<Saved, SaveError> {
+        let task = TaskInput::parse(event)?;
+        let execution_id = task.execution_id.as_deref();
+        let batch: Processed = task.batch()?;
+        let expires_at = self.settings.ttl_days.map(|days| {
+            SystemTime::now()
                 .duration_since(UNIX_EPOCH)
                 .unwrap_or_default()
-                .as_secs();
-            item.insert(
-                "expiresAt".into(),
-                AttributeValue::N((now + u64::from(days) * 86_400).to_string()),
-            );
+                .as_secs()
+                + u64::from(days) * 86_400
+        });
+        let written = self.write_all(&batch.records, expires_at).await;
+
+        let mut saved = Saved::default();
+        let mut dead_letters = batch.dead_letters.clone();
+        for letter in &batch.dead_letters {
+            saved.events.push(EventOutcome {
+                event_id: letter.event_id.clone(),
+                outcome: SaveOutcome::DeadLettered,
+            });
         }
-        let update = merge_update(item, record.enriched);
-        let result = self
-            .dynamo
-            .update_item()
-            .table_name(&self.settings.table)
-            .key(
-                "conversationId",
-                AttributeValue::S(record.conversation_id.clone()),
-            )
-            .update_expression(update.expression)
-            .set_expression_attribute_names(Some(update.names))
-            .set_expression_attribute_values(Some(update.values))
-            .condition_expression(NEWER_ONLY)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(SaveOutcome {
-                saved: true,
-                reason: "stored".into(),
-            }),
-            Err(SdkError::ServiceError(e))
-                if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-            {
-                let stored_id = match e.err() {
-                    UpdateItemError::ConditionalCheckFailedException(c) => c
-                        .item
-                        .as_ref()
-                        .and_then(|i| i.get("lastEventId"))
-                        .and_then(|v| v.as_s().ok())
-                        .cloned(),
-                    _ => None,
-                };
-                let reason = if stored_id.as_deref() == Some(record.last_event_id.as_str()) {
-                    "duplicate: event already stored"
-                } else {
-                    "stale: stored event is newer"
-                };
-                Ok(SaveOutcome {
-                    saved: false,
-                    reason: reason.into(),
-                })
+        let mut unavailable = None;
+        for (i, result) in written.into_iter().enumerate() {
+            let record = &batch.records[i];
+            let outcome = match result {
+                Ok(Written::Stored) => SaveOutcome::Stored,
+                Ok(Written::Stale) => SaveOutcome::Stale,
+                Ok(Written::Duplicate) => SaveOutcome::Duplicate,
+                Err(WriteError::Unavailable(why)) => {
+                    unavailable.get_or_insert(why);
+                    continue;
+                }
+                Err(WriteError::TableRejected(why)) => return Err(SaveError::Rejected(why)),
+                Err(WriteError::ItemRejected(why)) => {
+                    let failure = RecordFailure::Rejected(why);
+                    let letter = match batch.events.iter().find(|e| e.event_id == record.last_event_id) {
+                        Some(event) => DeadLetter::for_event(event, &failure, Stage::Save, execution_id),
+                        None => DeadLetter::for_raw(
+                            &serde_json::to_value(record).unwrap_or_default(),
+                            &failure,
+                            Stage::Save,
+                            execution_id,
+                        ),
+                    };
+                    dead_letters.push(letter);
+                    SaveOutcome::DeadLettered
+                }
+            };
+            match outcome {
+                SaveOutcome::Stored => saved.stored += 1,
+                SaveOutcome::Stale => saved.stale += 1,
+                SaveOutcome::Duplicate => saved.duplicate += 1,
+                SaveOutcome::DeadLettered => {}
             }
-            Err(e) => Err(classify(e)),
+            saved.events.push(EventOutcome {
+                event_id: record.last_event_id.clone(),
+                outcome,
+            });
+        }
+        if let Some(why) = unavailable {
+            return Err(SaveError::Unavailable(why));
+        }
+
+        // Every enrichment request, whatever its write's fate: a stale or repeated event may be the
+        // first to reach enrich (the earlier delivery's request may never have been queued).
+        let dead: Vec<&str> = dead_letters.iter().map(|d| d.event_id.as_str()).collect();
+        let requests: Vec<_> = batch
+            .enrich
+            .iter()
+            .filter(|r| !dead.contains(&r.event_id.as_str()))
+            .cloned()
+            .collect();
+        let messages = enrichment_messages(requests.clone(), self.settings.enrich_delay_seconds);
+        queue::send_all(&self.sqs, &self.settings.enrichment_queue_url, &messages)
+            .await
+            .map_err(SaveError::QueueUnavailable)?;
+        saved.enrichment_queued = requests.len();
+
+        let letters: Vec<Outgoing> = dead_letters
+            .iter()
+            .map(|d| Outgoing::new(serde_json::to_string(d).unwrap_or_default()).attribute("ERROR_CODE", d.error.clone()))
+            .collect();
+        queue::send_all(&self.sqs, &self.settings.dead_letter_queue_url, &letters)
+            .await
+            .map_err(SaveError::QueueUnavailable)?;
+        saved.dead_lettered = dead_letters.len();
+        Ok(saved)
+    }
+}
+
+impl App {
+    /// Writes every record: the records of one conversation one after the other, oldest event first (so
+    /// each fills what the item lacks before a newer one lands), different conversations at once.
+    async fn write_all(
+        &self,
+        records: &[gcx_core::contract::ConversationRecord],
+        expires_at: Option<u64>,
+    ) -> Vec<Result<Written, WriteError>> {
+        let mut by_conversation: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
+        for (i, r) in records.iter().enumerate() {
+            by_conversation.entry(r.conversation_id.as_str()).or_default().push(i);
+        }
+        let groups: Vec<Vec<usize>> = by_conversation
+            .into_values()
+            .map(|mut g| {
+                g.sort_by(|a, b| {
+                    let (a, b) = (&records[*a], &records[*b]);
+                    (a.last_event_time, &a.last_event_id).cmp(&(b.last_event_time, &b.last_event_id))
+                });
+                g
+            })
+            .collect();
+        let done: Vec<Vec<(usize, Result<Written, WriteError>)>> = stream::iter(groups)
+            .map(|group| async move {
+                let mut out = Vec::with_capacity(group.len());
+                for i in group {
+                    let result =
+                        write::write(&self.dynamo, &self.settings.table, &records[i], expires_at).await;
+                    out.push((i, result));
+                }
+                out
+            })
+            .buffer_unordered(self.settings.concurrency)
+            .collect()
+            .await;
+        let mut results: Vec<Option<Result<Written, WriteError>>> = (0..records.len()).map(|_| None).collect();
+        for (i, result) in done.into_iter().flatten() {
+            results[i] = Some(result);
+        }
+        results
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|| Err(WriteError::Unavailable("not written".into()))))
+            .collect()
+    }
+}
+
+/// Most requests in one enrichment message: about 250 bytes each, well under SQS's 256 KiB.
+pub const REQUESTS_PER_MESSAGE: usize = 500;
+
+/// The messages carrying `requests`, each delayed by `delay` seconds.
+pub fn enrichment_messages(
+    requests: Vec<gcx_core::contract::EnrichmentRequest>,
+    delay: u32,
+) -> Vec<Outgoing> {
+    requests
+        .chunks(REQUESTS_PER_MESSAGE)
+        .map(|chunk| {
+            let body = serde_json::to_string(&EnrichmentMessage {
+                requests: chunk.to_vec(),
+            })
+            .unwrap_or_default();
+            Outgoing::new(body).delayed(delay)
+        })
+        .collect()
+}
+
+/// save's answer with its counts for the log line.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(transparent)]
+pub struct Answer(pub Saved);
+
+impl Outcome for Answer {
+    fn fields(&self, fields: &mut Map<String, Value>) {
+        let s = &self.0;
+        for (name, n) in [
+            ("stored", s.stored),
+            ("stale", s.stale),
+            ("duplicate", s.duplicate),
+            ("deadLettered", s.dead_lettered),
+            ("enrichmentQueued", s.enrichment_queued),
+        ] {
+            fields.insert(name.into(), n.into());
         }
     }
 }
 
-fn classify(
-    e: SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
-) -> SaveError {
-    let transient = match &e {
-        SdkError::ServiceError(s) => {
-            matches!(
-                s.err(),
-                UpdateItemError::ProvisionedThroughputExceededException(_)
-                    | UpdateItemError::RequestLimitExceeded(_)
-                    | UpdateItemError::InternalServerError(_)
-                    | UpdateItemError::TransactionConflictException(_)
-            ) || s.raw().status().is_server_error()
-                || matches!(
-                    aws_sdk_dynamodb::error::ProvideErrorMetadata::code(s.err()),
-                    Some("ThrottlingException")
-                )
-        }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        _ => false,
-    };
-    let text = DisplayErrorContext(&e).to_string();
-    if transient {
-        SaveError::Unavailable(text)
-    } else {
-        SaveError::Rejected(text)
+impl Function for App {
+    const NAME: &'static str = "save";
+    type Settings = Settings;
+    type Output = Answer;
+    type Error = SaveError;
+
+    fn settings(env: &dyn Env) -> Result<Settings, ConfigError> {
+        Settings::from_env(env)
+    }
+
+    async fn build(settings: Settings) -> Result<Self, ConfigError> {
+        let sdk = gcx_core::aws::sdk_config().await;
+        Ok(Self::new(write::dynamo_client(&sdk), queue::client(&sdk), settings))
+    }
+
+    async fn warm_up(&self) {
+        let _ = self.dynamo.describe_limits().send().await;
+    }
+
+    async fn handle(&self, event: Value, _invocation: &Invocation) -> Result<Answer, SaveError> {
+        self.save(event).await.map(Answer)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gcx_core::names::StableName;
 
-    #[test]
-    fn event_only_records_fill_gaps_and_enriched_records_overwrite() {
-        let item = HashMap::from([
-            ("conversationId".to_owned(), AttributeValue::S("c".into())),
-            ("lastEventTime".to_owned(), AttributeValue::N("5".into())),
-            ("lastEventId".to_owned(), AttributeValue::S("e".into())),
-            ("agents".to_owned(), AttributeValue::L(vec![])),
-        ]);
-        let plain = merge_update(item.clone(), false);
-        assert_eq!(
-            plain.expression,
-            "SET #a0 = if_not_exists(#a0, :v0), #id = :id, #t = :t"
-        );
-        assert_eq!(plain.names["#a0"], "agents");
-        assert_eq!(plain.values[":t"], AttributeValue::N("5".into()));
-        assert!(!plain.values.contains_key(":v1"), "the key is never SET");
-        let enriched = merge_update(item, true);
-        assert_eq!(enriched.expression, "SET #a0 = :v0, #id = :id, #t = :t");
+    fn env() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("DYNAMODB_TABLE_NAME", "t"),
+            ("ENRICHMENT_QUEUE_URL", "http://q/enrich"),
+            ("DEAD_LETTER_QUEUE_URL", "http://q/dlq"),
+        ]
     }
 
     #[test]
     fn settings() {
-        let s =
-            Settings::from_env(&[("DYNAMODB_TABLE_NAME", "t"), ("RECORD_TTL_DAYS", "30")]).unwrap();
+        let map: std::collections::HashMap<String, String> =
+            env().into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let s = Settings::from_env(&map).unwrap();
+        assert_eq!((s.ttl_days, s.enrich_delay_seconds, s.concurrency), (None, 60, 16));
+        let mut with = map.clone();
+        with.insert("RECORD_TTL_DAYS".into(), "30".into());
+        with.insert("ENRICH_DELAY_SECONDS".into(), "0".into());
+        let s = Settings::from_env(&with).unwrap();
+        assert_eq!((s.ttl_days, s.enrich_delay_seconds), (Some(30), 0));
+        for (var, bad) in [("RECORD_TTL_DAYS", "-1"), ("ENRICH_DELAY_SECONDS", "901"), ("SAVE_CONCURRENCY", "0")] {
+            let mut m = map.clone();
+            m.insert(var.into(), bad.into());
+            assert_eq!(Settings::from_env(&m).unwrap_err().variable, var);
+        }
+        let mut missing = map;
+        missing.remove("ENRICHMENT_QUEUE_URL");
+        assert_eq!(Settings::from_env(&missing).unwrap_err().variable, "ENRICHMENT_QUEUE_URL");
+    }
+
+    #[test]
+    fn names_compose() {
         assert_eq!(
-            s,
-            Settings {
-                table: "t".into(),
-                ttl_days: Some(30)
-            }
+            SaveError::names(),
+            ["Store.Unavailable", "Store.Rejected", "Queue.Unavailable", "Pipeline.InvalidInput"]
         );
-        assert_eq!(
-            Settings::from_env(&[("DYNAMODB_TABLE_NAME", "t"), ("RECORD_TTL_DAYS", "0")])
-                .unwrap()
-                .ttl_days,
-            None
-        );
-        assert_eq!(
-            Settings::from_env(&[("X", "")]).unwrap_err().variable,
-            "DYNAMODB_TABLE_NAME"
-        );
-        assert_eq!(
-            Settings::from_env(&[("DYNAMODB_TABLE_NAME", "t"), ("RECORD_TTL_DAYS", "-1")])
-                .unwrap_err()
-                .variable,
-            "RECORD_TTL_DAYS"
-        );
+    }
+
+    #[test]
+    fn enrichment_messages_carry_many_requests_each() {
+        let request = gcx_core::contract::EnrichmentRequest {
+            conversation_id: "c".into(),
+            event_id: "e".into(),
+            event_type: "t".into(),
+            event_time: 1,
+            correlation_id: None,
+            execution_id: None,
+            attempt: 0,
+            unavailable: 0,
+            first_queued_at: 1,
+        };
+        let messages = enrichment_messages(vec![request; REQUESTS_PER_MESSAGE + 1], 60);
+        assert_eq!(messages.len(), 2);
+        assert!(messages.iter().all(|m| m.delay_seconds == 60 && m.body.len() < 256 * 1024));
+        assert!(enrichment_messages(vec![], 60).is_empty());
     }
 }

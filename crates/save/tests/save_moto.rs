@@ -1,316 +1,196 @@
-//! The built `save` binary, run through the Lambda Runtime API, against a real DynamoDB API (moto on
-//! loopback, which enforces condition expressions): ordering, replay, ties, TTL and failures.
+//! The built `save` binary through the Lambda Runtime API, against real DynamoDB and SQS APIs (moto on
+//! loopback, which enforces condition expressions): ordering, replay, ties, TTL, per-event isolation,
+//! enrichment requests and dead letters, whole-batch failures.
 
-use std::collections::HashMap;
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
+use gcx_core::contract::{
+    ConversationRecord, DeadLetter, EnrichmentRequest, PipelineEvent, Processed, Stage,
 };
 use serde_json::{json, Value};
-use test_support::moto::MotoServer;
+use test_support::aws::LocalAws;
 use test_support::FunctionProcess;
 
 const TABLE: &str = "conversations";
 const CONVERSATION: &str = "1bc96a39-6725-40c4-9345-db72aa67b8c6";
+const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:pipeline:b1";
 
 struct Stack {
-    moto: MotoServer,
-    dynamo: aws_sdk_dynamodb::Client,
-    runtime: tokio::runtime::Runtime,
+    aws: LocalAws,
+    enrich: String,
+    dlq: String,
 }
 
 impl Stack {
     fn new() -> Self {
-        let moto = MotoServer::start();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let dynamo = runtime.block_on(async {
-            let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(&moto.endpoint)
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                    "testing", "testing", None, None, "test",
-                ))
-                .load()
-                .await;
-            let client = aws_sdk_dynamodb::Client::new(&conf);
-            client
-                .create_table()
-                .table_name(TABLE)
-                .billing_mode(BillingMode::PayPerRequest)
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name("conversationId")
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()
-                        .unwrap(),
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name("conversationId")
-                        .key_type(KeyType::Hash)
-                        .build()
-                        .unwrap(),
-                )
-                .send()
-                .await
-                .expect("create the table in moto");
-            client
-        });
-        Self {
-            moto,
-            dynamo,
-            runtime,
-        }
+        let aws = LocalAws::start(false);
+        aws.create_table(TABLE);
+        let enrich = aws.create_queue("enrichment");
+        let dlq = aws.create_queue("pipeline-dlq");
+        Self { aws, enrich, dlq }
     }
 
     fn save(&self, extra: &[(&str, &str)]) -> FunctionProcess {
-        let mut env: Vec<(String, String)> = self.moto.env();
+        let mut env: Vec<(String, String)> = self.aws.env();
         env.push(("DYNAMODB_TABLE_NAME".into(), TABLE.into()));
-        env.extend(
-            extra
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
-        );
-        let env_refs: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.push(("ENRICHMENT_QUEUE_URL".into(), self.enrich.clone()));
+        env.push(("DEAD_LETTER_QUEUE_URL".into(), self.dlq.clone()));
+        env.push(("ENRICH_DELAY_SECONDS".into(), "0".into()));
+        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         FunctionProcess::start(env!("CARGO_BIN_EXE_save"), &env_refs)
     }
 
-    fn stored(&self) -> Option<HashMap<String, AttributeValue>> {
-        self.runtime.block_on(async {
-            self.dynamo
-                .get_item()
-                .table_name(TABLE)
-                .key("conversationId", AttributeValue::S(CONVERSATION.into()))
-                .send()
-                .await
-                .unwrap()
-                .item
-        })
+    fn item(&self) -> Value {
+        self.aws.item(TABLE, CONVERSATION).expect("an item")
     }
 }
 
-/// Save's input for one event of the conversation: the pipeline state with a `record`.
-fn state(event_id: &str, event_time: i64, event_type: &str) -> Value {
-    let base: Value =
-        serde_json::from_str(include_str!("../../../events/pipeline/save-input.json")).unwrap();
-    let mut s = base;
-    s["eventId"] = json!(event_id);
-    s["eventTime"] = json!(event_time);
-    s["record"]["conversationId"] = json!(CONVERSATION);
-    s["record"]["lastEventId"] = json!(event_id);
-    s["record"]["lastEventTime"] = json!(event_time);
-    s["record"]["lastEventType"] =
-        json!(format!("v2.detail.events.conversation.{{id}}.{event_type}"));
-    s
+/// An event of `topic` with `id` and `time`, its body `body`.
+fn event(id: &str, time: i64, topic: &str, body: Value) -> PipelineEvent {
+    let mut body = body;
+    body["conversationId"] = json!(CONVERSATION);
+    PipelineEvent {
+        conversation_id: CONVERSATION.into(),
+        event_id: id.into(),
+        event_type: format!("v2.detail.events.conversation.{{id}}.{topic}"),
+        event_time: time,
+        correlation_id: Some(format!("corr-{id}")),
+        detail: json!({ "eventBody": body }),
+    }
 }
 
-fn stored_event(item: &HashMap<String, AttributeValue>) -> (String, String) {
-    (
-        item["lastEventId"].as_s().unwrap().clone(),
-        item["lastEventTime"].as_n().unwrap().clone(),
-    )
+fn record(e: &PipelineEvent) -> ConversationRecord {
+    process::record::from_event(e)
+}
+
+/// Save's Task input for `events` (enriching those with `enrich`), plus `dead_letters`.
+fn task(events: &[(PipelineEvent, bool)], dead_letters: Vec<DeadLetter>) -> Value {
+    let batch = Processed {
+        events: events.iter().map(|(e, _)| e.clone()).collect(),
+        records: events.iter().map(|(e, _)| record(e)).collect(),
+        enrich: events
+            .iter()
+            .filter(|(_, enrich)| *enrich)
+            .map(|(e, _)| EnrichmentRequest::for_event(e, Some(EXECUTION), 1))
+            .collect(),
+        dead_letters,
+    };
+    json!({"batch": batch, "executionId": EXECUTION})
+}
+
+fn outcomes(out: &Value) -> Vec<(String, String)> {
+    out["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["eventId"].as_str().unwrap().to_owned(), e["outcome"].as_str().unwrap().to_owned()))
+        .collect()
 }
 
 #[test]
-fn a_new_conversation_is_stored_with_its_record_fields() {
+fn a_batch_is_stored_each_event_answered_and_enrichment_queued() {
     let stack = Stack::new();
     let f = stack.save(&[]);
-    let out = f.invoke(&state("e-1", 1_000, "customer.end"));
+    let start = event("e-1", 1_000, "customer.start", json!({"mediaType": "VOICE"}));
+    let end = event("e-2", 2_000, "customer.end", json!({"queueId": "q1"}));
+    let out = f.invoke(&task(&[(start, false), (end, true)], vec![]));
     assert!(out.ok, "{out:?}\n{}", f.logs());
-    assert_eq!(out.body, json!({"saved": true, "reason": "stored"}));
-    let item = stack.stored().expect("item stored");
-    assert_eq!(stored_event(&item), ("e-1".into(), "1000".into()));
-    assert_eq!(
-        item["lastEventType"].as_s().unwrap(),
-        "v2.detail.events.conversation.{id}.customer.end"
-    );
-    assert!(item.contains_key("agents") && item.contains_key("queueIds"));
-    assert!(!item.contains_key("expiresAt"));
+    assert_eq!(outcomes(&out.body), [("e-1".to_owned(), "stored".to_owned()), ("e-2".to_owned(), "stored".to_owned())]);
+    let line = f.assert_logged_with_request_id(&out);
+    assert_eq!(line["enrichmentQueued"], 1);
+    let item = stack.item();
+    assert_eq!(item["lastEventId"], "e-2");
+    assert_eq!(item["correlationId"], "corr-e-2");
+    assert_eq!(item["enriched"], false);
+    assert_eq!(item["mediaType"], "voice", "an attribute only an earlier event had is kept");
+    let queued = stack.aws.drain(&stack.enrich);
+    let [message] = queued.as_slice() else { panic!("{queued:?}") };
+    assert_eq!(message.body["requests"][0]["eventId"], "e-2");
+    assert_eq!(message.body["requests"][0]["executionId"], EXECUTION);
 }
 
 #[test]
-fn an_older_event_never_overwrites_a_newer_one() {
+fn an_older_event_never_overwrites_a_newer_one_and_a_replay_is_a_no_op() {
     let stack = Stack::new();
     let f = stack.save(&[]);
-    assert_eq!(f.invoke(&state("e-new", 2_000, "acw")).body["saved"], true);
-    let late = f.invoke(&state("e-old", 1_000, "customer.start"));
-    assert!(
-        late.ok,
-        "a stale write is an outcome, not an error: {late:?}"
-    );
-    assert_eq!(
-        late.body,
-        json!({"saved": false, "reason": "stale: stored event is newer"})
-    );
-    assert_eq!(
-        stored_event(&stack.stored().unwrap()),
-        ("e-new".into(), "2000".into())
-    );
-    // A newer one still goes through.
-    assert_eq!(
-        f.invoke(&state("e-newer", 3_000, "user.end")).body["saved"],
-        true
-    );
-    assert_eq!(
-        stored_event(&stack.stored().unwrap()),
-        ("e-newer".into(), "3000".into())
-    );
-}
-
-#[test]
-fn replaying_the_same_event_is_a_no_op() {
-    let stack = Stack::new();
-    let f = stack.save(&[]);
-    assert_eq!(
-        f.invoke(&state("e-1", 1_000, "customer.end")).body["saved"],
-        true
-    );
-    let replay = f.invoke(&state("e-1", 1_000, "customer.end"));
-    assert!(replay.ok);
-    assert_eq!(
-        replay.body,
-        json!({"saved": false, "reason": "duplicate: event already stored"})
-    );
+    let newer = event("e-new", 2_000, "acw", json!({}));
+    let older = event("e-old", 1_000, "customer.start", json!({}));
+    assert_eq!(outcomes(&f.invoke(&task(&[(newer.clone(), false)], vec![])).body)[0].1, "stored");
+    assert_eq!(outcomes(&f.invoke(&task(&[(older, false)], vec![])).body)[0].1, "stale");
+    assert_eq!(outcomes(&f.invoke(&task(&[(newer, false)], vec![])).body)[0].1, "duplicate");
+    assert_eq!(stack.item()["lastEventId"], "e-new");
 }
 
 #[test]
 fn equal_event_times_are_ordered_by_event_id() {
     let stack = Stack::new();
     let f = stack.save(&[]);
-    assert_eq!(
-        f.invoke(&state("b", 1_000, "customer.end")).body["saved"],
-        true
-    );
-    assert_eq!(f.invoke(&state("a", 1_000, "acw")).body["saved"], false);
-    assert_eq!(f.invoke(&state("c", 1_000, "acw")).body["saved"], true);
-    assert_eq!(stored_event(&stack.stored().unwrap()).0, "c");
+    for (id, want) in [("b", "stored"), ("a", "stale"), ("c", "stored")] {
+        let out = f.invoke(&task(&[(event(id, 1_000, "acw", json!({})), false)], vec![]));
+        assert_eq!(outcomes(&out.body)[0].1, want, "{id}");
+    }
+    assert_eq!(stack.item()["lastEventId"], "c");
 }
 
 #[test]
 fn ttl_adds_expires_at_in_epoch_seconds() {
     let stack = Stack::new();
     let f = stack.save(&[("RECORD_TTL_DAYS", "30")]);
-    assert_eq!(
-        f.invoke(&state("e-1", 1_000, "customer.end")).body["saved"],
-        true
-    );
-    let expires: u64 = stack.stored().unwrap()["expiresAt"]
-        .as_n()
-        .unwrap()
-        .parse()
-        .unwrap();
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let thirty_days = 30 * 86_400;
-    assert!(
-        (now + thirty_days - 60..=now + thirty_days + 60).contains(&expires),
-        "{expires}"
-    );
+    f.invoke(&task(&[(event("e", 1, "acw", json!({})), false)], vec![]));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let at = stack.item()["expiresAt"].as_u64().unwrap();
+    assert!(at >= now + 30 * 86_400 - 60 && at <= now + 30 * 86_400 + 60, "{at}");
 }
 
 #[test]
-fn a_state_without_a_record_is_invalid_input() {
+fn a_rejected_item_costs_only_its_event_and_every_dead_letter_is_sent() {
     let stack = Stack::new();
     let f = stack.save(&[]);
-    for bad in [
-        json!({}),
-        json!({"record": {"conversationId": 5}}),
-        json!([1, 2]),
-    ] {
-        let out = f.invoke(&bad);
-        assert!(!out.ok);
-        assert_eq!(
-            out.error_type.as_deref(),
-            Some("Pipeline.InvalidInput"),
-            "{bad}: {out:?}"
-        );
-    }
+    let fine = event("fine", 1_000, "acw", json!({}));
+    let other = "2f7bf00a-0fc2-4d6a-9b56-92238191433e";
+    let mut huge = event("huge", 2_000, "acw", json!({}));
+    huge.conversation_id = other.into();
+    huge.detail["eventBody"]["conversationId"] = json!(other);
+    let mut big_task = task(&[(fine, true), (huge.clone(), true)], vec![]);
+    // A record over DynamoDB's 400 KB item limit.
+    big_task["batch"]["records"][1]["conversationId"] = json!(huge.conversation_id);
+    big_task["batch"]["records"][1]["queueIds"] = json!(["q".repeat(450 * 1024)]);
+    let earlier = DeadLetter::for_raw(&json!({"eventId": "bad"}), &gcx_core::contract::ContractError::InvalidInput(
+        gcx_core::contract::Rejection { path: "$.events[0]".into(), problem: "is broken".into() }), Stage::Validate, Some(EXECUTION));
+    big_task["batch"]["deadLetters"] = json!([earlier]);
+    let out = f.invoke(&big_task);
+    assert!(out.ok, "{out:?}\n{}", f.logs());
+    let mut got = outcomes(&out.body);
+    got.sort();
+    assert_eq!(got, [("bad".into(), "deadLettered".into()), ("fine".into(), "stored".into()), ("huge".into(), "deadLettered".into())]);
+    let letters = stack.aws.drain(&stack.dlq);
+    assert_eq!(letters.len(), 2);
+    let huge_letter = letters.iter().find(|l| l.body["eventId"] == "huge").expect("huge's dead letter");
+    assert_eq!(huge_letter.body["error"], "Store.Rejected");
+    assert_eq!(huge_letter.body["stage"], "save");
+    assert_eq!(huge_letter.attributes["ERROR_CODE"], "Store.Rejected");
+    assert_eq!(gcx_core::contract::check(&huge_letter.body["input"]).unwrap().events[0], huge, "the full event, to redrive");
+    let requests = stack.aws.drain(&stack.enrich);
+    assert_eq!(requests[0].body["requests"].as_array().unwrap().len(), 1, "no enrichment for a dead-lettered event");
 }
 
 #[test]
-fn a_missing_table_is_rejected_not_retried_forever() {
+fn a_missing_table_fails_the_batch_whole_and_bad_input_is_named() {
     let stack = Stack::new();
-    let f = stack.save(&[("DYNAMODB_TABLE_NAME", "no-such-table")]);
-    let out = f.invoke(&state("e-1", 1_000, "customer.end"));
+    let f = stack.save(&[("DYNAMODB_TABLE_NAME", "nope")]);
+    let out = f.invoke(&task(&[(event("e", 1, "acw", json!({})), false)], vec![]));
     assert!(!out.ok);
     assert_eq!(out.error_type.as_deref(), Some("Store.Rejected"), "{out:?}");
+    f.assert_logged_with_request_id(&out);
+    for bad in [json!({}), json!({"batch": {"events": []}}), json!({"batch": {"records": "x"}})] {
+        let out = f.invoke(&bad);
+        assert_eq!(out.error_type.as_deref(), Some("Pipeline.InvalidInput"), "{bad}: {out:?}");
+    }
 }
 
 #[test]
 fn an_unreachable_dynamodb_is_unavailable() {
-    let port = test_support::moto::free_port();
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let f = FunctionProcess::start(
-        env!("CARGO_BIN_EXE_save"),
-        &[
-            ("DYNAMODB_TABLE_NAME", TABLE),
-            ("AWS_ENDPOINT_URL", &endpoint),
-            ("AWS_REGION", "us-east-1"),
-            ("AWS_ACCESS_KEY_ID", "x"),
-            ("AWS_SECRET_ACCESS_KEY", "y"),
-        ],
-    );
-    let out = f.invoke(&state("e-1", 1_000, "customer.end"));
-    assert_eq!(
-        out.error_type.as_deref(),
-        Some("Store.Unavailable"),
-        "{out:?}"
-    );
-}
-
-#[test]
-fn a_newer_event_recorded_without_enrichment_keeps_what_enrichment_stored() {
     let stack = Stack::new();
-    let f = stack.save(&[]);
-    let enriched = state("e-enriched", 1_000, "customer.end");
-    assert_eq!(
-        enriched["record"]["enriched"], true,
-        "the fixture is an enriched record"
-    );
-    assert_eq!(f.invoke(&enriched).body["saved"], true);
-    let mut plain = state("e-attributes", 2_000, "attributes");
-    let record = &mut plain["record"];
-    record["enriched"] = json!(false);
-    for field in [
-        "conversationStart",
-        "conversationEnd",
-        "durationMs",
-        "customerParticipantName",
-    ] {
-        record[field] = Value::Null;
-    }
-    for field in ["agents", "queueIds", "wrapUpCodes", "divisionIds"] {
-        record[field] = json!([]);
-    }
-    assert_eq!(
-        f.invoke(&plain).body,
-        json!({"saved": true, "reason": "stored"})
-    );
-    let item = stack.stored().unwrap();
-    assert_eq!(stored_event(&item), ("e-attributes".into(), "2000".into()));
-    assert_eq!(
-        item["lastEventType"].as_s().unwrap(),
-        "v2.detail.events.conversation.{id}.attributes"
-    );
-    assert_eq!(item["enriched"], AttributeValue::Bool(true));
-    assert_eq!(
-        item["conversationStart"].as_s().unwrap(),
-        enriched["record"]["conversationStart"].as_str().unwrap()
-    );
-    assert!(
-        !item["agents"].as_l().unwrap().is_empty(),
-        "agents survived"
-    );
-    assert!(
-        !item["queueIds"].as_l().unwrap().is_empty(),
-        "queues survived"
-    );
+    let f = stack.save(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")]);
+    let out = f.invoke(&task(&[(event("e", 1, "acw", json!({})), false)], vec![]));
+    assert_eq!(out.error_type.as_deref(), Some("Store.Unavailable"), "{out:?}");
 }

@@ -3,7 +3,6 @@
 //! no raw customer id or customer name.
 
 use serde_json::{json, Value};
-use test_support::moto::MotoServer;
 use test_support::{binary_path, FunctionProcess};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -92,7 +91,7 @@ async fn data_action_logs_hold_no_token_and_no_customer_id() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn process_logs_hold_no_client_secret_and_no_token() {
+async fn enrich_logs_hold_no_client_secret_no_token_and_no_customer_name() {
     let genesys = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/oauth/token"))
@@ -101,7 +100,7 @@ async fn process_logs_hold_no_client_secret_and_no_token() {
         ))
         .mount(&genesys)
         .await;
-    let details = DETAILS.replace("John Doe", CUSTOMER_NAME);
+    let details = format!("{{\"conversations\":[{}]}}", DETAILS.replace("John Doe", CUSTOMER_NAME));
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_string(details))
         .up_to_n_times(1)
@@ -111,53 +110,78 @@ async fn process_logs_hold_no_client_secret_and_no_token() {
         .respond_with(ResponseTemplate::new(401))
         .mount(&genesys)
         .await;
+    let aws = tokio::task::spawn_blocking(|| {
+        let aws = test_support::aws::LocalAws::start(false);
+        aws.create_table("conversations");
+        let q = aws.create_queue("enrichment");
+        let d = aws.create_queue("enrichment-dlq");
+        (aws, q, d)
+    })
+    .await
+    .unwrap();
+    let (aws, queue, dlq) = aws;
     let uri = genesys.uri();
-    let f = start(
-        "process",
-        &[
-            ("GENESYS_LOGIN_URL", &uri),
-            ("GENESYS_API_URL", &uri),
-            ("GENESYS_CLIENT_ID", "client-id"),
-            ("GENESYS_CLIENT_SECRET", CLIENT_SECRET),
-            ("STORE_RAW_DETAILS", "true"),
-        ],
-    );
-    let mut input = event("pipeline/process-input.json");
-    input["conversationId"] = json!("1bc96a39-6725-40c4-9345-db72aa67b8c6");
-    input["eventType"] = json!("v2.detail.events.conversation.{id}.customer.end");
-    assert!(f.invoke(&input).ok, "{}", f.logs());
-    assert_eq!(
-        f.invoke(&input).error_type.as_deref(),
-        Some("Genesys.AuthFailed")
-    );
-    assert_clean("process", &f.logs());
+    let mut env: Vec<(String, String)> = aws.env();
+    for (k, v) in [
+        ("GENESYS_LOGIN_URL", uri.as_str()),
+        ("GENESYS_API_URL", uri.as_str()),
+        ("GENESYS_CLIENT_ID", "client-id"),
+        ("GENESYS_CLIENT_SECRET", CLIENT_SECRET),
+        ("STORE_RAW_DETAILS", "true"),
+        ("DYNAMODB_TABLE_NAME", "conversations"),
+        ("ENRICHMENT_QUEUE_URL", queue.as_str()),
+        ("ENRICHMENT_DEAD_LETTER_QUEUE_URL", dlq.as_str()),
+    ] {
+        env.push((k.into(), v.into()));
+    }
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let f = start("enrich", &env);
+    let request = json!({"requests": [{"conversationId": "1bc96a39-6725-40c4-9345-db72aa67b8c6", "eventId": "e",
+        "eventType": "v2.detail.events.conversation.{id}.customer.end", "eventTime": 1, "firstQueuedAt": 1}]});
+    assert_eq!(f.invoke(&request).body["enriched"], 1, "{}", f.logs());
+    assert_eq!(f.invoke(&request).body["deadLettered"], 1, "the 401 after a refresh");
+    assert_clean("enrich", &f.logs());
+    tokio::task::spawn_blocking(move || drop(aws)).await.unwrap();
+}
+
+/// An event whose body carries a caller's name and number, as Genesys events do (`callbackUserName`,
+/// `ani`).
+fn event_with_pii(name: &str) -> Value {
+    let mut e = event(name);
+    e["detail"]["eventBody"]["callbackUserName"] = json!(CUSTOMER_NAME);
+    e["detail"]["eventBody"]["ani"] = json!(format!("tel:{CUSTOMER_ID}"));
+    e
 }
 
 #[test]
 fn pipeline_function_logs_hold_no_customer_data() {
-    let moto = MotoServer::start();
-    let env: Vec<(String, String)> = moto.env();
+    let aws = test_support::aws::LocalAws::start(false);
+    aws.create_table("conversations");
+    let queue = aws.create_queue("q");
+    let env: Vec<(String, String)> = aws.env();
     let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    env.push((
-        "STATE_MACHINE_ARN",
-        "arn:aws:states:us-east-1:123456789012:stateMachine:none",
-    ));
-    env.push(("DYNAMODB_TABLE_NAME", "no-table"));
-    let mut with_name = event("pipeline/save-input.json");
-    with_name["record"]["customerParticipantName"] = json!(CUSTOMER_NAME);
+    env.extend([
+        ("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:none"),
+        ("EVENT_DEAD_LETTER_QUEUE_URL", queue.as_str()),
+        ("DYNAMODB_TABLE_NAME", "conversations"),
+        ("ENRICHMENT_QUEUE_URL", queue.as_str()),
+        ("DEAD_LETTER_QUEUE_URL", queue.as_str()),
+    ]);
+    let raw = event_with_pii("eventbridge/customer-end.json");
+    let parsed = gcx_core::events::GenesysEvent::parse(raw.clone()).unwrap();
+    let element = gcx_core::contract::PipelineEvent::from_event(&parsed).unwrap();
+    let task = json!({"batch": {"events": [element, {"conversationId": CUSTOMER_ID}]}, "executionId": "arn:x"});
+    let validated = validate::App::validate(task.clone());
+    let process_task = json!({"batch": validated, "executionId": "arn:x"});
+    let processed = process::App::new(process::Settings::from_env(&[("X", "")]).unwrap())
+        .process(process_task.clone(), 1)
+        .unwrap();
+    let save_task = json!({"batch": processed, "executionId": "arn:x"});
     for (function, inputs) in [
-        (
-            "fanout",
-            vec![event("eventbridge/customer-end.json"), json!("garbage")],
-        ),
-        (
-            "validate",
-            vec![
-                event("pipeline/validate-input.json"),
-                json!({"conversationId": CUSTOMER_ID}),
-            ],
-        ),
-        ("save", vec![with_name, json!({})]),
+        ("fanout", vec![raw.clone(), json!([raw]), json!("garbage")]),
+        ("validate", vec![task, json!({"conversationId": CUSTOMER_ID})]),
+        ("process", vec![process_task, json!({"batch": {"events": [{"conversationId": CUSTOMER_ID}]}})]),
+        ("save", vec![save_task, json!({})]),
     ] {
         let f = start(function, &env);
         for i in &inputs {

@@ -19,6 +19,10 @@ fn start(name: &str) -> FunctionProcess {
             "arn:aws:states:us-east-1:123456789012:stateMachine:none",
         ),
         ("DYNAMODB_TABLE_NAME", "none"),
+        ("EVENT_DEAD_LETTER_QUEUE_URL", "http://127.0.0.1:9/q"),
+        ("ENRICHMENT_QUEUE_URL", "http://127.0.0.1:9/q"),
+        ("ENRICHMENT_DEAD_LETTER_QUEUE_URL", "http://127.0.0.1:9/q"),
+        ("DEAD_LETTER_QUEUE_URL", "http://127.0.0.1:9/q"),
         ("GENESYS_LOGIN_URL", "http://127.0.0.1:9"),
         ("GENESYS_API_URL", "http://127.0.0.1:9"),
         ("GENESYS_CLIENT_ID", "a"),
@@ -39,7 +43,7 @@ fn hostile_payloads_get_clear_answers_and_the_process_survives() {
         ("5 MiB string", huge_string),
         ("not JSON", b"\xff\xfe not json".to_vec()),
     ];
-    for name in ["data-action", "fanout", "validate", "process", "save"] {
+    for name in ["data-action", "fanout", "validate", "process", "save", "enrich"] {
         let f = start(name);
         for (what, body) in &payloads {
             let out = f.invoke_raw(body, Duration::from_secs(10));

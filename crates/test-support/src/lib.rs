@@ -7,11 +7,13 @@
 //! `#[tokio::test(flavor = "multi_thread")]` alike. It is a port of `shared/tools/lambda_rie.py`; it does
 //! not emulate Lambda's limits (payload sizes, concurrency) or its sandbox reset after a timeout.
 //!
-//! [`moto`] starts a moto server (Step Functions, DynamoDB, SQS) for functions that call AWS.
+//! [`moto`] starts a moto server (Step Functions, DynamoDB, SQS) for functions that call AWS, and [`aws`]
+//! gives blocking helpers over it.
 
 #![warn(missing_docs)]
 
 pub mod arb;
+pub mod aws;
 pub mod moto;
 
 use std::collections::{HashMap, VecDeque};
@@ -46,6 +48,9 @@ const PASSTHROUGH: &[&str] = &[
     "LLVM_PROFILE_FILE",
 ];
 
+/// Log targets (crate names) of the function crates: their lines must carry the request id.
+const PROJECT_TARGETS: &[&str] = &["data_action", "fanout", "validate", "process", "save", "enrich"];
+
 /// One spawned function binary speaking the Lambda Runtime API to this emulator.
 pub struct FunctionProcess {
     shared: Arc<Shared>,
@@ -69,6 +74,8 @@ pub struct Invocation {
     pub error_type: Option<String>,
     /// From handing the event out to receiving the answer (from the invoke call when never handed out).
     pub elapsed: Duration,
+    /// The `Lambda-Runtime-Aws-Request-Id` the emulator gave the event.
+    pub request_id: String,
 }
 
 impl FunctionProcess {
@@ -197,6 +204,7 @@ impl FunctionProcess {
                     body: body.map_or(serde_json::Value::Null, |b| parse_body(b.as_bytes())),
                     error_type: Some(error_type),
                     elapsed: handed_out.unwrap_or(invoked_at).elapsed(),
+                    request_id: id,
                 };
             }
             state = self.shared.wait(state, POLL);
@@ -268,6 +276,58 @@ impl FunctionProcess {
             }
         }
         String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// The JSON log lines the function wrote during `invocation` (those carrying its `requestId`).
+    pub fn lines_of(&self, invocation: &Invocation) -> Vec<serde_json::Value> {
+        self.json_lines()
+            .into_iter()
+            .filter(|l| l["requestId"] == invocation.request_id.as_str())
+            .collect()
+    }
+
+    /// Every line of output that is a JSON object.
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.logs()
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(serde_json::Value::is_object)
+            .collect()
+    }
+
+    /// Asserts the shell's contract for logs: the invocation wrote its one `invocation` line, with its
+    /// `requestId`, outcome and duration, and every line written while it ran carries that `requestId`.
+    pub fn assert_logged_with_request_id(&self, invocation: &Invocation) -> serde_json::Value {
+        let mine = self.lines_of(invocation);
+        let summary: Vec<&serde_json::Value> =
+            mine.iter().filter(|l| l["message"] == "invocation").collect();
+        assert_eq!(
+            summary.len(),
+            1,
+            "one invocation line for {}: {}",
+            invocation.request_id,
+            self.logs()
+        );
+        let line = summary[0].clone();
+        assert!(line["outcome"].is_string(), "{line}");
+        assert!(line["durationMs"].is_number(), "{line}");
+        // Once the first invocation started, every line of the project's own code carries a request id
+        // (the runtime's polling between invocations, at DEBUG, belongs to none).
+        let lines = self.json_lines();
+        let first = lines
+            .iter()
+            .position(|l| l.get("requestId").is_some())
+            .unwrap_or(lines.len());
+        for other in &lines[first..] {
+            let target = other["target"].as_str().unwrap_or_default();
+            let ours = target.starts_with("gcx_core")
+                || PROJECT_TARGETS.iter().any(|t| target.starts_with(t));
+            assert!(
+                !ours || other["requestId"].is_string(),
+                "a line of the project without requestId after the first invocation: {other}"
+            );
+        }
+        line
     }
 
     /// The process id of the function (for extra `/proc` inspection).
@@ -445,6 +505,7 @@ fn route(mut request: tiny_http::Request, shared: &Shared) {
                     body: parse_body(&body),
                     error_type,
                     elapsed: received.duration_since(at),
+                    request_id: id.clone(),
                 };
                 state.results.insert(id, invocation);
             }

@@ -1,183 +1,179 @@
-//! validate: decides whether an execution's event may be processed. It answers `{isValid, reason}` for
-//! any input and never fails, so the state machine's Choice state, not an error path, routes bad events
-//! to the dead-letter queue with the reason.
+//! validate: the first Task of the state machine. It splits an execution's batch into the events that
+//! may be processed and a dead letter for each that may not (`Event.Invalid`, with the JSON path of what
+//! is wrong), using the one contract check ([`gcx_core::contract::check_event`]). It never fails on bad
+//! input: a bad event costs only itself, and a bad batch is one dead letter carrying it whole.
 
-use gcx_core::events::{kind, TopicFamily};
-use gcx_core::pipeline::Validation;
-use serde_json::Value;
+use gcx_core::config::{ConfigError, Env};
+use gcx_core::contract::{
+    check_event, events_of, DeadLetter, Rejection, Stage, TaskInput, Validated,
+};
+use gcx_core::lambda::{Function, Invocation, Never, Outcome};
+use serde_json::{Map, Value};
 
-/// Judges fanout's execution input (docs/contracts.md).
-pub fn validate(input: &Value) -> Validation {
-    match check(input) {
-        Ok(()) => Validation {
-            is_valid: true,
-            reason: String::new(),
-        },
-        Err(reason) => Validation {
-            is_valid: false,
-            reason,
-        },
+/// Why an event may not be processed; the dead letter's `error`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EventFailure {
+    /// The event breaks the execution-input contract.
+    #[error("{0}")]
+    Invalid(Rejection),
+}
+gcx_core::stable_names!(EventFailure { Invalid(..) => "Event.Invalid" });
+
+/// validate reads no settings.
+#[derive(Debug, Clone, Default)]
+pub struct Settings;
+
+impl Settings {
+    /// Nothing to read.
+    pub fn from_env(_env: &dyn Env) -> Result<Self, ConfigError> {
+        Ok(Self)
     }
 }
 
-fn check(input: &Value) -> Result<(), String> {
-    let obj = input
-        .as_object()
-        .ok_or_else(|| format!("input must be an object, got {}", kind(input)))?;
-    let conversation_id = match obj.get("conversationId") {
-        Some(Value::String(s)) => s,
-        Some(other) => {
-            return Err(format!(
-                "conversationId must be a string, got {}",
-                kind(other)
-            ))
+/// The function.
+#[derive(Debug, Clone, Default)]
+pub struct App;
+
+impl App {
+    /// Splits a Task input. `{"batch": <execution input>, "executionId": ...}` as the state machine sends
+    /// it; any other event is taken as the execution input itself (a direct invoke).
+    pub fn validate(event: Value) -> Validated {
+        let task = match TaskInput::parse(event.clone()) {
+            Ok(task) => task,
+            Err(_) => TaskInput {
+                batch: event,
+                execution_id: None,
+            },
+        };
+        let execution_id = task.execution_id.as_deref();
+        let events = match events_of(&task.batch) {
+            Ok(events) => events,
+            Err(rejection) => {
+                return Validated {
+                    events: Vec::new(),
+                    dead_letters: vec![DeadLetter::for_input(
+                        &task.batch,
+                        &EventFailure::Invalid(rejection),
+                        Stage::Validate,
+                        execution_id,
+                    )],
+                }
+            }
+        };
+        let mut out = Validated::default();
+        for (i, raw) in events.iter().enumerate() {
+            match check_event(raw, &format!("$.events[{i}]")) {
+                Ok(event) => out.events.push(event),
+                Err(rejection) => out.dead_letters.push(DeadLetter::for_raw(
+                    raw,
+                    &EventFailure::Invalid(rejection),
+                    Stage::Validate,
+                    execution_id,
+                )),
+            }
         }
-        None => return Err("conversationId is missing".into()),
-    };
-    if !is_hyphenated_uuid(conversation_id) {
-        return Err("conversationId is not a UUID".into());
-    }
-    match obj.get("eventId") {
-        Some(Value::String(s)) if !s.trim().is_empty() => {}
-        _ => return Err("eventId is missing or not a non-empty string".into()),
-    }
-    let event_type = match obj.get("eventType") {
-        Some(Value::String(s)) => s.as_str(),
-        Some(other) => return Err(format!("eventType must be a string, got {}", kind(other))),
-        None => return Err("eventType is missing".into()),
-    };
-    match TopicFamily::of(event_type) {
-        TopicFamily::ConversationDetail(_) => {}
-        _ => {
-            return Err(format!(
-                "eventType {:?} is not a supported conversation topic",
-                truncate(event_type)
-            ))
-        }
-    }
-    match obj.get("eventTime") {
-        Some(Value::Number(n)) if n.as_i64().is_some_and(|t| t > 0) => Ok(()),
-        Some(Value::Null) | None => Err("eventTime is missing".into()),
-        Some(other) => Err(format!(
-            "eventTime must be a positive integer of epoch milliseconds, got {}",
-            kind(other)
-        )),
+        out
     }
 }
 
-/// Genesys ids are lowercase-or-uppercase hyphenated UUIDs (8-4-4-4-12); other UUID spellings are not ids.
-fn is_hyphenated_uuid(s: &str) -> bool {
-    s.len() == 36 && uuid::Uuid::try_parse(s).is_ok()
+/// validate's answer with its counts for the log line.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(transparent)]
+pub struct Answer(pub Validated);
+
+impl Outcome for Answer {
+    fn fields(&self, fields: &mut Map<String, Value>) {
+        fields.insert("valid".into(), self.0.events.len().into());
+        fields.insert("invalid".into(), self.0.dead_letters.len().into());
+    }
 }
 
-fn truncate(s: &str) -> String {
-    s.chars().take(120).collect()
+impl Function for App {
+    const NAME: &'static str = "validate";
+    type Settings = Settings;
+    type Output = Answer;
+    /// validate answers every input.
+    type Error = Never;
+
+    fn settings(env: &dyn Env) -> Result<Settings, ConfigError> {
+        Settings::from_env(env)
+    }
+
+    async fn build(_settings: Settings) -> Result<Self, ConfigError> {
+        Ok(App)
+    }
+
+    async fn handle(&self, event: Value, _invocation: &Invocation) -> Result<Answer, Never> {
+        Ok(Answer(Self::validate(event)))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
+    use gcx_core::names::StableName;
     use serde_json::json;
 
-    fn good() -> Value {
+    fn good(id: &str) -> Value {
         json!({
             "conversationId": "1bc96a39-6725-40c4-9345-db72aa67b8c6",
-            "eventId": "adbcfa5b-0116-4baa-b66b-a3f5902e95bf",
+            "eventId": id,
             "eventType": "v2.detail.events.conversation.{id}.customer.end",
             "eventTime": 1_649_237_444_949_i64,
-            "correlationId": "x",
-            "detail": {}
+            "detail": {"eventBody": {"conversationId": "1bc96a39-6725-40c4-9345-db72aa67b8c6"}}
         })
     }
 
     #[test]
-    fn a_conversation_event_is_valid() {
-        assert_eq!(
-            validate(&good()),
-            Validation {
-                is_valid: true,
-                reason: String::new()
-            }
-        );
+    fn a_bad_event_costs_only_itself() {
+        let mut bad = good("e2");
+        bad.as_object_mut().unwrap().remove("detail");
+        let out = App::validate(json!({"batch": {"events": [good("e1"), bad, good("e3")]}, "executionId": "arn:x"}));
+        let ids: Vec<&str> = out.events.iter().map(|e| e.event_id.as_str()).collect();
+        assert_eq!(ids, ["e1", "e3"]);
+        let [letter] = out.dead_letters.as_slice() else { panic!("{out:?}") };
+        assert_eq!(letter.event_id, "e2");
+        assert_eq!(letter.error, EventFailure::names()[0]);
+        assert_eq!(letter.cause, "$.events[1].detail: is missing");
+        assert_eq!(letter.execution_id.as_deref(), Some("arn:x"));
     }
 
     #[test]
-    fn each_rule_gives_its_reason() {
-        let cases: Vec<(&str, Value, &str)> = vec![
-            (
-                "conversationId",
-                json!("not-a-uuid"),
-                "conversationId is not a UUID",
-            ),
-            (
-                "conversationId",
-                json!("1bc96a39672540c49345db72aa67b8c6"),
-                "conversationId is not a UUID",
-            ),
-            (
-                "conversationId",
-                json!(5),
-                "conversationId must be a string, got a number",
-            ),
-            (
-                "eventType",
-                json!("v2.audits.entitytype.{id}.entityid.{id}"),
-                "is not a supported conversation topic",
-            ),
-            (
-                "eventType",
-                json!(null),
-                "eventType must be a string, got null",
-            ),
-            ("eventTime", json!(null), "eventTime is missing"),
-            (
-                "eventTime",
-                json!("2022-04-06T09:30:45Z"),
-                "eventTime must be a positive integer of epoch milliseconds, got a string",
-            ),
-            (
-                "eventTime",
-                json!(-5),
-                "eventTime must be a positive integer",
-            ),
-            ("eventId", json!(""), "eventId is missing"),
-        ];
-        for (field, value, want) in cases {
-            let mut input = good();
-            input[field] = value;
-            let v = validate(&input);
-            assert!(!v.is_valid, "{field}");
-            assert!(
-                v.reason.contains(want),
-                "{field}: {} does not contain {want}",
-                v.reason
-            );
-        }
-        let mut missing = good();
-        missing.as_object_mut().unwrap().remove("eventTime");
-        assert_eq!(validate(&missing).reason, "eventTime is missing");
-        assert_eq!(
-            validate(&json!([1])).reason,
-            "input must be an object, got an array"
-        );
+    fn the_old_per_event_input_without_detail_is_rejected_not_passed_on() {
+        let out = App::validate(json!({"events": [{
+            "conversationId": "1bc96a39-6725-40c4-9345-db72aa67b8c6", "eventId": "e",
+            "eventType": "v2.detail.events.conversation.{id}.acw", "eventTime": 5}]}));
+        assert!(out.events.is_empty());
+        assert_eq!(out.dead_letters[0].cause, "$.events[0].detail: is missing");
     }
 
-    fn arb_json() -> impl Strategy<Value = Value> {
-        test_support::arb::json_with_keys(&[
-            "conversationId",
-            "eventId",
-            "eventType",
-            "eventTime",
-            "detail",
-        ])
+    #[test]
+    fn an_input_that_is_no_batch_is_one_dead_letter_carrying_it() {
+        let input = json!({"conversationId": "x"});
+        let out = App::validate(json!({"batch": input, "executionId": "arn:x"}));
+        assert!(out.events.is_empty());
+        assert_eq!(out.dead_letters[0].cause, "$.events: is missing");
+        assert_eq!(out.dead_letters[0].input, input);
+        assert_eq!(out.dead_letters[0].error, "Event.Invalid");
     }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
 
     proptest! {
+        /// Every event of any batch is either passed on or dead-lettered with a reason: none is lost.
         #[test]
-        fn never_panics_and_explains_every_rejection(v in arb_json()) {
-            let out = validate(&v);
-            prop_assert_eq!(out.is_valid, out.reason.is_empty());
+        fn every_event_is_passed_on_or_dead_lettered(events in proptest::collection::vec(
+            test_support::arb::json_with_keys(&["conversationId", "eventId", "eventType", "eventTime", "detail", "eventBody"]),
+            0..8,
+        )) {
+            let n = events.len();
+            let out = App::validate(serde_json::json!({"batch": {"events": events}}));
+            prop_assert_eq!(out.events.len() + out.dead_letters.len(), n);
+            prop_assert!(out.dead_letters.iter().all(|d| !d.cause.is_empty() && d.error == "Event.Invalid"));
         }
     }
 }

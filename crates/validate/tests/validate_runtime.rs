@@ -1,26 +1,41 @@
-//! The built `validate` binary through the Lambda Runtime API: every input gets an answer, never an error.
+//! The built `validate` binary through the Lambda Runtime API: every input gets an answer, never an error,
+//! and every log line carries the invocation's request id.
 
 use serde_json::{json, Value};
 use test_support::FunctionProcess;
 
 #[test]
 fn answers_valid_and_invalid_inputs_without_failing() {
-    let f = FunctionProcess::start(env!("CARGO_BIN_EXE_validate"), &[]);
-    let good: Value =
+    let f = FunctionProcess::start(
+        env!("CARGO_BIN_EXE_validate"),
+        &[("AWS_LAMBDA_LOG_LEVEL", "TRACE")],
+    );
+    let input: Value =
         serde_json::from_str(include_str!("../../../events/pipeline/validate-input.json")).unwrap();
-    let out = f.invoke(&good);
+    let out = f.invoke(&input);
     assert!(out.ok);
-    assert_eq!(out.body, json!({"isValid": true, "reason": ""}));
+    assert_eq!(out.body["events"].as_array().unwrap().len(), 2, "{}", out.body);
+    let [letter] = out.body["deadLetters"].as_array().unwrap().as_slice() else {
+        panic!("{}", out.body)
+    };
+    assert_eq!(letter["error"], "Event.Invalid");
+    assert_eq!(letter["stage"], "validate");
+    assert_eq!(letter["executionId"], input["executionId"]);
+    let line = f.assert_logged_with_request_id(&out);
+    assert_eq!((line["function"].clone(), line["valid"].clone(), line["invalid"].clone()), (json!("validate"), json!(2), json!(1)));
+
     for bad in [
         json!(null),
         json!([]),
         json!("text"),
         json!({"conversationId": "x"}),
+        json!({"batch": {"events": "nope"}}),
     ] {
         let out = f.invoke(&bad);
         assert!(out.ok, "{bad}: {out:?}");
-        assert_eq!(out.body["isValid"], false);
-        assert!(!out.body["reason"].as_str().unwrap().is_empty());
+        assert_eq!(out.body["events"], json!([]));
+        assert_eq!(out.body["deadLetters"][0]["error"], "Event.Invalid", "{bad}");
+        f.assert_logged_with_request_id(&out);
     }
     let huge = format!("[{}]", "[".repeat(10_000) + &"]".repeat(10_000));
     let out = f.invoke_raw(huge.as_bytes(), std::time::Duration::from_secs(5));

@@ -12,9 +12,11 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
-use super::error::{ApiErrorBody, GenesysError};
+use super::error::GenesysError;
+use super::limiter::RateLimiter;
+use super::response::{classify, Answer, Endpoint};
 use crate::config::{optional, ConfigError, Env};
-use crate::http::{read_bounded, retry_after};
+use crate::http::read_bounded;
 
 /// An OAuth client's id and secret. `Debug` redacts the secret; there is no `Display`.
 #[derive(Debug, Clone)]
@@ -34,23 +36,56 @@ impl Credentials {
         }
     }
 
-    /// Reads `GENESYS_CLIENT_ID` + `GENESYS_CLIENT_SECRET`, or, when `GENESYS_CREDENTIALS_SECRET_ARN` is
-    /// set, the Secrets Manager JSON `{"client_id", "client_secret"}` (read once, here, at init).
-    pub async fn from_env<F, Fut>(env: &dyn Env, sdk_config: F) -> Result<Self, ConfigError>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = aws_config::SdkConfig>,
-    {
-        if let Some(arn) = optional(env, "GENESYS_CREDENTIALS_SECRET_ARN") {
-            let secret = crate::aws::read_secret(&sdk_config().await, &arn)
-                .await
-                .map_err(|e| ConfigError::new("GENESYS_CREDENTIALS_SECRET_ARN", e.to_string()))?;
-            return Self::from_secret_json(secret.expose_secret());
+    /// Parses the secret's JSON `{"client_id", "client_secret"}`. The error never quotes the content.
+    pub fn from_secret_json(json: &str) -> Result<Self, ConfigError> {
+        #[derive(serde::Deserialize)]
+        struct Raw {
+            client_id: String,
+            client_secret: String,
         }
-        let id = optional(env, "GENESYS_CLIENT_ID");
-        let secret = optional(env, "GENESYS_CLIENT_SECRET");
-        match (id, secret) {
-            (Some(id), Some(secret)) => Ok(Self::new(id, secret)),
+        let raw: Raw = serde_json::from_str(json).map_err(|e| {
+            ConfigError::new(
+                SECRET_ARN_VAR,
+                format!(
+                    "the secret must be JSON {{\"client_id\": \"...\", \"client_secret\": \"...\"}} (line {}, column {})",
+                    e.line(),
+                    e.column()
+                ),
+            )
+        })?;
+        if raw.client_id.trim().is_empty() || raw.client_secret.is_empty() {
+            return Err(ConfigError::new(
+                SECRET_ARN_VAR,
+                "client_id and client_secret must not be empty",
+            ));
+        }
+        Ok(Self::new(raw.client_id.trim(), raw.client_secret))
+    }
+}
+
+/// The variable naming the Secrets Manager secret with the OAuth client (what the template sets).
+pub const SECRET_ARN_VAR: &str = "GENESYS_CREDENTIALS_SECRET_ARN";
+
+/// Where the OAuth client comes from, as read at init (the secret itself is read by [`Self::resolve`]).
+#[derive(Debug, Clone)]
+pub enum CredentialSource {
+    /// `GENESYS_CLIENT_ID` + `GENESYS_CLIENT_SECRET` (local runs).
+    Direct(Credentials),
+    /// `GENESYS_CREDENTIALS_SECRET_ARN`: JSON `{"client_id", "client_secret"}` in Secrets Manager.
+    Secret(String),
+}
+
+impl CredentialSource {
+    /// Reads the variables; the secret ARN wins when set.
+    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
+        if let Some(arn) = optional(env, SECRET_ARN_VAR) {
+            return Ok(Self::Secret(arn));
+        }
+        match (
+            optional(env, "GENESYS_CLIENT_ID"),
+            optional(env, "GENESYS_CLIENT_SECRET"),
+        ) {
+            (Some(id), Some(secret)) => Ok(Self::Direct(Credentials::new(id, secret))),
             (None, _) => Err(ConfigError::new(
                 "GENESYS_CLIENT_ID",
                 "is required (with GENESYS_CLIENT_SECRET) unless GENESYS_CREDENTIALS_SECRET_ARN is set",
@@ -62,30 +97,16 @@ impl Credentials {
         }
     }
 
-    /// Parses the secret's JSON. The error never quotes the secret's content.
-    pub fn from_secret_json(json: &str) -> Result<Self, ConfigError> {
-        #[derive(serde::Deserialize)]
-        struct Raw {
-            client_id: String,
-            client_secret: String,
+    /// The credentials, reading the secret once when that is where they are.
+    pub async fn resolve(&self) -> Result<Credentials, ConfigError> {
+        match self {
+            Self::Direct(c) => Ok(c.clone()),
+            Self::Secret(arn) => {
+                let sdk = crate::aws::sdk_config().await;
+                let secret = crate::aws::read_secret(&sdk, SECRET_ARN_VAR, arn).await?;
+                Credentials::from_secret_json(secret.expose_secret())
+            }
         }
-        let raw: Raw = serde_json::from_str(json).map_err(|e| {
-            ConfigError::new(
-                "GENESYS_CREDENTIALS_SECRET_ARN",
-                format!(
-                    "the secret must be JSON {{\"client_id\": \"...\", \"client_secret\": \"...\"}} (line {}, column {})",
-                    e.line(),
-                    e.column()
-                ),
-            )
-        })?;
-        if raw.client_id.trim().is_empty() || raw.client_secret.is_empty() {
-            return Err(ConfigError::new(
-                "GENESYS_CREDENTIALS_SECRET_ARN",
-                "client_id and client_secret must not be empty",
-            ));
-        }
-        Ok(Self::new(raw.client_id.trim(), raw.client_secret))
     }
 }
 
@@ -124,7 +145,11 @@ struct Inner {
     timeout: Duration,
     state: Mutex<Option<Cached>>,
     requests: AtomicU64,
+    budget: Option<RateLimiter>,
 }
+
+/// Longest a token request waits for a slot of the budget before giving up with `Genesys.OverBudget`.
+pub const MAX_TOKEN_WAIT: Duration = Duration::from_secs(5);
 
 /// How long before `expires_in` a token is refreshed: 60 s, or a tenth of a short lifetime.
 fn refresh_margin(expires_in: Duration) -> Duration {
@@ -139,24 +164,17 @@ struct TokenResponse {
     expires_in: Option<u64>,
 }
 
-/// The token endpoint's error body (`{error, description, error_description}`).
-#[derive(serde::Deserialize, Default)]
-struct TokenErrorBody {
-    #[serde(default)]
-    error: Option<String>,
-    #[serde(default)]
-    error_description: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-}
-
 impl TokenCache {
     /// A cache that fetches from `token_url` with `credentials`, each request bounded by `timeout`.
+    ///
+    /// With a `budget`, each token request takes a slot of it first (waiting up to [`MAX_TOKEN_WAIT`]):
+    /// every request to Genesys counts, the token's too.
     pub fn new(
         http: reqwest::Client,
         token_url: reqwest::Url,
         credentials: Credentials,
         timeout: Duration,
+        budget: Option<RateLimiter>,
     ) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -166,6 +184,7 @@ impl TokenCache {
                 timeout,
                 state: Mutex::new(None),
                 requests: AtomicU64::new(0),
+                budget,
             }),
         }
     }
@@ -205,6 +224,12 @@ impl TokenCache {
     }
 
     async fn fetch(&self) -> Result<(AccessToken, Duration), GenesysError> {
+        if let Some(limiter) = &self.inner.budget {
+            limiter
+                .acquire(MAX_TOKEN_WAIT)
+                .await
+                .map_err(|wait| GenesysError::OverBudget { wait })?;
+        }
         self.inner.requests.fetch_add(1, Ordering::Relaxed);
         let creds = &self.inner.credentials;
         let response = self
@@ -222,60 +247,29 @@ impl TokenCache {
             .send()
             .await
             .map_err(|e| GenesysError::transport("token request", &e))?;
-        let status = response.status();
+        let status = response.status().as_u16();
         let headers = response.headers().clone();
-        let body =
-            read_bounded(response, 64 * 1024)
-                .await
-                .map_err(|e| GenesysError::Unavailable {
-                    reason: format!("token response: {e}"),
-                })?;
-        if status.is_success() {
-            let parsed: TokenResponse =
-                serde_json::from_slice(&body).map_err(|e| GenesysError::BadResponse {
-                    reason: format!("token response is not the expected JSON ({e})"),
-                })?;
-            if parsed.access_token.is_empty() {
-                return Err(GenesysError::BadResponse {
-                    reason: "token response has an empty access_token".into(),
-                });
-            }
-            // Genesys always sends expires_in; without it, assume the shortest lifetime an org can set.
-            let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(300).max(1));
-            return Ok((
-                AccessToken(Arc::new(SecretString::from(parsed.access_token))),
-                lifetime,
-            ));
+        let body = read_bounded(response, 64 * 1024).await;
+        let Answer::Body(body) = classify(Endpoint::Token, status, &headers, body)? else {
+            return Err(GenesysError::BadResponse {
+                reason: "token endpoint answered HTTP 404 (check GENESYS_LOGIN_URL)".into(),
+            });
+        };
+        let parsed: TokenResponse =
+            serde_json::from_slice(&body).map_err(|e| GenesysError::BadResponse {
+                reason: format!("token response is not the expected JSON ({e})"),
+            })?;
+        if parsed.access_token.is_empty() {
+            return Err(GenesysError::BadResponse {
+                reason: "token response has an empty access_token".into(),
+            });
         }
-        let err: TokenErrorBody = serde_json::from_slice(&body).unwrap_or_default();
-        let said = [
-            err.error.as_deref(),
-            err.error_description
-                .as_deref()
-                .or(err.description.as_deref()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(": ");
-        Err(match status.as_u16() {
-            400 | 401 | 403 => GenesysError::AuthFailed {
-                reason: format!(
-                    "token endpoint refused the client credentials (HTTP {}) {said}",
-                    status.as_u16()
-                ),
-            },
-            429 => GenesysError::RateLimited {
-                retry_after: retry_after(&headers),
-                body: ApiErrorBody::parse(&body),
-            },
-            s if s >= 500 => GenesysError::Unavailable {
-                reason: format!("token endpoint answered HTTP {s} {said}"),
-            },
-            s => GenesysError::BadResponse {
-                reason: format!("token endpoint answered HTTP {s} {said}"),
-            },
-        })
+        // Genesys always sends expires_in; without it, assume the shortest lifetime an org can set.
+        let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(300).max(1));
+        Ok((
+            AccessToken(Arc::new(SecretString::from(parsed.access_token))),
+            lifetime,
+        ))
     }
 }
 
@@ -303,24 +297,24 @@ mod tests {
         assert_eq!(e.variable, "GENESYS_CREDENTIALS_SECRET_ARN");
     }
 
-    #[tokio::test]
-    async fn env_needs_both_id_and_secret() {
-        let no_sdk = || async { unreachable!("no secret ARN given") };
-        let e = Credentials::from_env(&[("GENESYS_CLIENT_ID", "a")], no_sdk)
-            .await
-            .unwrap_err();
+    #[test]
+    fn env_needs_both_id_and_secret_unless_a_secret_is_named() {
+        let e = CredentialSource::from_env(&[("GENESYS_CLIENT_ID", "a")]).unwrap_err();
         assert_eq!(e.variable, "GENESYS_CLIENT_SECRET");
-        let e = Credentials::from_env(&[("X", "")], no_sdk)
-            .await
-            .unwrap_err();
+        let e = CredentialSource::from_env(&[("X", "")]).unwrap_err();
         assert_eq!(e.variable, "GENESYS_CLIENT_ID");
-        let c = Credentials::from_env(
-            &[("GENESYS_CLIENT_ID", "a"), ("GENESYS_CLIENT_SECRET", "b")],
-            no_sdk,
-        )
-        .await
+        let direct = CredentialSource::from_env(&[
+            ("GENESYS_CLIENT_ID", "a"),
+            ("GENESYS_CLIENT_SECRET", "b"),
+        ])
         .unwrap();
-        assert_eq!(c.client_id, "a");
+        assert!(matches!(direct, CredentialSource::Direct(c) if c.client_id == "a"));
+        let secret = CredentialSource::from_env(&[
+            ("GENESYS_CLIENT_ID", "a"),
+            (SECRET_ARN_VAR, "arn:aws:secretsmanager:us-east-1:1:secret:x"),
+        ])
+        .unwrap();
+        assert!(matches!(secret, CredentialSource::Secret(_)));
     }
 
     #[test]

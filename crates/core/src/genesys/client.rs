@@ -1,18 +1,20 @@
-//! The Genesys Cloud Platform API client: bearer auth from the [`TokenCache`], one refresh on 401,
-//! status-to-[`GenesysError`] mapping, bounded body reads. Built once per container; clones share the
-//! connection pool and the token cache.
+//! The Genesys Cloud Platform API client: bearer auth from the [`TokenCache`], one refresh on 401, every
+//! request within the budget ([`RateLimiter`]), answers mapped by [`super::response::classify`]. Built once
+//! per container; clones share the connection pool, the token cache and the budget.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::auth::TokenCache;
-use super::error::{ApiErrorBody, GenesysError};
-use super::models::ConversationDetails;
+use super::auth::{Credentials, TokenCache};
+use super::error::GenesysError;
+use super::limiter::RateLimiter;
+use super::models::MultiGet;
 use super::region::Endpoints;
-use crate::http::{read_bounded, retry_after};
+use super::response::{classify, Answer, Endpoint};
+use crate::http::read_bounded;
 
-/// Largest API body read. Analytics details of a long conversation run to hundreds of KiB.
-pub const MAX_BODY: usize = 8 * 1024 * 1024;
+/// Largest API body read: a multi-get of 100 long conversations runs to a few MiB.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
 
 /// The Platform API client.
 #[derive(Clone)]
@@ -21,28 +23,43 @@ pub struct GenesysClient {
     endpoints: Arc<Endpoints>,
     tokens: TokenCache,
     timeout: Duration,
+    budget: Option<RateLimiter>,
 }
 
-/// What a 404 means for an endpoint.
-#[derive(Clone, Copy)]
-enum NotFound<'a> {
-    /// Analytics has not indexed the conversation yet: retry later.
-    NotYetIndexed(&'a str),
+/// What a multi-get answered, by conversation.
+#[derive(Debug, Clone, Default)]
+pub struct Fetched {
+    /// The conversations Genesys returned: the parsed details and the raw JSON.
+    pub found: Vec<(super::models::ConversationDetails, serde_json::Value)>,
+    /// Ids asked for and absent from the answer: not indexed yet.
+    pub missing: Vec<String>,
+    /// Elements of the answer that could not be read, with why.
+    pub unreadable: Vec<String>,
 }
 
 impl GenesysClient {
-    /// A client for `endpoints`, authenticating with `tokens`, each request bounded by `timeout`.
+    /// A client for `endpoints` with `credentials`, each request bounded by `timeout`; with a `budget`
+    /// every request (the token's too) takes a slot of it first.
     pub fn new(
         http: reqwest::Client,
         endpoints: Endpoints,
-        tokens: TokenCache,
+        credentials: Credentials,
         timeout: Duration,
+        budget: Option<RateLimiter>,
     ) -> Self {
+        let tokens = TokenCache::new(
+            http.clone(),
+            endpoints.token_url(),
+            credentials,
+            timeout,
+            budget.clone(),
+        );
         Self {
             http,
             endpoints: Arc::new(endpoints),
             tokens,
             timeout,
+            budget,
         }
     }
 
@@ -51,34 +68,61 @@ impl GenesysClient {
         &self.tokens
     }
 
-    /// `GET /api/v2/analytics/conversations/{id}/details`, returned raw (see [`parse_details`]).
-    pub async fn conversation_details_raw(
-        &self,
-        conversation_id: &str,
-    ) -> Result<Vec<u8>, GenesysError> {
-        let url =
-            self.endpoints
-                .api_url(&["analytics", "conversations", conversation_id, "details"]);
-        self.get(url, NotFound::NotYetIndexed(conversation_id))
-            .await
+    /// The request budget, when there is one.
+    pub fn budget(&self) -> Option<&RateLimiter> {
+        self.budget.as_ref()
     }
 
-    /// `GET /api/v2/analytics/conversations/{id}/details`, parsed.
-    pub async fn conversation_details(
+    /// `GET /api/v2/analytics/conversations/details?id=a,b,...`: several conversations in one request.
+    /// Waits up to `max_wait` for a slot of the budget; otherwise `Genesys.OverBudget`.
+    pub async fn conversations(
         &self,
-        conversation_id: &str,
-    ) -> Result<ConversationDetails, GenesysError> {
-        parse_details(&self.conversation_details_raw(conversation_id).await?)
+        ids: &[String],
+        max_wait: Duration,
+    ) -> Result<Fetched, GenesysError> {
+        let mut url = self
+            .endpoints
+            .api_url(&["analytics", "conversations", "details"]);
+        // Comma-separated, as the SDKs send it (`id=a,b,c`). Ids are UUIDs, so nothing needs escaping.
+        url.set_query(Some(&format!("id={}", ids.join(","))));
+        let body = match self.get(url, max_wait).await? {
+            Answer::Body(body) => body,
+            // Nothing of what was asked is indexed yet.
+            Answer::NotFound(_) => b"{}".to_vec(),
+        };
+        let parsed = MultiGet::parse(&body).map_err(|reason| GenesysError::BadResponse { reason })?;
+        let mut fetched = Fetched {
+            unreadable: parsed.unreadable,
+            ..Fetched::default()
+        };
+        for (details, raw) in parsed.conversations {
+            if ids.contains(&details.conversation_id) {
+                fetched.found.push((details, raw));
+            } else {
+                fetched.unreadable.push(format!(
+                    "an answer for {}, which was not asked for",
+                    details.conversation_id
+                ));
+            }
+        }
+        fetched.missing = ids
+            .iter()
+            .filter(|id| !fetched.found.iter().any(|(d, _)| &d.conversation_id == *id))
+            .cloned()
+            .collect();
+        Ok(fetched)
     }
 
     /// An authenticated GET. A 401 invalidates the token and the call is retried once with a new one.
-    async fn get(
-        &self,
-        url: reqwest::Url,
-        not_found: NotFound<'_>,
-    ) -> Result<Vec<u8>, GenesysError> {
+    async fn get(&self, url: reqwest::Url, max_wait: Duration) -> Result<Answer, GenesysError> {
         let mut refreshed = false;
         loop {
+            if let Some(budget) = &self.budget {
+                budget
+                    .acquire(max_wait)
+                    .await
+                    .map_err(|wait| GenesysError::OverBudget { wait })?;
+            }
             let token = self.tokens.token().await?;
             let mut bearer =
                 reqwest::header::HeaderValue::try_from(format!("Bearer {}", token.expose()))
@@ -102,72 +146,15 @@ impl GenesysClient {
                 continue;
             }
             let headers = response.headers().clone();
-            let body = read_bounded(response, MAX_BODY)
-                .await
-                .map_err(|e| match e {
-                    crate::http::BodyError::TooLarge { .. } => GenesysError::BadResponse {
-                        reason: e.to_string(),
-                    },
-                    crate::http::BodyError::Transport(t) => {
-                        GenesysError::transport("API response", &t)
-                    }
-                })?;
-            return match status {
-                200..=299 => Ok(body),
-                401 | 403 => {
-                    let b = ApiErrorBody::parse(&body);
-                    Err(GenesysError::AuthFailed {
-                        reason: format!(
-                            "API answered HTTP {status} {}{}",
-                            b.code.as_deref().unwrap_or(""),
-                            if status == 403 {
-                                " (check the OAuth client's roles)"
-                            } else {
-                                " after a token refresh"
-                            }
-                        ),
-                    })
-                }
-                404 => match not_found {
-                    NotFound::NotYetIndexed(id) => Err(GenesysError::NotYetAvailable {
-                        conversation_id: id.to_owned(),
-                        body: ApiErrorBody::parse(&body),
-                    }),
-                },
-                429 => Err(GenesysError::RateLimited {
-                    retry_after: retry_after(&headers),
-                    body: ApiErrorBody::parse(&body),
-                }),
-                500..=599 => {
-                    let b = ApiErrorBody::parse(&body);
-                    Err(GenesysError::Unavailable {
-                        reason: format!(
-                            "API answered HTTP {status} {}",
-                            b.code.as_deref().unwrap_or("")
-                        )
-                        .trim_end()
-                        .to_owned(),
-                    })
-                }
-                _ => {
-                    let b = ApiErrorBody::parse(&body);
-                    Err(GenesysError::BadResponse {
-                        reason: format!(
-                            "API answered HTTP {status} {}",
-                            b.code.as_deref().unwrap_or("")
-                        )
-                        .trim_end()
-                        .to_owned(),
-                    })
-                }
-            };
+            let body = read_bounded(response, MAX_BODY).await;
+            let answer = classify(Endpoint::Api, status, &headers, body);
+            if let (Err(GenesysError::RateLimited { retry_after: Some(d), .. }), Some(budget)) =
+                (&answer, &self.budget)
+            {
+                // Nothing more from this container until Genesys said it may.
+                budget.pause_for(*d);
+            }
+            return answer;
         }
     }
-}
-
-/// Parses an analytics conversation details body; anything that is not one is `Genesys.BadResponse`.
-pub fn parse_details(body: &[u8]) -> Result<ConversationDetails, GenesysError> {
-    serde_json::from_slice(body).map_err(|e| GenesysError::BadResponse {
-        reason: format!("conversation details are not the expected JSON ({e})"),
-    })
 }

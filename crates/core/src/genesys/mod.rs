@@ -1,14 +1,19 @@
-//! The Genesys Cloud client: regions, OAuth credentials and token cache, the Platform API, typed models
-//! and the error kinds the state machine retries on.
+//! The Genesys Cloud client: regions, OAuth credentials and token cache, the request budget, the
+//! Platform API, the one answer classifier, typed models, the details-to-record mapping and the error
+//! kinds.
 
 pub mod auth;
 pub mod client;
 pub mod error;
+pub mod limiter;
+pub mod mapping;
 pub mod models;
 pub mod region;
+pub mod response;
 
-pub use auth::{AccessToken, Credentials, TokenCache};
-pub use client::GenesysClient;
+pub use auth::{AccessToken, CredentialSource, Credentials, TokenCache};
+pub use client::{Fetched, GenesysClient};
 pub use error::{ApiErrorBody, GenesysError};
+pub use limiter::RateLimiter;
 pub use models::ConversationDetails;
 pub use region::Endpoints;

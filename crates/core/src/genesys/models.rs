@@ -65,6 +65,12 @@ pub struct Session {
     /// `inbound` / `outbound`.
     #[serde(default)]
     pub direction: Option<String>,
+    /// The calling address (voice), e.g. `tel:+3212345678` (PII: only ever hashed).
+    #[serde(default)]
+    pub ani: Option<String>,
+    /// The called address (voice).
+    #[serde(default)]
+    pub dnis: Option<String>,
     /// Segments of the session.
     #[serde(default, deserialize_with = "nullable_vec")]
     pub segments: Vec<Segment>,
@@ -83,4 +89,53 @@ pub struct Segment {
     /// The wrap-up code id, on `wrapup` segments.
     #[serde(default)]
     pub wrap_up_code: Option<String>,
+}
+
+/// `AnalyticsConversationWithoutAttributesMultiGetResponse`:
+/// `GET /api/v2/analytics/conversations/details?id=a,b,c`. Conversations not indexed yet are absent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MultiGet {
+    /// The conversations the answer holds, each parsed on its own, with its raw JSON.
+    pub conversations: Vec<(ConversationDetails, serde_json::Value)>,
+    /// Elements that were not a conversation (kept apart so one bad element costs only itself).
+    pub unreadable: Vec<String>,
+}
+
+impl MultiGet {
+    /// Parses the answer; a body that is not `{"conversations": [...]}` is an error, a bad element is not.
+    pub fn parse(body: &[u8]) -> Result<Self, String> {
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|e| format!("the multi-get answer is not JSON ({e})"))?;
+        let elements = match value {
+            serde_json::Value::Object(mut o) => match o.remove("conversations") {
+                Some(serde_json::Value::Array(items)) => items,
+                None | Some(serde_json::Value::Null) => Vec::new(),
+                Some(_) => return Err("the multi-get answer's conversations is not an array".into()),
+            },
+            _ => return Err("the multi-get answer is not a JSON object".into()),
+        };
+        let mut out = Self::default();
+        for element in elements {
+            match ConversationDetails::deserialize(&element) {
+                Ok(details) => out.conversations.push((details, element)),
+                Err(e) => out.unreadable.push(e.to_string()),
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_element_costs_only_itself() {
+        let m = MultiGet::parse(br#"{"conversations":[{"conversationId":"a"},{"conversationId":5},{"conversationId":"b","participants":null}]}"#).unwrap();
+        let ids: Vec<&str> = m.conversations.iter().map(|(c, _)| c.conversation_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert_eq!(m.unreadable.len(), 1);
+        assert_eq!(MultiGet::parse(b"{}").unwrap(), MultiGet::default());
+        assert!(MultiGet::parse(b"[]").is_err());
+    }
 }

@@ -1,5 +1,6 @@
 //! Genesys Cloud regions: from `GENESYS_ENV` (a Genesys domain or an AWS region name) to the login and
-//! API base URLs. The table is the official SDKs' region host table (spec/genesys.md §3).
+//! API base URLs. The table is the official SDKs' region host table: PureCloudPlatformClientV2 269.0.0
+//! (PyPI) and purecloud-platform-client-v2 262.0.0 (npm), which added the EU Sovereign Cloud in 2026.
 
 use crate::config::{optional, parse_url, ConfigError, Env};
 
@@ -22,6 +23,7 @@ pub const REGIONS: &[(&str, &str)] = &[
     ("ap-northeast-1", "mypurecloud.jp"),
     ("ap-northeast-2", "apne2.pure.cloud"),
     ("ap-northeast-3", "apne3.pure.cloud"),
+    ("eusc-de-east-1", "edee1.eusc-pure.cloud"),
 ];
 
 /// Where to reach one Genesys Cloud region.
@@ -35,11 +37,14 @@ pub struct Endpoints {
     pub api_base: reqwest::Url,
 }
 
-/// Resolves a Genesys domain or an AWS region name to its domain; `None` if unknown.
+/// Resolves a Genesys domain or an AWS region name to its domain; `None` if unknown. Like the JS SDK, a
+/// scheme, a trailing `/` and a `login.`/`api.` host prefix are ignored (`https://api.mypurecloud.ie/`).
 pub fn domain_for(value: &str) -> Option<&'static str> {
     let v = value.trim().to_ascii_lowercase();
     let v = v
         .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
         .trim_start_matches("api.")
         .trim_start_matches("login.");
     REGIONS
@@ -136,6 +141,42 @@ mod tests {
             assert_eq!(domain_for(region), Some(*domain));
             assert_eq!(domain_for(domain), Some(*domain));
         }
+        for spelled in ["https://mypurecloud.ie/", "mypurecloud.ie/", "http://api.mypurecloud.ie", " LOGIN.mypurecloud.ie "] {
+            assert_eq!(domain_for(spelled), Some("mypurecloud.ie"), "{spelled}");
+        }
+    }
+
+    /// The 18 hosts of the official SDKs' region table (PureCloudPlatformClientV2 269.0.0,
+    /// `PureCloudRegionHosts`; purecloud-platform-client-v2 262.0.0, `PureCloudRegionHosts`).
+    #[test]
+    fn the_table_is_the_sdks_region_host_table() {
+        let sdk: [(&str, &str); 18] = [
+            ("us_east_1", "mypurecloud.com"),
+            ("eu_west_1", "mypurecloud.ie"),
+            ("ap_southeast_2", "mypurecloud.com.au"),
+            ("ap_northeast_1", "mypurecloud.jp"),
+            ("eu_central_1", "mypurecloud.de"),
+            ("us_west_2", "usw2.pure.cloud"),
+            ("ca_central_1", "cac1.pure.cloud"),
+            ("ap_northeast_2", "apne2.pure.cloud"),
+            ("eu_west_2", "euw2.pure.cloud"),
+            ("ap_south_1", "aps1.pure.cloud"),
+            ("us_east_2", "use2.us-gov-pure.cloud"),
+            ("sa_east_1", "sae1.pure.cloud"),
+            ("me_central_1", "mec1.pure.cloud"),
+            ("ap_northeast_3", "apne3.pure.cloud"),
+            ("eu_central_2", "euc2.pure.cloud"),
+            ("ap_southeast_1", "apse1.pure.cloud"),
+            ("mx_central_1", "mxc1.pure.cloud"),
+            ("eusc_de_east_1", "edee1.eusc-pure.cloud"),
+        ];
+        assert_eq!(REGIONS.len(), sdk.len());
+        for (name, host) in sdk {
+            let region = name.replace('_', "-");
+            assert!(REGIONS.contains(&(region.as_str(), host)), "{region} -> {host}");
+        }
+        let e = Endpoints::from_env(&[("GENESYS_ENV", "eusc-de-east-1")]).unwrap();
+        assert_eq!(e.token_url().as_str(), "https://login.edee1.eusc-pure.cloud/oauth/token");
     }
 
     #[test]

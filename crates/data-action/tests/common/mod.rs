@@ -33,7 +33,7 @@ pub const ERRORS: [&str; 7] = [
     "InternalServerError",
 ];
 /// The message every invocation logs exactly once.
-pub const LOG_MESSAGE: &str = "data action invocation";
+pub const LOG_MESSAGE: &str = "invocation";
 
 /// The output schema shipped with the Genesys action.
 pub fn output_schema() -> Value {
@@ -101,8 +101,8 @@ pub fn failed_with(r: &Invocation, error: &str) -> String {
 pub fn invocation_lines(f: &FunctionProcess) -> Vec<Value> {
     f.logs()
         .lines()
-        .filter(|line| line.contains(LOG_MESSAGE))
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .map(|line| serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .filter(|line| line["message"] == LOG_MESSAGE)
         .collect()
 }
 
@@ -111,7 +111,7 @@ pub fn last_line(f: &FunctionProcess) -> Value {
     let lines = invocation_lines(f);
     lines
         .last()
-        .map(|l| l["fields"].clone())
+        .cloned()
         .unwrap_or_else(|| panic!("no invocation line in {}", f.logs()))
 }
 

@@ -1,0 +1,222 @@
+//! One record's conditional write: `UpdateItem` keyed by `conversationId`, only when the stored item is
+//! absent or holds an older event by `(lastEventTime, lastEventId)`.
+//!
+//! The `last*` attributes and `correlationId` always take the record's values (they say which event the
+//! item reflects). Every other attribute is only filled where the item has none yet (`if_not_exists`):
+//! enrich writes the analytics details over them, and a later event must not wipe those.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use gcx_core::contract::ConversationRecord;
+
+/// Written only if the item has no event yet, or an older one. The placeholders are bound by
+/// [`merge_update`]. `attribute_not_exists(#t)` rather than of the key: enrich may have created the item.
+pub const NEWER_ONLY: &str = "attribute_not_exists(#t) OR #t < :t OR (#t = :t AND #id < :id)";
+
+/// Attributes every write sets: they say which event the item reflects.
+const EVENT_ATTRIBUTES: &[&str] = &[
+    "lastEventType",
+    "lastEventTime",
+    "lastEventId",
+    "correlationId",
+    "expiresAt",
+];
+
+/// An `UpdateItem` expression with its placeholders.
+#[derive(Debug, PartialEq)]
+pub struct MergeUpdate {
+    /// `SET ...`.
+    pub expression: String,
+    /// Placeholder → attribute name.
+    pub names: HashMap<String, String>,
+    /// Placeholder → value.
+    pub values: HashMap<String, AttributeValue>,
+}
+
+/// The update that stores `item` (a record's attributes, without nulls and empty lists).
+pub fn merge_update(item: HashMap<String, AttributeValue>) -> MergeUpdate {
+    let mut names = HashMap::from([
+        ("#t".to_owned(), "lastEventTime".to_owned()),
+        ("#id".to_owned(), "lastEventId".to_owned()),
+        ("#enriched".to_owned(), "enriched".to_owned()),
+    ]);
+    let mut values = HashMap::from([(":false".to_owned(), AttributeValue::Bool(false))]);
+    let mut sets = vec!["#enriched = if_not_exists(#enriched, :false)".to_owned()];
+    let mut attributes: Vec<(String, AttributeValue)> = item
+        .into_iter()
+        .filter(|(k, v)| k != "conversationId" && !is_empty(v))
+        .collect();
+    attributes.sort_by(|a, b| a.0.cmp(&b.0));
+    for (i, (attribute, value)) in attributes.into_iter().enumerate() {
+        let (name, placeholder) = match attribute.as_str() {
+            "lastEventTime" => ("#t".to_owned(), ":t".to_owned()),
+            "lastEventId" => ("#id".to_owned(), ":id".to_owned()),
+            _ => (format!("#a{i}"), format!(":v{i}")),
+        };
+        if EVENT_ATTRIBUTES.contains(&attribute.as_str()) {
+            sets.push(format!("{name} = {placeholder}"));
+        } else {
+            sets.push(format!("{name} = if_not_exists({name}, {placeholder})"));
+        }
+        names.insert(name, attribute);
+        values.insert(placeholder, value);
+    }
+    MergeUpdate {
+        expression: format!("SET {}", sets.join(", ")),
+        names,
+        values,
+    }
+}
+
+/// Null and empty lists say nothing: they are not written, so a later event can still fill them.
+fn is_empty(v: &AttributeValue) -> bool {
+    match v {
+        AttributeValue::Null(_) => true,
+        AttributeValue::L(l) => l.is_empty(),
+        _ => false,
+    }
+}
+
+/// What the write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The record is now the item's newest event.
+    Stored,
+    /// The item holds a newer event: nothing written.
+    Stale,
+    /// The item holds this very event: nothing written.
+    Duplicate,
+}
+
+/// Why a write failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// Throttling or a transient failure after the SDK's retries: the batch is retried.
+    Unavailable(String),
+    /// Every write would fail the same way (missing table, access denied): the batch fails whole.
+    TableRejected(String),
+    /// This item cannot be written (too large, invalid): its event is dead-lettered.
+    ItemRejected(String),
+}
+
+/// Writes `record` to `table`, with `expiresAt` when given.
+pub async fn write(
+    dynamo: &aws_sdk_dynamodb::Client,
+    table: &str,
+    record: &ConversationRecord,
+    expires_at: Option<u64>,
+) -> Result<Written, WriteError> {
+    let mut item: HashMap<String, AttributeValue> = serde_dynamo::to_item(record)
+        .map_err(|e| WriteError::ItemRejected(format!("the record cannot be stored: {e}")))?;
+    if let Some(at) = expires_at {
+        item.insert("expiresAt".into(), AttributeValue::N(at.to_string()));
+    }
+    let update = merge_update(item);
+    let result = dynamo
+        .update_item()
+        .table_name(table)
+        .key(
+            "conversationId",
+            AttributeValue::S(record.conversation_id.clone()),
+        )
+        .update_expression(update.expression)
+        .set_expression_attribute_names(Some(update.names))
+        .set_expression_attribute_values(Some(update.values))
+        .condition_expression(NEWER_ONLY)
+        .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+        .send()
+        .await;
+    tracing::debug!(conversation_ref = %gcx_core::redact::pii_ref(&record.conversation_id), ok = result.is_ok(), "UpdateItem");
+    match result {
+        Ok(_) => Ok(Written::Stored),
+        Err(SdkError::ServiceError(e))
+            if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
+        {
+            let stored_id = match e.err() {
+                UpdateItemError::ConditionalCheckFailedException(c) => c
+                    .item
+                    .as_ref()
+                    .and_then(|i| i.get("lastEventId"))
+                    .and_then(|v| v.as_s().ok())
+                    .cloned(),
+                _ => None,
+            };
+            Ok(if stored_id.as_deref() == Some(record.last_event_id.as_str()) {
+                Written::Duplicate
+            } else {
+                Written::Stale
+            })
+        }
+        Err(e) => Err(classify(e)),
+    }
+}
+
+fn classify(e: SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> WriteError {
+    let text = DisplayErrorContext(&e).to_string();
+    match &e {
+        SdkError::ServiceError(s) => {
+            let transient = matches!(
+                s.err(),
+                UpdateItemError::ProvisionedThroughputExceededException(_)
+                    | UpdateItemError::RequestLimitExceeded(_)
+                    | UpdateItemError::InternalServerError(_)
+                    | UpdateItemError::TransactionConflictException(_)
+            ) || s.raw().status().is_server_error()
+                || matches!(s.err().code(), Some("ThrottlingException"));
+            if transient {
+                return WriteError::Unavailable(text);
+            }
+            match s.err().code() {
+                Some("ValidationException" | "ItemCollectionSizeLimitExceededException") => {
+                    WriteError::ItemRejected(text)
+                }
+                _ => WriteError::TableRejected(text),
+            }
+        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            WriteError::Unavailable(text)
+        }
+        _ => WriteError::TableRejected(text),
+    }
+}
+
+/// The DynamoDB client with the SDK's standard retry strategy (backoff with jitter on throttling), given
+/// a few more attempts than the default before `Store.Unavailable` hands retrying to the state machine.
+pub fn dynamo_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let retry = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
+        .with_max_attempts(5)
+        .with_initial_backoff(std::time::Duration::from_millis(50));
+    aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(sdk)
+            .retry_config(retry)
+            .build(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_attributes_are_set_the_rest_only_fills_gaps_and_empties_are_left_out() {
+        let item = HashMap::from([
+            ("conversationId".to_owned(), AttributeValue::S("c".into())),
+            ("lastEventTime".to_owned(), AttributeValue::N("5".into())),
+            ("lastEventId".to_owned(), AttributeValue::S("e".into())),
+            ("agents".to_owned(), AttributeValue::L(vec![AttributeValue::S("a".into())])),
+            ("queueIds".to_owned(), AttributeValue::L(vec![])),
+            ("mediaType".to_owned(), AttributeValue::Null(true)),
+        ]);
+        let u = merge_update(item);
+        assert_eq!(
+            u.expression,
+            "SET #enriched = if_not_exists(#enriched, :false), #a0 = if_not_exists(#a0, :v0), #id = :id, #t = :t"
+        );
+        assert_eq!(u.names["#a0"], "agents");
+        assert_eq!(u.values[":t"], AttributeValue::N("5".into()));
+        assert!(!u.names.values().any(|n| n == "queueIds" || n == "mediaType" || n == "conversationId"));
+    }
+}
