@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= us-east-1
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test setup build lint unit checks e2e deny chaos bench clean
+.PHONY: help demo test setup build lint unit checks e2e deny chaos bench replay load figures clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -26,9 +26,10 @@ setup: ## install pinned tools: .venv (pip), node_modules (npm), .tools (cargo-d
 build: ## debug build of every binary and test (the one build the tests use)
 	cargo build --workspace --all-targets
 
-lint: ## rustfmt and clippy, warnings are errors
+lint: setup ## rustfmt, clippy (warnings are errors) and unused dependencies (cargo-machete)
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	.tools/bin/cargo-machete
 
 unit: build ## unit, property, and integration tests (binaries through the Runtime API, moto, stand-ins)
 	cargo test --workspace --no-fail-fast
@@ -47,6 +48,16 @@ e2e: setup build ## end-to-end tests on the local stack (moto + cargo lambda wat
 
 chaos: setup build ## 500 events with duplicates, reordering and injected faults: lost = 0, duplicated = 0
 	$(PY) local/chaos.py
+
+EVENTS ?= events/eventbridge
+replay: setup build ## run real events through the local pipeline: make replay EVENTS=path [ARGS="--report r.json"]
+	$(PY) local/replay.py $(EVENTS) $(ARGS)
+
+load: setup ## generate the documented load: 2,000 conversations, 22,000 events (local/.run/load)
+	$(PY) local/loadgen.py --conversations 2000 --pace-ms 50 --out local/.run/load
+
+figures: load build ## the documented figures run: replay of `make load` at 200 events/s (bench/replay.json)
+	$(PY) local/replay.py local/.run/load --rate 200 --not-indexed-share 0.1 --report bench/replay.json $(ARGS)
 
 bench: ## release build, every function through the Runtime API; table + bench/results.json (ARGS=--strict|--arm64)
 	bash scripts/bench.sh $(ARGS)

@@ -1,21 +1,28 @@
 #!/usr/bin/env python3
 """Check the sample events in events/ (stdlib only; uses `jsonschema` too if it is importable).
 
-Usage: python3 events/check_events.py [--root DIR] [-q]
+Usage: python3 events/check_events.py [--root DIR] [--catalogue FILE] [-q]
 
 It checks:
   * every eventbridge/*.json envelope: the required keys and their types; that `detail-type` contains `{id}` and
     matches `detail.topicName` once the ids are filled in; that `time` and `detail.timestamp` agree.
-  * conversation detail events (`v2.detail.events.conversation.{id}.*`): that `eventBody.conversationId` equals the id
-    inside `topicName`, and that `eventTime` is an integer of epoch milliseconds.
+  * conversation detail events (`v2.detail.events.conversation.{id}.*`): that the topic is one of the `detailTopics`
+    of docs/catalogue.json (generated from the Rust code), that `eventBody.conversationId` equals the id inside
+    `topicName`, and that `eventTime` is an integer of epoch milliseconds. Every detail topic of the catalogue must
+    have a schema or a field list here and at least one sample in eventbridge/.
   * every eventBody against its schema in events/schemas/ where one exists. This is a strict hand-written check:
     unknown properties are errors. It also uses `jsonschema` Draft 7 when that is installed. Topics without a schema
     are checked against a list of allowed fields taken from the Genesys SDK models.
-  * the conversation 1bc96a39-... timeline: the events come in order with strictly increasing eventTime, and the
-    event ids and CorrelationIds are all different.
+  * the conversation 1bc96a39-... timeline: the events come in order with strictly increasing eventTime; the
+    events outside the timeline (wrapup, flow-outcome, contact) come after the event they follow; and the event ids
+    and CorrelationIds are all different.
   * fanout/: array.json holds valid envelopes; the sqs.json records have the right shape, a correct md5OfBody, and
     bodies that are valid envelopes; each malformed-*.json is malformed in the way its name says.
-  * pipeline/: the inputs are consistent with eventbridge/customer-end.json and with docs/contracts.md.
+  * pipeline/: the Step Functions Task inputs `{"batch", "executionId"}` of validate, process and save. Their valid
+    events are exactly what eventbridge/customer-end.json and eventbridge/acw.json give; each invalid event of
+    validate-input.json is a dead letter of process-input.json with exactly the catalogue's `deadLetterFields`;
+    save-input.json carries the same events and dead letters, one record per event (keys in RECORD_KEYS) and
+    enrichment requests for the events whose topic the catalogue enriches by default.
   * data-action/: each file is valid JSON of the expected shape.
 
 It exits 1 and prints every violation it finds, or prints "OK" and exits 0.
@@ -37,11 +44,11 @@ SOURCE_RE = re.compile(
     r"^aws\.partner/genesys\.com(\.[a-z0-9]+)?/cloud/"
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/[A-Za-z0-9._-]{1,64}$"
 )
+EXECUTION_ARN_RE = re.compile(r"^arn:aws:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}$")
 CONV_PREFIX = "v2.detail.events.conversation.{id}."
-CONV_SUFFIXES = {
-    "customer.start", "customer.end", "acd.start", "acd.end", "acw", "attributes", "flow.start", "flow.end",
-    "outbound", "user.start", "user.end", "voicemail.start", "voicemail.end",
-}
+# The conversation detail topics (the part after CONV_PREFIX) are not listed here: they come from the catalogue
+# that the Rust code generates (docs/catalogue.json, key "detailTopics"); see Checker.detail_topics.
+CATALOGUE = HERE.parent / "docs" / "catalogue.json"
 ENVELOPE_KEYS = {
     "version": str, "id": str, "detail-type": str, "source": str, "account": str, "time": str, "region": str,
     "resources": list, "detail": dict,
@@ -59,7 +66,8 @@ SCHEMA_BY_TOPIC = {
 # Topics without a schema file here: allowed fields and their JSON types, from the Genesys SDK models
 # (MyPureCloud platform-client-sdk-*: AcdStart/AcdEnd/FlowStart/FlowEnd/UserStart/AttributeUpdate/OutboundInit/
 # VoicemailStart/VoicemailEnd DetailEventTopic*Event, AuditTopicAuditLogMessage, TranscriptionTopicTranscriptionMessage).
-# The list is limited to the fields the samples may use.
+# The list is limited to the fields the samples may use. The lists of wrapup, flow.outcome and contact are complete:
+# they are the attribute_map of the SDK model (see _WRAPUP, _FLOW_OUTCOME, _CONTACT below).
 _COMMON = {
     "eventTime": "integer", "conversationId": "string", "participantId": "string", "sessionId": "string",
     "mediaType": "string", "provider": "string", "direction": "string", "ani": "string", "dnis": "string",
@@ -67,6 +75,48 @@ _COMMON = {
     "divisionId": "string", "conversationExternalContactIds": "array",
     "conversationExternalOrganizationIds": "array",
 }
+# The complete field lists (attribute_map / swagger_types) of three models of MyPureCloud/platform-client-sdk-python,
+# build/PureCloudPlatformClientV2/models/:
+#   wrapup_detail_event_topic_wrapup_event.py (WrapupDetailEventTopicWrapupEvent)
+#     @ 30b1aaa0e7adfe1e946dd8faa8ecc674b52f5b5e
+#   flow_outcome_detail_event_topic_flow_outcome_event.py (FlowOutcomeDetailEventTopicFlowOutcomeEvent) and
+#   flow_outcome_detail_event_topic_flow_milestone.py (FlowOutcomeDetailEventTopicFlowMilestone)
+#     @ 4c2478b91899db8b70673679e1061940d2f55023
+#   contact_detail_event_topic_contact_update_event.py (ContactDetailEventTopicContactUpdateEvent)
+#     @ 30b1aaa0e7adfe1e946dd8faa8ecc674b52f5b5e
+# Note that none of them has userId, and only flow.outcome has divisionId.
+_WRAPUP = {
+    "eventTime": "integer", "conversationId": "string", "participantId": "string", "sessionId": "string",
+    "mediaType": "string", "provider": "string", "direction": "string", "ani": "string", "dnis": "string",
+    "addressTo": "string", "addressFrom": "string", "callbackUserName": "string", "callbackNumbers": "array",
+    "callbackScheduledTime": "integer", "subject": "string", "messageType": "string", "queueId": "string",
+    "wrapupCode": "string", "wrapupNotes": "string", "wrapupDurationMs": "integer",
+    "conversationExternalContactIds": "array", "conversationExternalOrganizationIds": "array",
+}
+_FLOW_OUTCOME = {
+    "eventTime": "integer", "conversationId": "string", "participantId": "string", "sessionId": "string",
+    "mediaType": "string", "provider": "string", "direction": "string", "ani": "string", "dnis": "string",
+    "addressTo": "string", "addressFrom": "string", "subject": "string", "messageType": "string",
+    "flowType": "string", "flowId": "string", "divisionId": "string", "flowVersion": "string",
+    "flowOutcomeId": "string", "flowOutcomeStartTime": "integer", "flowOutcomeEndTime": "integer",
+    "flowOutcomeValue": "string", "flowMilestones": "array",
+    "conversationExternalContactIds": "array", "conversationExternalOrganizationIds": "array",
+}
+_CONTACT = {
+    "eventTime": "integer", "conversationId": "string", "participantId": "string", "sessionId": "string",
+    "mediaType": "string", "externalOrganizationId": "string", "externalContactId": "string", "provider": "string",
+    "direction": "string", "ani": "string", "dnis": "string", "addressTo": "string", "addressFrom": "string",
+    "callbackUserName": "string", "callbackNumbers": "array", "callbackScheduledTime": "integer",
+    "subject": "string", "messageType": "string",
+    "conversationExternalContactIds": "array", "conversationExternalOrganizationIds": "array",
+}
+# Array fields whose items are objects: the items' allowed fields and types.
+ITEM_FIELDS = {
+    "flowMilestones": {"milestoneId": "string", "milestoneTime": "integer"},
+}
+# Array fields whose items are strings.
+STRING_ITEMS = {"callbackNumbers", "conversationExternalContactIds", "conversationExternalOrganizationIds",
+                "requestedRoutingSkillIds", "requestedRoutings"}
 FIELDS_BY_TOPIC = {
     CONV_PREFIX + "acd.start": dict(_COMMON, queueId="string", utilizationLabel="string", routingPriority="integer",
                                     requestedRoutingSkillIds="array"),
@@ -85,6 +135,9 @@ FIELDS_BY_TOPIC = {
     CONV_PREFIX + "outbound": dict(_COMMON),
     CONV_PREFIX + "voicemail.start": dict(_COMMON, userId="string", queueId="string"),
     CONV_PREFIX + "voicemail.end": dict(_COMMON, userId="string", queueId="string", disconnectType="string"),
+    CONV_PREFIX + "wrapup": _WRAPUP,
+    CONV_PREFIX + "flow.outcome": _FLOW_OUTCOME,
+    CONV_PREFIX + "contact": _CONTACT,
     "v2.audits.entitytype.{id}.entityid.{id}": {
         "id": "string", "userId": "string", "userHomeOrgId": "string", "username": "object", "userDisplay": "string",
         "clientId": "object", "remoteIp": "array", "serviceName": "string", "level": "string", "eventTime": "string",
@@ -101,6 +154,8 @@ ENUMS = {
     "mediaType": {"UNKNOWN", "VOICE", "CHAT", "EMAIL", "CALLBACK", "COBROWSE", "VIDEO", "SCREENSHARE", "MESSAGE",
                   "INTERNALMESSAGE", "SCREENMONITORING"},
     "direction": {"UNKNOWN", "INBOUND", "OUTBOUND"},
+    "flowOutcomeValue": {"UNKNOWN", "SUCCESS", "FAILURE"},
+    "messageType": {"UNKNOWN", "SMS", "TWITTER", "FACEBOOK", "LINE", "WHATSAPP", "WEBMESSAGING", "OPEN", "INSTAGRAM"},
 }
 
 # The conversation of the analytics sample and the order its events must come in.
@@ -108,26 +163,36 @@ TIMELINE_CONVERSATION = "1bc96a39-6725-40c4-9345-db72aa67b8c6"
 TIMELINE = ["customer-start", "flow-start", "flow-end", "acd-start", "acd-end", "user-start", "customer-end",
             "user-end", "acw"]
 
-EXPECTED_EVENTBRIDGE = set(TIMELINE) | {
+# Events of the same conversation outside TIMELINE, and the timeline event each must come after.
+FOLLOWS = {"flow-outcome": "flow-end", "contact": "user-start", "wrapup": "acw"}
+
+EXPECTED_EVENTBRIDGE = set(TIMELINE) | set(FOLLOWS) | {
     "attributes", "outbound", "voicemail-start", "voicemail-end", "queue-conversation", "audit", "transcription",
     "customer-start-sample",
 }
 
+# pipeline/: the events whose execution-input elements are the valid events of validate-input.json, in order.
+PIPELINE_EVENTS = ["customer-end", "acw"]
 RECORD_KEYS = {
-    "conversationId", "conversationStart", "conversationEnd", "durationMs", "mediaType", "originatingDirection",
-    "divisionIds", "queueIds", "agents", "customerParticipantName", "wrapUpCodes", "lastEventType", "lastEventTime",
-    "lastEventId", "enriched",
+    "conversationId", "mediaType", "originatingDirection", "divisionIds", "queueIds", "agents", "wrapUpCodes",
+    "lastEventType", "lastEventTime", "lastEventId", "correlationId",
 }
+# An enrichment request names its event by these keys (it may carry more, e.g. attempt and firstQueuedAt).
+ENRICH_IDENTITY = ["conversationId", "eventId", "eventType", "eventTime", "correlationId"]
 
 
 class Checker:
-    def __init__(self, root: Path, quiet: bool):
+    def __init__(self, root: Path, quiet: bool, catalogue: Path = CATALOGUE):
         self.root = root
         self.quiet = quiet
         self.errors = []
         self.warnings = []
         self.checked = 0
         self.schemas = {}
+        self.catalogue_path = catalogue
+        self.catalogue = self.load_catalogue(catalogue)
+        # The conversation detail topics, e.g. "customer.end": the single source is the Rust code, via the catalogue.
+        self.detail_topics = set(self.catalogue.get("detailTopics", []))
         self.jsonschema = None
         try:
             import jsonschema  # noqa: F401  (optional)
@@ -150,6 +215,27 @@ class Checker:
         except json.JSONDecodeError as e:
             self.err(rel, f"not valid JSON: {e}")
         return None
+
+    def load_catalogue(self, path):
+        where = str(path)
+        try:
+            with open(path, encoding="utf-8") as f:
+                cat = json.load(f)
+        except FileNotFoundError:
+            self.err(where, "missing file (it is generated from the Rust code; see its generatedBy)")
+            return {}
+        except json.JSONDecodeError as e:
+            self.err(where, f"not valid JSON: {e}")
+            return {}
+        if not isinstance(cat, dict):
+            self.err(where, "must be a JSON object")
+            return {}
+        for key in ("detailTopics", "deadLetterFields", "defaultEnrichTopics"):
+            v = cat.get(key)
+            if not (isinstance(v, list) and v and all(isinstance(x, str) and x for x in v)):
+                self.err(where, f"{key} must be a non-empty array of strings")
+                cat[key] = []
+        return cat
 
     def schema(self, name):
         if name not in self.schemas:
@@ -206,14 +292,24 @@ class Checker:
             for i, v in enumerate(value):
                 self.check_schema(where, schema["items"], v, defs, f"{path}[{i}]")
 
-    def check_fields(self, where, fields, body):
+    def check_fields(self, where, fields, body, path="eventBody"):
         for k, v in body.items():
             if k not in fields:
-                self.err(where, f"eventBody: field {k!r} is not a known field of this topic")
+                self.err(where, f"{path}: field {k!r} is not a known field of this topic")
             elif not self._type_ok(fields[k], v):
-                self.err(where, f"eventBody.{k}: expected {fields[k]}, got {type(v).__name__}")
+                self.err(where, f"{path}.{k}: expected {fields[k]}, got {type(v).__name__}")
             elif k in ENUMS and v not in ENUMS[k]:
-                self.err(where, f"eventBody.{k}: {v!r} is not one of {sorted(ENUMS[k])}")
+                self.err(where, f"{path}.{k}: {v!r} is not one of {sorted(ENUMS[k])}")
+            elif isinstance(v, list) and k in ITEM_FIELDS:
+                for i, item in enumerate(v):
+                    if not isinstance(item, dict):
+                        self.err(where, f"{path}.{k}[{i}]: expected object, got {type(item).__name__}")
+                    else:
+                        self.check_fields(where, ITEM_FIELDS[k], item, f"{path}.{k}[{i}]")
+            elif isinstance(v, list) and k in STRING_ITEMS:
+                for i, item in enumerate(v):
+                    if not isinstance(item, str):
+                        self.err(where, f"{path}.{k}[{i}]: expected string, got {type(item).__name__}")
 
     # ---- envelope ------------------------------------------------------------------------------------------------
     def check_envelope(self, where, ev):
@@ -280,8 +376,9 @@ class Checker:
         ts_ms = None
         if dt.startswith(CONV_PREFIX):
             suffix = dt[len(CONV_PREFIX):]
-            if suffix not in CONV_SUFFIXES:
-                self.err(where, f"unknown conversation detail topic suffix {suffix!r}")
+            if suffix not in self.detail_topics:
+                self.err(where, f"unknown conversation detail topic suffix {suffix!r} "
+                                f"(not in detailTopics of {self.catalogue_path.name})")
             conv = body.get("conversationId")
             if conv != ids[0]:
                 self.err(where, f"eventBody.conversationId {conv!r} != id in topicName {ids[0]!r}")
@@ -375,10 +472,37 @@ class Checker:
                 self.err(f"eventbridge/{n}.json", f"eventTime {et} is not after {prev[0]} ({prev[1]})")
             prev = (n, et)
 
+        # events of the same conversation that are not part of TIMELINE come after the event they follow
+        for n, after in FOLLOWS.items():
+            ev, before = eb.get(n), eb.get(after)
+            if not isinstance(ev, dict) or not isinstance(before, dict):
+                continue
+            body = ev.get("detail", {}).get("eventBody", {})
+            if body.get("conversationId") != TIMELINE_CONVERSATION:
+                self.err(f"eventbridge/{n}.json", f"must use conversation {TIMELINE_CONVERSATION}")
+            et, bt = body.get("eventTime"), before.get("detail", {}).get("eventBody", {}).get("eventTime")
+            if isinstance(et, int) and isinstance(bt, int) and et <= bt:
+                self.err(f"eventbridge/{n}.json", f"eventTime {et} is not after {after} ({bt})")
+
+        self.check_catalogue_coverage(eb)
         self.check_fanout(eb)
         self.check_pipeline(eb)
         self.check_data_action()
         return not self.errors
+
+    def check_catalogue_coverage(self, eb):
+        """Every detail topic of the catalogue has a schema or a field list, and a sample in eventbridge/."""
+        where = self.catalogue_path.name
+        sampled = {ev.get("detail-type") for ev in eb.values() if isinstance(ev, dict)}
+        for topic in sorted(self.detail_topics):
+            dt = CONV_PREFIX + topic
+            if dt not in SCHEMA_BY_TOPIC and dt not in FIELDS_BY_TOPIC:
+                self.err(where, f"detail topic {topic!r} has no schema or field list in check_events.py")
+            if dt not in sampled:
+                self.err(where, f"detail topic {topic!r} has no sample in eventbridge/")
+        for dt in sorted(set(SCHEMA_BY_TOPIC) | set(FIELDS_BY_TOPIC)):
+            if dt.startswith(CONV_PREFIX) and dt[len(CONV_PREFIX):] not in self.detail_topics:
+                self.err("check_events.py", f"{dt!r} has a schema or field list but is not a detail topic of {where}")
 
     def check_fanout(self, eb):
         arr = self.load("fanout/array.json")
@@ -463,50 +587,241 @@ class Checker:
                 self.err("fanout/malformed-no-conversation-id.json",
                          "must be a conversation event whose eventBody lacks conversationId")
 
-    def check_pipeline(self, eb):
-        ce = eb.get("customer-end")
-        v = self.load("pipeline/validate-input.json")
-        p = self.load("pipeline/process-input.json")
-        s = self.load("pipeline/save-input.json")
-        if not isinstance(ce, dict) or v is None:
-            return
-        want = {
-            "conversationId": ce["detail"]["eventBody"].get("conversationId"),
-            "eventId": ce.get("id"),
-            "eventType": ce.get("detail-type"),
-            "eventTime": ce["detail"]["eventBody"].get("eventTime"),
-            "correlationId": ce["detail"]["metadata"].get("CorrelationId"),
-            "detail": ce.get("detail"),
+    # ---- pipeline/ -------------------------------------------------------------------------------------------------
+    @staticmethod
+    def element_of(ev):
+        """The execution-input element that fanout makes of EventBridge event `ev`."""
+        d = ev["detail"]
+        return {
+            "conversationId": d["eventBody"].get("conversationId"),
+            "eventId": ev.get("id"),
+            "eventType": ev.get("detail-type"),
+            "eventTime": d["eventBody"].get("eventTime"),
+            "correlationId": d["metadata"].get("CorrelationId"),
+            "detail": d,
         }
-        if v != want:
-            self.err("pipeline/validate-input.json",
-                     "must be exactly fanout's execution input for eventbridge/customer-end.json "
-                     "(conversationId, eventId, eventType, eventTime, correlationId, detail)")
-        if p is not None and p != dict(want, validation={"isValid": True, "reason": ""}):
-            self.err("pipeline/process-input.json", "must be validate-input.json plus validation {isValid: true, reason: \"\"}")
-        if s is not None and p is not None:
-            rec = s.get("record") if isinstance(s, dict) else None
-            if {k: v2 for k, v2 in s.items() if k != "record"} != p:
-                self.err("pipeline/save-input.json", "must be process-input.json plus `record`")
+
+    def element_problem(self, el, path):
+        """The first thing that makes execution-input element `el` invalid, as (JSON path, problem), or None.
+
+        The same rules, in the same order, as validate (check_event in crates/core/src/contract.rs)."""
+        if not isinstance(el, dict):
+            return path, "must be an object"
+        for k in ("conversationId", "eventId", "eventType"):
+            if not isinstance(el.get(k), str):
+                return f"{path}.{k}", "is missing" if k not in el else "must be a string"
+            if k == "conversationId" and not UUID_RE.match(el[k].lower()):
+                return f"{path}.{k}", "is not a UUID"
+            if k == "eventId" and not (el[k].strip() and len(el[k]) <= 256):
+                return f"{path}.{k}", "must be 1 to 256 characters"
+            if k == "eventType" and not (el[k].startswith(CONV_PREFIX)
+                                         and el[k][len(CONV_PREFIX):] in self.detail_topics):
+                return f"{path}.{k}", "not a conversation detail event"
+        t = el.get("eventTime")
+        if not (isinstance(t, int) and not isinstance(t, bool) and t > 0):
+            return f"{path}.eventTime", "must be a positive integer of epoch milliseconds"
+        if el.get("correlationId") is not None and not isinstance(el["correlationId"], str):
+            return f"{path}.correlationId", "must be a string or null"
+        d = el.get("detail")
+        if not isinstance(d, dict):
+            return f"{path}.detail", "must be an object"
+        body = d.get("eventBody")
+        if not isinstance(body, dict):
+            return f"{path}.detail.eventBody", "must be an object"
+        inner = body.get("conversationId")
+        if isinstance(inner, str) and inner != el["conversationId"]:
+            return f"{path}.detail.eventBody.conversationId", "differs from conversationId"
+        return None
+
+    def task_input(self, rel, doc, batch_keys):
+        """Check the Task input envelope {"batch", "executionId"}; return (batch, executionId) or (None, None)."""
+        if not isinstance(doc, dict) or set(doc) != {"batch", "executionId"}:
+            self.err(rel, "must be a Step Functions Task input with exactly the keys batch and executionId")
+            return None, None
+        ex = doc["executionId"]
+        if not isinstance(ex, str) or not EXECUTION_ARN_RE.match(ex):
+            self.err(rel, f"executionId {ex!r} is not an execution ARN (arn:aws:states:<region>:<account>:execution:"
+                          "<state machine>:<name>)")
+        b = doc["batch"]
+        if not isinstance(b, dict) or set(b) != set(batch_keys):
+            got = sorted(b) if isinstance(b, dict) else type(b).__name__
+            self.err(rel, f"batch must be an object with exactly the keys {sorted(batch_keys)}, got {got}")
+            return None, ex
+        for k in batch_keys:
+            if not isinstance(b[k], list):
+                self.err(rel, f"batch.{k} must be an array")
+                return None, ex
+        return b, ex
+
+    def check_dead_letter(self, rel, i, dl, execution_id):
+        """Check the shape of dead letter `dl` (batch.deadLetters[i]); return its stage or None."""
+        where = f"{rel} batch.deadLetters[{i}]"
+        fields = set(self.catalogue.get("deadLetterFields", []))
+        if not isinstance(dl, dict):
+            self.err(where, "must be an object")
+            return None
+        if set(dl) != fields:
+            missing, extra = sorted(fields - set(dl)), sorted(set(dl) - fields)
+            self.err(where, f"must have exactly the catalogue's deadLetterFields (missing {missing}, extra {extra})")
+        for k in ("cause", "error", "stage"):
+            if not (isinstance(dl.get(k), str) and dl[k]):
+                self.err(where, f"{k} must be a non-empty string")
+        for k in ("conversationId", "correlationId", "eventId", "eventType"):
+            if dl.get(k) is not None and not isinstance(dl[k], str):
+                self.err(where, f"{k} must be a string or null")
+        if dl.get("executionId") != execution_id:
+            self.err(where, "executionId must be the Task input's executionId")
+        stage = dl.get("stage")
+        errors = self.catalogue.get("errors", {})
+        names = errors.get(stage, {}).get("event") if isinstance(errors.get(stage), dict) else None
+        if stage not in ("validate", "process", "save"):
+            self.err(where, f"stage {stage!r} is not validate, process or save")
+        elif names is not None and dl.get("error") not in names:
+            self.err(where, f"error {dl.get('error')!r} is not one of the catalogue's {stage} event errors {names}")
+        return stage
+
+    def check_pipeline(self, eb):
+        want = []
+        for n in PIPELINE_EVENTS:
+            ev = eb.get(n)
+            if not isinstance(ev, dict) or not isinstance(ev.get("detail"), dict):
+                self.err("pipeline/", f"needs eventbridge/{n}.json")
+                return
+            want.append(self.element_of(ev))
+
+        # validate-input.json: {"batch": {"events": [...]}, "executionId"}
+        rel = "pipeline/validate-input.json"
+        v = self.load(rel)
+        vb, vex = self.task_input(rel, v, ["events"]) if v is not None else (None, None)
+        valid, invalid = [], []
+        if vb is not None:
+            for i, el in enumerate(vb["events"]):
+                problem = self.element_problem(el, f"$.events[{i}]")
+                if problem is None:
+                    valid.append(el)
+                else:
+                    invalid.append((i, el, problem))
+            if valid != want:
+                self.err(rel, "its valid events must be exactly the execution-input elements of "
+                              + " and ".join(f"eventbridge/{n}.json" for n in PIPELINE_EVENTS)
+                              + " (conversationId, eventId, eventType, eventTime, correlationId, detail), in order")
+            if not invalid:
+                self.err(rel, "must hold at least one invalid event, to exercise dead letters")
+
+        # process-input.json: {"batch": {"events", "deadLetters"}, "executionId"}
+        rel = "pipeline/process-input.json"
+        p = self.load(rel)
+        pb, pex = self.task_input(rel, p, ["events", "deadLetters"]) if p is not None else (None, None)
+        if pb is not None:
+            if vex is not None and pex != vex:
+                self.err(rel, "executionId differs from validate-input.json's")
+            if pb["events"] != want:
+                self.err(rel, "batch.events must be the valid events of validate-input.json")
+            for i, dl in enumerate(pb["deadLetters"]):
+                self.check_dead_letter(rel, i, dl, pex)
+            letters = [dl for dl in pb["deadLetters"] if isinstance(dl, dict)]
+            if vb is not None:
+                if len(letters) != len(invalid):
+                    self.err(rel, f"batch.deadLetters must hold one dead letter per invalid event of "
+                                  f"validate-input.json ({len(invalid)}), got {len(letters)}")
+                for (i, el, (path, why)), dl in zip(invalid, letters):
+                    where = f"{rel} dead letter of validate-input.json batch.events[{i}]"
+                    if dl.get("stage") != "validate":
+                        self.err(where, "stage must be validate")
+                    if dl.get("input") != {"events": [el]}:
+                        self.err(where, "input must be {\"events\": [the invalid event]}")
+                    for k in ("eventId", "conversationId", "eventType", "correlationId"):
+                        raw = el.get(k) if isinstance(el, dict) else None
+                        if dl.get(k) != (raw if isinstance(raw, str) else None):
+                            self.err(where, f"{k} must be the event's {k}")
+                    cause = dl.get("cause")
+                    if not (isinstance(cause, str) and cause.startswith(path + ":")):
+                        self.err(where, f"cause {cause!r} must name {path} (validate rejects the event there: {why})")
+
+        # save-input.json: {"batch": {"events", "records", "enrich", "deadLetters"}, "executionId"}
+        rel = "pipeline/save-input.json"
+        s = self.load(rel)
+        sb, sex = (self.task_input(rel, s, ["events", "records", "enrich", "deadLetters"])
+                   if s is not None else (None, None))
+        if sb is None:
+            return
+        if pex is not None and sex != pex:
+            self.err(rel, "executionId differs from process-input.json's")
+        if sb["events"] != want:
+            self.err(rel, "batch.events must be the events of process-input.json")
+        for i, dl in enumerate(sb["deadLetters"]):
+            self.check_dead_letter(rel, i, dl, sex)
+        if pb is not None and sb["deadLetters"][:len(pb["deadLetters"])] != pb["deadLetters"]:
+            self.err(rel, "batch.deadLetters must start with the dead letters of process-input.json")
+
+        events = [e for e in sb["events"] if isinstance(e, dict) and isinstance(e.get("detail"), dict)
+                  and isinstance(e["detail"].get("eventBody"), dict)]
+        records = sb["records"]
+        if len(records) != len(events):
+            self.err(rel, f"batch.records must hold one record per event ({len(events)}), got {len(records)}")
+        for i, (rec, el) in enumerate(zip(records, events)):
+            where = f"{rel} batch.records[{i}]"
             if not isinstance(rec, dict):
-                self.err("pipeline/save-input.json", "record must be an object")
+                self.err(where, "must be an object")
+                continue
+            if set(rec) != RECORD_KEYS:
+                missing, extra = sorted(RECORD_KEYS - set(rec)), sorted(set(rec) - RECORD_KEYS)
+                self.err(where, f"must have exactly the keys {sorted(RECORD_KEYS)} (missing {missing}, extra {extra})")
+            for rk, ek in (("conversationId", "conversationId"), ("lastEventId", "eventId"),
+                           ("lastEventType", "eventType"), ("lastEventTime", "eventTime"),
+                           ("correlationId", "correlationId")):
+                if rec.get(rk) != el.get(ek):
+                    self.err(where, f"{rk} must be the event's {ek} ({el.get(ek)!r}), got {rec.get(rk)!r}")
+            for k in ("mediaType", "originatingDirection"):
+                if rec.get(k) is not None and not (isinstance(rec[k], str) and rec[k] == rec[k].lower()):
+                    self.err(where, f"{k} must be null or a lowercase string, as analytics spells it")
+            # Before enrichment a record holds only what its event says.
+            body = el["detail"]["eventBody"]
+            from_event = {"divisionIds": body.get("divisionId"), "queueIds": body.get("queueId"),
+                          "wrapUpCodes": body.get("wrapupCode")}
+            for k, allowed in from_event.items():
+                got = rec.get(k)
+                if not (isinstance(got, list) and all(isinstance(x, str) for x in got)):
+                    self.err(where, f"{k} must be an array of strings")
+                elif any(x != allowed for x in got):
+                    self.err(where, f"{k} {got} holds values that its event does not carry")
+            agents = rec.get("agents")
+            if not isinstance(agents, list):
+                self.err(where, "agents must be an array")
             else:
-                missing = RECORD_KEYS - rec.keys()
-                extra = rec.keys() - RECORD_KEYS - {"rawDetails"}
-                if missing:
-                    self.err("pipeline/save-input.json", f"record lacks {sorted(missing)}")
-                if extra:
-                    self.err("pipeline/save-input.json", f"record has unknown keys {sorted(extra)}")
-                if rec.get("conversationId") != want["conversationId"]:
-                    self.err("pipeline/save-input.json", "record.conversationId differs from the event")
-                if rec.get("lastEventId") != want["eventId"] or rec.get("lastEventTime") != want["eventTime"] \
-                        or rec.get("lastEventType") != want["eventType"]:
-                    self.err("pipeline/save-input.json", "record.lastEvent* must come from the customer-end event")
-                for k in ("divisionIds", "queueIds", "agents", "wrapUpCodes"):
-                    if not isinstance(rec.get(k), list):
-                        self.err("pipeline/save-input.json", f"record.{k} must be an array")
-                if not isinstance(rec.get("enriched"), bool):
-                    self.err("pipeline/save-input.json", "record.enriched must be a boolean")
+                for j, a in enumerate(agents):
+                    if not (isinstance(a, dict) and set(a) == {"userId", "name"}):
+                        self.err(where, f"agents[{j}] must be an object with exactly userId and name")
+                    elif a["userId"] != body.get("userId"):
+                        self.err(where, f"agents[{j}].userId is not the event's userId")
+            if isinstance(body.get("mediaType"), str) and rec.get("mediaType") not in (None,
+                                                                                       body["mediaType"].lower()):
+                self.err(where, "mediaType must be the event's mediaType in lowercase")
+
+        # enrichment requests: one for each event whose topic is enriched by default, naming it
+        enrich_topics = set(self.catalogue.get("defaultEnrichTopics", []))
+        want_ids = [el.get("eventId") for el in events
+                    if str(el.get("eventType", "")).startswith(CONV_PREFIX)
+                    and el["eventType"][len(CONV_PREFIX):] in enrich_topics]
+        got_ids = []
+        for i, req in enumerate(sb["enrich"]):
+            where = f"{rel} batch.enrich[{i}]"
+            if not isinstance(req, dict):
+                self.err(where, "must be an object")
+                continue
+            got_ids.append(req.get("eventId"))
+            el = next((e for e in events if e.get("eventId") == req.get("eventId")), None)
+            if el is None:
+                self.err(where, "names no event of the batch")
+                continue
+            for k in ENRICH_IDENTITY:
+                if req.get(k) != el.get(k):
+                    self.err(where, f"{k} must be the event's {k}")
+            if req.get("executionId") != sex:
+                self.err(where, "executionId must be the Task input's executionId")
+        if got_ids != want_ids:
+            self.err(rel, f"batch.enrich must name the events whose topic is in the catalogue's defaultEnrichTopics "
+                          f"{sorted(enrich_topics)}: {want_ids}, got {got_ids}")
 
     def check_data_action(self):
         want = {
@@ -534,9 +849,11 @@ class Checker:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--root", type=Path, default=HERE, help="the events/ folder (default: this script's folder)")
+    ap.add_argument("--catalogue", type=Path, default=CATALOGUE,
+                    help="the catalogue generated from the Rust code (default: docs/catalogue.json)")
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args()
-    c = Checker(a.root.resolve(), a.quiet)
+    c = Checker(a.root.resolve(), a.quiet, a.catalogue.resolve())
     ok = c.run()
     for w in c.warnings:
         print(f"warning: {w}", file=sys.stderr)

@@ -10,6 +10,9 @@ moto is therefore started with ``MOTO_PORT`` set to this bridge's port. The brid
   Catch match the function's ``errorType``;
 * forwards every other request (the SQS and DynamoDB service integrations) to moto unchanged.
 
+It is the local stack's one Lambda service: the state machine, the event source mappings and the EventBridge
+emulation all invoke through it, so it counts every invocation per function and outcome.
+
 Run stand-alone: ``python local/bridge.py --port 5001 --moto http://127.0.0.1:5000 --lambda http://127.0.0.1:9000``.
 """
 
@@ -22,6 +25,7 @@ import re
 import threading
 import time
 from collections import Counter
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from httpkit import BackgroundServer, JsonHandler
@@ -102,6 +106,28 @@ class Bridge:
             for (function, outcome), count in sorted(self.invocations.items()):
                 result.setdefault(function, {})[outcome] = count
             return result
+
+    def totals(self) -> dict[str, int]:
+        """Invocations per function, whatever their outcome."""
+        return {function: sum(outcomes.values()) for function, outcomes in self.stats().items()}
+
+    def reset(self) -> None:
+        """Zeroes the counters."""
+        with self._lock:
+            self.invocations.clear()
+
+    def call(self, function: str, payload: Any, timeout: float = LAMBDA_TIMEOUT) -> tuple[int, Any]:
+        """Invokes `function` with `payload` as a Lambda client would; returns (HTTP status as cargo lambda watch
+        answered: 200, or 500 for a function error, whose body is ``{errorType, errorMessage}``; parsed body)."""
+        body = json.dumps(payload).encode()
+        status, _, answer = forward(self.lambda_url, "POST", f"/2015-03-31/functions/{function}/invocations", body,
+                                    {"Content-Type": "application/json"}, timeout)
+        kind = error_type(answer) if status >= 400 else None
+        self.record(function, "ok" if status == 200 else (kind or f"HTTP {status}"))
+        try:
+            return status, json.loads(answer) if answer else None
+        except ValueError:
+            return status, answer.decode(errors="replace")
 
     def invoke(self, function: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
         """Invokes `function` through cargo lambda watch and answers the way the Lambda Invoke API does."""

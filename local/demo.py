@@ -1,13 +1,13 @@
-"""The demo: run the sample Genesys events through the local pipeline and print what became of each.
+"""The demo: run sample Genesys events through the local pipeline and print what became of each.
 
-    .venv/bin/python local/demo.py [--timeout S] [--conversation-id ID]
+    .venv/bin/python local/demo.py [--timeout S] [--conversation-id ID] [--mode sqs|direct]
 
-It starts the local stack (local/stack.py), plays EventBridge for the events of `PLAN` (one fanout invocation per
-event, with Lambda's async retries and on-failure destination), waits for the executions with a progress line,
+It starts the local stack (local/stack.py), delivers the events of `PLAN` the way the Genesys EventBridge rule does
+(to the buffer queue, default; or to fanout, ``--mode direct``), waits until the pipeline is idle (local/run.py),
 asks the data action the Architect-style inputs of events/data-action/, prints a summary and a one-line verdict,
 stops everything, and exits 0 only if everything ended as expected (1 if not, 2 if the stack failed, 130 on Ctrl-C).
 
-With GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENV set, process talks to the real Genesys Cloud API
+With GENESYS_CLIENT_ID, GENESYS_CLIENT_SECRET and GENESYS_ENV set, enrich talks to the real Genesys Cloud API
 instead of the stand-in; use --conversation-id to replay the events for a conversation your org really has.
 """
 
@@ -22,27 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from driver import (
-    DEAD_LETTERED,
-    PIPELINE_DLQ,
-    SKIPPED,
-    STORED,
-    AsyncInvoker,
-    Delivery,
-    ExecutionIndex,
-    Fate,
-    Progress,
-    classify,
-    data_action_problems,
-    dead_letters_by_event,
-    event_id,
-    failed_attempts,
-    started_event_ids,
-    tally,
-    wait_for_executions,
-    with_conversation,
-)
-from stack import REPO, Invocation, LocalStack, StackError, real_genesys_from_env
+from driver import Progress, data_action_problems, event_id, with_conversation
+from run import DEAD_LETTERED, SKIPPED, STORED, SUPERSEDED, UNACCOUNTED, Collected, Fate, Run, short_topic
+from stack import REPO, Invocation, LocalStack, StackError, external_genesys
 
 EVENTS = REPO / "events"
 SAMPLE_CONVERSATION = "1bc96a39-6725-40c4-9345-db72aa67b8c6"
@@ -50,7 +32,7 @@ SAMPLE_CONVERSATION = "1bc96a39-6725-40c4-9345-db72aa67b8c6"
 
 @dataclass(frozen=True)
 class Step:
-    """One EventBridge delivery of the demo and the fate it must have."""
+    """One EventBridge delivery of the demo and the fate its event must have."""
 
     label: str
     path: str
@@ -59,15 +41,14 @@ class Step:
 
 PLAN = [
     Step("customer start", "eventbridge/customer-start.json", STORED),
-    Step("customer end (enriched from Genesys)", "eventbridge/customer-end.json", STORED),
-    Step("after-call work (enriched)", "eventbridge/acw.json", STORED),
+    Step("customer end (an enrich topic)", "eventbridge/customer-end.json", STORED),
+    Step("after-call work (an enrich topic)", "eventbridge/acw.json", STORED),
     Step("audit event (not a conversation)", "eventbridge/audit.json", SKIPPED),
-    Step("customer end, delivered again", "eventbridge/customer-end.json", SKIPPED),
+    Step("customer end, delivered again", "eventbridge/customer-end.json", STORED),
     Step("malformed payload (a JSON string)", "fanout/malformed-string.json", DEAD_LETTERED),
+    Step("an event whose conversation id is not a UUID", "eventbridge/flow-start.json", DEAD_LETTERED),
 ]
 
-
-# -- output helpers ------------------------------------------------------------------------------------------------
 
 def heading(title: str) -> None:
     """A section title."""
@@ -84,27 +65,16 @@ def table(headers: list[str], rows: list[list[Any]], max_width: int = 60) -> Non
         print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
 
 
-def short_type(detail_type: Any) -> str:
-    """`customer.end` for `v2.detail.events.conversation.{id}.customer.end`."""
-    text = str(detail_type or "")
-    return text.split("{id}.", 1)[1] if text.startswith("v2.detail.events.conversation.") else text
-
-
-def seconds(execution: dict[str, Any]) -> str:
-    """An execution's duration."""
-    stop = execution.get("stopDate")
-    return f"{(stop - execution['startDate']).total_seconds():.2f} s" if stop else "-"
-
-
-# -- the run -------------------------------------------------------------------------------------------------------
-
 def load_plan(conversation_id: str | None) -> list[tuple[Step, Any]]:
-    """The plan's payloads, re-targeted to `conversation_id` when given."""
+    """The plan's payloads (the invalid one broken on purpose), re-targeted to `conversation_id` if given."""
     loaded = []
     for step in PLAN:
         payload = json.loads((EVENTS / step.path).read_text())
         if conversation_id:
             payload = with_conversation(payload, SAMPLE_CONVERSATION, conversation_id)
+        if "not a UUID" in step.label:
+            payload["id"] = "0b6e2c1a-demo-invalid-conversation"
+            payload["detail"]["eventBody"]["conversationId"] = "not-a-uuid"
         loaded.append((step, payload))
     return loaded
 
@@ -120,24 +90,6 @@ def known_conversations(plan: list[tuple[Step, Any]]) -> dict[str, Any]:
     return starts
 
 
-def deliver_all(stack: LocalStack, plan: list[tuple[Step, Any]], timeout: float,
-                progress: Progress) -> tuple[list[Delivery], dict[str, list[dict[str, Any]]]]:
-    """Delivers each event in turn and waits for its executions to finish before the next one."""
-    invoker = AsyncInvoker(stack)
-    index = ExecutionIndex(stack)
-    deliveries: list[Delivery] = []
-    by_event: dict[str, list[dict[str, Any]]] = {}
-    for number, (step, payload) in enumerate(plan, 1):
-        prefix = f"[{number}/{len(plan)}] {step.label}: "
-        progress(prefix + "invoking fanout")
-        delivery = invoker.deliver(payload, step.label)
-        deliveries.append(delivery)
-        by_event = wait_for_executions(index, started_event_ids(delivery), timeout,
-                                       lambda text, p=prefix: progress(p + text))
-    progress.done()
-    return deliveries, by_event
-
-
 def run_data_action(stack: LocalStack) -> list[tuple[str, Any, Invocation]]:
     """Invokes the data action with every input in events/data-action/."""
     results = []
@@ -147,36 +99,29 @@ def run_data_action(stack: LocalStack) -> list[tuple[str, Any, Invocation]]:
     return results
 
 
-# -- the summary ---------------------------------------------------------------------------------------------------
-
-def print_stack(stack: LocalStack) -> None:
-    """Where each part runs and what it stands for."""
-    heading("Local stack")
-    table(["part", "address", "stands for"], [list(row) for row in stack.describe()], 80)
-
-
-def print_fates(fates: list[Fate], plan: list[tuple[Step, Any]]) -> None:
-    """Each delivered event's fate."""
-    heading("Events (EventBridge -> fanout -> Step Functions -> DynamoDB)")
+def print_fates(plan: list[tuple[Step, Any]], fates: dict[str | None, Fate]) -> None:
+    """Each delivery's event and its fate."""
+    heading("Events (EventBridge -> buffer queue -> fanout -> Step Functions -> DynamoDB; enrich later)")
     rows = []
-    for number, (fate, (step, payload)) in enumerate(zip(fates, plan, strict=True), 1):
+    for number, (step, payload) in enumerate(plan, 1):
+        eid = event_id(payload)
+        fate = fates.get(eid) or fates.get(None) or Fate(eid, UNACCOUNTED)
         detail_type = payload.get("detail-type") if isinstance(payload, dict) else "(not an event)"
         mark = "" if fate.kind == step.expected else f"  << expected {step.expected}"
-        rows.append([number, step.path, short_type(detail_type), fate.event_id or "-", fate.kind + mark, fate.reason])
+        rows.append([number, step.path, short_topic(detail_type), eid or "-", fate.kind + mark, fate.reason])
     table(["#", "file", "type", "event id", "fate", "reason"], rows, 70)
 
 
-def print_executions(stack: LocalStack, by_event: dict[str, list[dict[str, Any]]]) -> None:
-    """Every execution: status, duration, and any failed Lambda attempts (retries) in its history."""
-    heading("Executions (ListExecutions / DescribeExecution / GetExecutionHistory)")
+def print_executions(collected: Collected) -> None:
+    """Every execution: its batch, status, transitions and failed Lambda attempts."""
+    heading("Executions (each carries a batch of events)")
     rows = []
-    for executions in by_event.values():
-        for execution in executions:
-            failures = failed_attempts(stack.history(execution["executionArn"]))
-            event_type = json.loads(execution.get("input") or "{}").get("eventType")
-            rows.append([execution["name"], short_type(event_type), execution["status"], seconds(execution),
-                         ", ".join(failures) or "-", execution.get("error") or ""])
-    table(["name", "type", "status", "took", "failed attempts (retried or caught)", "error"], rows)
+    for e in collected.executions:
+        events = json.loads(e.get("input") or "{}").get("events", [])
+        took = f"{(e['stopDate'] - e['startDate']).total_seconds():.2f} s" if e.get("stopDate") else "-"
+        rows.append([e["name"], len(events), e["status"], took, e["transitions"],
+                     ", ".join(e["failedAttempts"]) or "-"])
+    table(["name", "events", "status", "took", "transitions", "failed attempts"], rows)
 
 
 def print_items(items: list[dict[str, Any]]) -> None:
@@ -188,32 +133,24 @@ def print_items(items: list[dict[str, Any]]) -> None:
               f"{item.get('conversationStart')} -> {item.get('conversationEnd')} ({item.get('durationMs')} ms)")
         print(f"    customer {item.get('customerParticipantName')!r}; agents {agents or '-'}; "
               f"queues {item.get('queueIds')}; wrap-up codes {item.get('wrapUpCodes')}")
-        print(f"    last event {short_type(item.get('lastEventType'))} {item.get('lastEventId')} "
+        print(f"    last event {short_topic(item.get('lastEventType'))} {item.get('lastEventId')} "
               f"@ {item.get('lastEventTime')}; enriched {item.get('enriched')}")
 
 
-def print_queue(title: str, messages: list[dict[str, Any]], describe: Any) -> None:
-    """A dead-letter queue's messages, one line each."""
-    heading(f"{title} ({len(messages)} messages)")
-    for message in messages:
-        print("  " + describe(json.loads(message["Body"])))
-    if not messages:
-        print("  (empty)")
-
-
-def describe_pipeline_dead_letter(body: dict[str, Any]) -> str:
-    """One pipeline DLQ message."""
-    return (f"event {body.get('eventId')} ({short_type(body.get('eventType'))}): {body.get('error')} "
-            f"at {body.get('stage')}: {str(body.get('cause'))[:120]}")
-
-
-def describe_destination_record(body: dict[str, Any]) -> str:
-    """One Lambda on-failure destination record."""
-    response = body.get("responsePayload") or {}
-    context = body.get("requestContext", {})
-    return (f"{context.get('condition')} after {context.get('approximateInvokeCount')} attempts: "
-            f"{response.get('errorType')}: {str(response.get('errorMessage'))[:100]}; "
-            f"payload {json.dumps(body.get('requestPayload'))[:60]}")
+def print_dead_letters(collected: Collected) -> None:
+    """Every dead-letter queue's messages."""
+    for queue, messages in collected.dead_letters.items():
+        heading(f"{queue} ({len(messages)} messages)")
+        for m in messages:
+            body = m["body"]
+            if queue in ("DeadLetterQueue", "EnrichmentDeadLetterQueue") and isinstance(body, dict):
+                print(f"  event {body.get('eventId')} ({short_topic(body.get('eventType'))}): {body.get('error')} "
+                      f"at {body.get('stage')}: {str(body.get('cause'))[:110]}")
+            else:
+                print(f"  {m['attributes'].get('ERROR_CODE', '')}: {m['attributes'].get('ERROR_MESSAGE', '')[:90]}; "
+                      f"body {json.dumps(body)[:60]}")
+        if not messages:
+            print("  (empty)")
 
 
 def print_data_action(results: list[tuple[str, Any, Invocation]]) -> None:
@@ -229,67 +166,40 @@ def print_data_action(results: list[tuple[str, Any, Invocation]]) -> None:
     table(["input", "event", "success", "error", "name", "tier", "balance", "status", "check"], rows, 48)
 
 
-def print_calls(stack: LocalStack) -> None:
-    """How often each stand-in and function was called."""
-    heading("Calls")
-    if stack.genesys:
-        stats = stack.genesys.stats()
-        print(f"  Genesys stand-in: token requests {stats['token']}, analytics API {stats['api']}")
+def print_calls(stack: LocalStack, report: dict[str, Any]) -> None:
+    """How often each stand-in and function was called, and what the run would cost."""
+    heading("Calls and cost")
+    g = report["genesys"]
+    if g.get("requests") is not None:
+        print(f"  Genesys stand-in: {g['requests']} requests (token {g['tokenRequests']}, analytics {g['apiRequests']})")
     print(f"  upstream stand-in: {stack.upstream.stats()}")
-    print(f"  Lambda via the bridge (from Step Functions): {stack.bridge.stats()}")
+    print(f"  Lambda invocations: {report['lambdaInvocations']}")
+    print(f"  AWS calls of the functions: {report['awsCalls']}")
+    print(f"  state transitions: {report['stateTransitions']} for {report['events']} events")
 
 
-# -- the verdict ---------------------------------------------------------------------------------------------------
-
-def checks(plan: list[tuple[Step, Any]], fates: list[Fate], by_event: dict[str, list[dict[str, Any]]],
-           items: list[dict[str, Any]], pipeline_dlq: list[dict[str, Any]], destination: list[dict[str, Any]],
+def checks(plan: list[tuple[Step, Any]], fates: dict[str | None, Fate], report: dict[str, Any],
            data_action: list[tuple[str, Any, Invocation]]) -> list[str]:
     """Every way the run differs from what was expected (empty when it all went right)."""
-    problems = [f"{step.path} ({step.label}): {fate.kind}, expected {step.expected} - {fate.reason}"
-                for (step, _), fate in zip(plan, fates, strict=True) if fate.kind != step.expected]
-    counts = tally(fates)
-    if counts[STORED] + counts[SKIPPED] + counts[DEAD_LETTERED] != len(fates):
-        problems.append(f"{counts['unaccounted']} of {len(fates)} events are unaccounted for")
-    problems += [f"event {eid}: {len(ex)} executions" for eid, ex in by_event.items() if len(ex) > 1]
-    problems += [f"execution {e['name']} still RUNNING" for ex in by_event.values() for e in ex
-                 if e["status"] == "RUNNING"]
-    problems += _item_problems(plan, items)
-    pipeline_failures = sum(1 for f in fates if f.kind == DEAD_LETTERED and f.execution)
-    if len(pipeline_dlq) != pipeline_failures:
-        problems.append(f"{len(pipeline_dlq)} pipeline dead-letter messages for {pipeline_failures} failed executions")
-    fanout_failures = sum(1 for f in fates if f.kind == DEAD_LETTERED and not f.execution)
-    if len(destination) != fanout_failures:
-        problems.append(f"{len(destination)} fanout on-failure records for {fanout_failures} failed deliveries")
+    problems = []
+    for step, payload in plan:
+        fate = fates.get(event_id(payload)) or fates.get(None)
+        if not fate or fate.kind != step.expected:
+            problems.append(f"{step.path} ({step.label}): {fate.kind if fate else 'no fate'}, expected "
+                            f"{step.expected}")
+    if report["accounting"][UNACCOUNTED]:
+        problems.append(f"{report['accounting'][UNACCOUNTED]} events are unaccounted for")
+    problems += [f"item {m['conversationId']} holds {m['stored']}, expected {m['expected']}"
+                 for m in report["itemsNotAtNewestEvent"]]
+    problems += [f"conversation {c} is not enriched" for c in report["enrichment"]["missing"]]
+    problems += [f"event {w['eventId']} written {w['writes']} times" for w in report["duplicatedWrites"]]
     problems += [f"data action {name}: {problem}"
                  for name, event, invocation in data_action for problem in data_action_problems(event, invocation)]
     return problems
 
 
-def _item_problems(plan: list[tuple[Step, Any]], items: list[dict[str, Any]]) -> list[str]:
-    """Each conversation's item must hold its newest stored event, enriched."""
-    newest: dict[str, tuple[int, str]] = {}
-    for step, payload in plan:
-        body = payload.get("detail", {}).get("eventBody") if isinstance(payload, dict) else None
-        if step.expected == STORED and isinstance(body, dict):
-            key = body["conversationId"]
-            newest[key] = max(newest.get(key, (0, "")), (body["eventTime"], event_id(payload) or ""))
-    by_id = {item.get("conversationId"): item for item in items}
-    problems = []
-    for conversation_id, (event_time, eid) in newest.items():
-        item = by_id.get(conversation_id)
-        if not item:
-            problems.append(f"no stored item for conversation {conversation_id}")
-        elif item.get("lastEventId") != eid or int(item.get("lastEventTime") or 0) != event_time:
-            problems.append(f"item {conversation_id} holds event {item.get('lastEventId')}, expected {eid}")
-        elif not item.get("enriched"):
-            problems.append(f"item {conversation_id} is not enriched")
-    return problems
-
-
-# -- main ----------------------------------------------------------------------------------------------------------
-
 def install_signal_handlers() -> None:
-    """SIGINT (also when inherited as ignored), SIGTERM and SIGHUP stop the run and the stack on the way out."""
+    """SIGINT, SIGTERM and SIGHUP stop the run and the stack on the way out."""
     def interrupt(signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
@@ -301,44 +211,54 @@ def parse_args() -> argparse.Namespace:
     """Command line."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--timeout", type=float, default=None,
-                        help="seconds to wait for one event's executions (default 60; 900 with real Genesys)")
+                        help="seconds to wait for the pipeline to be idle (default 120; 1200 with real Genesys)")
     parser.add_argument("--conversation-id", help="replay the events for this conversation id instead of the "
                                                   f"sample's {SAMPLE_CONVERSATION}")
+    parser.add_argument("--mode", choices=["sqs", "direct"], default="sqs", help="how events reach fanout")
     return parser.parse_args()
 
 
 def run(args: argparse.Namespace) -> int:
     """The whole demo; returns the exit status."""
     started = time.monotonic()
-    real = real_genesys_from_env()
+    genesys = external_genesys()
     plan = load_plan(args.conversation_id)
-    timeout = args.timeout or (900.0 if real else 60.0)
+    timeout = args.timeout or (1200.0 if genesys else 120.0)
     progress = Progress()
-    print("Genesys: " + (f"REAL API ({real['GENESYS_ENV']}, client id {real['GENESYS_CLIENT_ID'][:4]}…)" if real
-                         else "local stand-in"))
-    with LocalStack("demo", real_genesys=real, conversations=known_conversations(plan),
-                    on_status=lambda text: print(f"  {text}", flush=True)) as stack:
-        deliveries, by_event = deliver_all(stack, plan, timeout, progress)
+    print("Genesys: " + ("yours (GENESYS_* variables)" if genesys else "local stand-in"))
+    pipeline: Run | None = None
+
+    def on_result(*result: Any) -> None:
+        if pipeline:
+            pipeline.on_result(*result)
+
+    stack = LocalStack("demo", genesys=genesys, conversations=known_conversations(plan),
+                       parameters={"BufferMode": args.mode}, on_result=on_result,
+                       on_status=lambda text: print(f"  {text}", flush=True))
+    with stack:
+        pipeline = Run(stack, progress=progress)
+        pipeline.deliver([payload for _, payload in plan], mode=args.mode)
+        idle = pipeline.wait_idle(timeout)
+        progress.done()
         data_action = run_data_action(stack)
-        dead_letters = dead_letters_by_event(stack)
-        destination_name = AsyncInvoker(stack).destination
-        fates = classify(deliveries, by_event, dead_letters, destination_name)
-        items = stack.scan()
-        pipeline_dlq = stack.peek_messages(PIPELINE_DLQ)
-        destination = stack.peek_messages(destination_name) if destination_name else []
-        print_stack(stack)
-        print_fates(fates, plan)
-        print_executions(stack, by_event)
-        print_items(items)
-        print_queue(f"Pipeline dead-letter queue ({PIPELINE_DLQ})", pipeline_dlq, describe_pipeline_dead_letter)
-        print_queue(f"fanout on-failure destination ({destination_name}; Lambda async retries spent)",
-                    destination, describe_destination_record)
+        collected = pipeline.collect()
+        fates = {f.event_id: f for f in pipeline.fates(collected)}
+        report = pipeline.report(genesys_external=genesys is not None)
+        heading("Local stack")
+        table(["part", "address", "stands for"], [list(row) for row in stack.describe()], 80)
+        print_fates(plan, fates)
+        print_executions(collected)
+        print_items(collected.items)
+        print_dead_letters(collected)
         print_data_action(data_action)
-        print_calls(stack)
-        problems = checks(plan, fates, by_event, items, pipeline_dlq, destination, data_action)
-    counts = tally(fates)
-    summary = (f"{len(fates)} events sent: {counts[STORED]} stored, {counts[SKIPPED]} skipped, "
-               f"{counts[DEAD_LETTERED]} dead-lettered; {len(data_action)} data-action answers; "
+        print_calls(stack, report)
+        problems = checks(plan, fates, report, data_action)
+        if not idle:
+            problems.append(f"the pipeline was still busy after {timeout:.0f} s")
+    a = report["accounting"]
+    summary = (f"{len(plan)} deliveries, {report['events']} events: {a[STORED]} stored, {a[SUPERSEDED]} superseded, "
+               f"{a[SKIPPED]} skipped, {a[DEAD_LETTERED]} dead-lettered, in {report['executions']} execution(s); "
+               f"{report['enrichment']['enriched']} conversation(s) enriched; {len(data_action)} data-action answers; "
                f"{time.monotonic() - started:.1f} s")
     print()
     for problem in problems:

@@ -1,12 +1,11 @@
-"""The demo driver's share of AWS: EventBridge delivering events to fanout, and Lambda's asynchronous invoke.
+"""The driver's share of AWS that moto does not play, and the data action's expected answers.
 
-* `AsyncInvoker.deliver` invokes fanout once per EventBridge delivery, the way a rule's Lambda target does
-  (asynchronously, one event per invocation). A failed invocation is retried ``MaximumRetryAttempts`` times (from
-  the function's EventInvokeConfig in template.yaml); when every try failed, the invocation record goes to the
-  on-failure destination queue in Lambda's own record format.
-* `classify` follows each delivered event to its fate - stored, skipped (with the reason) or dead-lettered (with
-  the error) - from fanout's answers, the executions and the dead-letter queues.
+* `AsyncInvoker.deliver` invokes fanout once per EventBridge delivery, the way a rule's Lambda target does in
+  direct mode (asynchronously, one event per invocation). A failed invocation is retried ``MaximumRetryAttempts``
+  times (from the function's EventInvokeConfig in template.yaml); when every try failed, the invocation record goes
+  to the on-failure destination queue in Lambda's own record format.
 * `expected_data_action_errors` / `data_action_problems` say what the data action must answer (events/README.md).
+* `Progress` is the one-line progress display of long runs.
 """
 
 from __future__ import annotations
@@ -24,8 +23,6 @@ from typing import Any
 from stack import Invocation, LocalStack, function_arn
 from upstream_standin import CUSTOMERS
 
-PIPELINE_DLQ = "DeadLetterQueue"
-STORED, SKIPPED, DEAD_LETTERED, UNACCOUNTED = "stored", "skipped", "dead-lettered", "unaccounted"
 DATA_ACTION_FIELDS = {"success": bool, "customer_name": str, "customer_tier": str, "customer_balance": (int, float),
                       "account_status": str, "message": str, "error": str}
 # The upstream stand-in's misbehaving ids and the data action's answer to each.
@@ -129,150 +126,6 @@ class AsyncInvoker:
                                                          MessageBody=json.dumps(record))
             delivery.destination_message_id = sent["MessageId"]
         return delivery
-
-
-# -- executions ----------------------------------------------------------------------------------------------------
-
-class ExecutionIndex:
-    """The state machine's executions by the eventId of their input (DescribeExecution cached once closed)."""
-
-    def __init__(self, stack: LocalStack):
-        self.stack = stack
-        self._closed: dict[str, dict[str, Any]] = {}
-
-    def refresh(self) -> dict[str, list[dict[str, Any]]]:
-        """``{eventId: [execution, ...]}`` for every execution, each as DescribeExecution returns it."""
-        sfn = self.stack.client("stepfunctions")
-        by_event: dict[str, list[dict[str, Any]]] = {}
-        pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=self.stack.state_machine_arn)
-        for listed in (e for page in pages for e in page["executions"]):
-            arn = listed["executionArn"]
-            described = self._closed.get(arn) or sfn.describe_execution(executionArn=arn)
-            if described["status"] != "RUNNING":
-                self._closed[arn] = described
-            key = str(json.loads(described.get("input") or "{}").get("eventId"))
-            by_event.setdefault(key, []).append(described)
-        return by_event
-
-
-def started_event_ids(delivery: Delivery) -> list[str]:
-    """Ids of the events fanout did not skip or fail, i.e. that have (or had) an execution."""
-    if delivery.failed:
-        return []
-    result = delivery.result
-    not_started = {s.get("eventId") for s in result.get("skipped", [])} | \
-                  {f.get("eventId") for f in result.get("failed", [])}
-    return [eid for eid in map(event_id, delivery.events) if eid and eid not in not_started]
-
-
-def wait_for_executions(index: ExecutionIndex, event_ids: Iterable[str], timeout: float,
-                        progress: Callable[[str], None]) -> dict[str, list[dict[str, Any]]]:
-    """Polls until every event in `event_ids` has an execution and none is RUNNING, or `timeout` passes."""
-    wanted = set(event_ids)
-    started = time.monotonic()
-    while True:
-        by_event = index.refresh()
-        mine = [e for eid in wanted for e in by_event.get(eid, [])]
-        running = [e for e in mine if e["status"] == "RUNNING"]
-        missing = [eid for eid in wanted if eid not in by_event]
-        elapsed = time.monotonic() - started
-        counts = {s: sum(1 for e in mine if e["status"] == s) for s in ("RUNNING", "SUCCEEDED", "FAILED")}
-        progress(f"executions: {counts['RUNNING']} running, {counts['SUCCEEDED']} succeeded, "
-                 f"{counts['FAILED']} failed, {len(missing)} not started yet  [{elapsed:4.1f} s]")
-        if not running and not missing:
-            return by_event
-        if elapsed > timeout:
-            return by_event
-        time.sleep(0.2)
-
-
-# -- fates ---------------------------------------------------------------------------------------------------------
-
-@dataclass
-class Fate:
-    """What became of one delivered event."""
-
-    label: str
-    event_id: str | None
-    kind: str
-    reason: str
-    execution: dict[str, Any] | None = None
-
-
-def dead_letters_by_event(stack: LocalStack) -> dict[str, dict[str, Any]]:
-    """The pipeline dead-letter messages, by eventId."""
-    found = {}
-    for message in stack.peek_messages(PIPELINE_DLQ):
-        body = json.loads(message["Body"])
-        found[str(body.get("eventId"))] = body
-    return found
-
-
-def _execution_fate(label: str, eid: str, executions: list[dict[str, Any]],
-                    dead_letters: dict[str, dict[str, Any]]) -> Fate:
-    if not executions:
-        return Fate(label, eid, UNACCOUNTED, "fanout started it but no execution exists")
-    execution = executions[0]
-    status = execution["status"]
-    if status == "SUCCEEDED":
-        save = json.loads(execution.get("output") or "{}").get("save", {})
-        if save.get("saved"):
-            return Fate(label, eid, STORED, save.get("reason", "stored"), execution)
-        return Fate(label, eid, SKIPPED, f"not stored: {save.get('reason', '?')}", execution)
-    if status == "FAILED" and eid in dead_letters:
-        message = dead_letters[eid]
-        return Fate(label, eid, DEAD_LETTERED, f"{message.get('error')} at {message.get('stage')}: "
-                                               f"{str(message.get('cause'))[:160]}", execution)
-    return Fate(label, eid, UNACCOUNTED, f"execution {status}" + (" without a dead-letter message"
-                                                                  if status == "FAILED" else ""), execution)
-
-
-def classify(deliveries: list[Delivery], by_event: dict[str, list[dict[str, Any]]],
-             dead_letters: dict[str, dict[str, Any]], destination: str | None) -> list[Fate]:
-    """The fate of every event of every delivery, in delivery order."""
-    fates: list[Fate] = []
-    seen: set[str] = set()
-    for delivery in deliveries:
-        skipped = {s.get("eventId"): s.get("reason", "") for s in delivery.result.get("skipped", [])}
-        for event in delivery.events:
-            eid = event_id(event)
-            if delivery.failed:
-                last = delivery.attempts[-1]
-                where = f"; record in {destination}" if delivery.destination_message_id else ""
-                fates.append(Fate(delivery.label, eid, DEAD_LETTERED,
-                                  f"fanout failed {len(delivery.attempts)}x: {last.error_type}: "
-                                  f"{last.error_message[:120]}{where}"))
-            elif eid in skipped:
-                fates.append(Fate(delivery.label, eid, SKIPPED, skipped[eid]))
-            elif eid in seen:
-                fates.append(Fate(delivery.label, eid, SKIPPED, _duplicate_reason(delivery)))
-            else:
-                fates.append(_execution_fate(delivery.label, str(eid), by_event.get(str(eid), []), dead_letters))
-            if eid:
-                seen.add(eid)
-    return fates
-
-
-def _duplicate_reason(delivery: Delivery) -> str:
-    if delivery.result.get("duplicates"):
-        return "duplicate delivery: the execution already exists, none started"
-    return "duplicate delivery: StartExecution returned the execution still running"
-
-
-def tally(fates: list[Fate]) -> dict[str, int]:
-    """Counts of fates by kind."""
-    counts = {STORED: 0, SKIPPED: 0, DEAD_LETTERED: 0, UNACCOUNTED: 0}
-    for fate in fates:
-        counts[fate.kind] += 1
-    return counts
-
-
-# -- execution history ---------------------------------------------------------------------------------------------
-
-def failed_attempts(history: list[dict[str, Any]]) -> list[str]:
-    """The errorType of every failed Lambda attempt in an execution history, in order."""
-    return [event["lambdaFunctionFailedEventDetails"].get("error", "")
-            for event in history if event["type"] == "LambdaFunctionFailed"]
 
 
 # -- data action ---------------------------------------------------------------------------------------------------

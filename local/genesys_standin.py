@@ -5,10 +5,17 @@ Endpoints (docs: local/README.md, facts: shared spec genesys.md §3-§4):
 * ``POST /oauth/token`` - client-credentials grant. HTTP Basic auth is checked against the configured client
   id/secret; the body must be ``grant_type=client_credentials`` form-encoded. 200 ``{access_token, token_type:
   "bearer", expires_in}``, 401 ``{error: "invalid_client", description, error_description}``, 400 for a bad grant.
-* ``GET /api/v2/analytics/conversations/{id}/details`` - needs ``Authorization: Bearer <issued token>``; unknown or
-  expired tokens get 401 ``{message, code: "bad.credentials", status, contextId}``. Known conversations get the
-  sample ``local/data/analytics_conversation_details.json`` with the conversation id, the conversation-scoped ids
-  and every timestamp rewritten for that id; ids never registered get 404 ``code: "not.found"``.
+* ``GET /api/v2/analytics/conversations/details?id=a,b,c`` - the multi-get: ``{"conversations": [...]}`` with
+  every asked conversation that is known and indexed; the others are simply absent (as Genesys answers).
+* ``GET /api/v2/analytics/conversations/{id}/details`` - one conversation; 404 ``code: "not.found"`` when unknown.
+* Both need ``Authorization: Bearer <issued token>``; unknown or expired tokens get 401 ``{message, code:
+  "bad.credentials", status, contextId}``. Known conversations get the sample
+  ``local/data/analytics_conversation_details.json`` with the conversation id, the conversation-scoped ids and every
+  timestamp rewritten for that id.
+* Per-token rate limit, as Genesys enforces it: more than ``rateLimit`` (default 300) API requests with one token
+  in any 60 s answer 429 ``too.many.requests`` with ``Retry-After`` and the ``limit`` that was hit.
+* Every request is logged (``GET /__admin/log``; ``--log FILE`` writes JSON lines): time, endpoint, status, how
+  many ids, a short hash of the token. ``GET /__admin/stats`` reports the most requests seen in any 60 s window.
 * Admin API under ``/__admin``: ``POST /__admin/faults`` (see `Faults.update`), ``GET /__admin/faults``,
   ``GET /__admin/stats``, ``POST /__admin/reset``, ``POST|GET /__admin/conversations``.
 
@@ -21,6 +28,7 @@ import argparse
 import base64
 import copy
 import datetime as dt
+import hashlib
 import json
 import random
 import re
@@ -32,7 +40,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from httpkit import BackgroundServer, JsonHandler
 
@@ -41,6 +49,9 @@ DEFAULT_CLIENT_ID = "local-client-id"
 DEFAULT_CLIENT_SECRET = "local-client-secret"
 DEFAULT_TOKEN_TTL = 86400
 DETAILS_RE = re.compile(r"^/api/v2/analytics/conversations/(?P<id>[^/]+)/details$")
+MULTI_GET = "/api/v2/analytics/conversations/details"
+DEFAULT_RATE_LIMIT = 300  # API requests per token per minute (spec: Genesys rate limits)
+WINDOW = 60.0
 ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 SCOPED_ID_KEYS = ("participantId", "sessionId", "peerId")
 
@@ -61,6 +72,27 @@ def genesys_error(status: int, message: str | None = None) -> dict[str, Any]:
     code, default_message = ERRORS.get(status, ("error", f"HTTP {status}"))
     return {"message": message or default_message, "code": code, "status": status,
             "contextId": str(uuid.uuid4()), "details": [], "errors": []}
+
+
+def _bearer(authorization: str | None) -> str:
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def _share_draw(conversation_id: str) -> float:
+    """A stable draw in [0, 1) per conversation id."""
+    return int(hashlib.sha256(conversation_id.encode()).hexdigest()[:8], 16) / 0x100000000
+
+
+def max_in_window(times: list[float], window: float = WINDOW) -> int:
+    """The most of `times` (seconds) that fall within any `window`-second span."""
+    ordered = sorted(times)
+    best = start = 0
+    for end, t in enumerate(ordered):
+        while ordered[start] <= t - window:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
 
 
 def parse_instant(value: Any) -> dt.datetime:
@@ -118,7 +150,11 @@ class Faults:
       (beyond the caller's timeout, this is a timeout).
     * ``maxConsecutive``: at most this many random faults (``rates``, ``slow``) in a row for one conversation;
       the next call for it is answered normally (keeps a chaos run's retries bounded). 0 or absent: no cap.
-    * ``notYetIndexed``: ``{conversationId: n}`` the first n calls for that id answer 404 (not indexed yet).
+    * ``notYetIndexed``: ``{conversationId: n}`` the first n calls for that id answer 404 / are absent (not
+      indexed yet).
+    * ``notIndexedShare``: the share (0-1) of known conversations absent from their first multi-get, as a
+      conversation asked for right after it ended is (drawn per id, stable).
+    * ``rateLimit``: API requests per token per 60 s before a 429 (default 300, as Genesys).
     * ``delay``: seconds added to every API answer (slow Genesys).
     * ``tokenTtl``: ``expires_in`` of tokens issued from now on; they really expire then.
     * ``expireTokens``: true invalidates every token issued so far (a one-shot action, not stored).
@@ -136,6 +172,8 @@ class Faults:
     slow_rate: float = 0.0
     slow_delay: float = 0.0
     max_consecutive: int = 0
+    not_indexed_share: float = 0.0
+    rate_limit: int = DEFAULT_RATE_LIMIT
     rng: random.Random = field(default_factory=random.Random)
     consecutive: Counter[str] = field(default_factory=Counter)
 
@@ -157,6 +195,8 @@ class Faults:
             self.slow_rate = float(spec["slow"].get("rate", 0.0))
             self.slow_delay = float(spec["slow"].get("delay", 0.0))
         self.max_consecutive = int(spec.get("maxConsecutive", self.max_consecutive))
+        self.not_indexed_share = float(spec.get("notIndexedShare", self.not_indexed_share))
+        self.rate_limit = int(spec.get("rateLimit", self.rate_limit))
 
     def take(self, target: str, conversation_id: str | None = None) -> dict[str, Any] | None:
         """Removes and returns the first queued fault that applies to this call, if any."""
@@ -194,7 +234,8 @@ class Faults:
         return {"queue": self.queue, "rates": self.rates, "notYetIndexed": self.not_yet_indexed,
                 "delay": self.delay, "tokenTtl": self.token_ttl, "badCredentials": self.bad_credentials,
                 "rejectTokens": self.reject_tokens, "slow": {"rate": self.slow_rate, "delay": self.slow_delay},
-                "maxConsecutive": self.max_consecutive}
+                "maxConsecutive": self.max_consecutive, "notIndexedShare": self.not_indexed_share,
+                "rateLimit": self.rate_limit}
 
 
 @dataclass
@@ -212,9 +253,11 @@ class GenesysStandIn:
     """The stand-in's state (tokens, conversations, faults, stats) and its HTTP server."""
 
     def __init__(self, client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET,
-                 conversations: dict[str, Any] | None = None, host: str = "127.0.0.1", port: int = 0):
+                 conversations: dict[str, Any] | None = None, host: str = "127.0.0.1", port: int = 0,
+                 log_path: Path | None = None):
         self.client_id = client_id
         self.client_secret = client_secret
+        self.log_path = log_path
         self.template = ConversationTemplate()
         self._initial = dict(conversations or {self.template.sample_id: None})
         self._lock = threading.Lock()
@@ -251,6 +294,9 @@ class GenesysStandIn:
         # "queue:<status>" (queued faults), "expiredToken" (401 to a token revoked by expireTokens or past its TTL).
         self.injected: Counter[str] = Counter()
         self.abandoned = 0  # answers whose caller had gone (timed out) by the time they were sent
+        self.log: list[dict[str, Any]] = []  # every request: {t, kind, status, ids, token}
+        self.asked: Counter[str] = Counter()  # multi-get asks per conversation id
+        self.per_token: defaultdict[str, list[float]] = defaultdict(list)  # API request times per token
 
     @staticmethod
     def _start_of(start: Any) -> dt.datetime | None:
@@ -287,7 +333,32 @@ class GenesysStandIn:
             return {"token": dict(self.token_stats), "api": dict(self.api_stats),
                     "conversations": {cid: dict(c) for cid, c in self.per_conversation.items()},
                     "activeTokens": sum(1 for exp in self.tokens.values() if exp > now),
-                    "injected": dict(self.injected), "abandoned": self.abandoned}
+                    "injected": dict(self.injected), "abandoned": self.abandoned,
+                    "requests": len(self.log), "apiRequests": sum(1 for r in self.log if r["kind"] != "token"),
+                    "multiGetIds": sum(r["ids"] for r in self.log if r["kind"] == "multiget"),
+                    "maxRequestsInAnyMinute": max_in_window([r["t"] for r in self.log]),
+                    "maxApiRequestsPerTokenInAnyMinute": max(
+                        (max_in_window(times) for times in self._api_times_by_token().values()), default=0)}
+
+    def _api_times_by_token(self) -> dict[str, list[float]]:
+        by_token: defaultdict[str, list[float]] = defaultdict(list)
+        for r in self.log:
+            if r["kind"] != "token":
+                by_token[r["token"]].append(r["t"])
+        return by_token
+
+    def request_log(self) -> list[dict[str, Any]]:
+        """Every request seen so far."""
+        with self._lock:
+            return list(self.log)
+
+    def _note(self, kind: str, status: int, ids: int, token: str) -> None:
+        entry = {"t": time.time(), "kind": kind, "status": status, "ids": ids,
+                 "token": hashlib.sha256(token.encode()).hexdigest()[:8] if token else ""}
+        self.log.append(entry)
+        if self.log_path:
+            with open(self.log_path, "a", encoding="utf-8") as out:
+                out.write(json.dumps(entry) + "\n")
 
     # -- the Genesys API -------------------------------------------------------------------------------------
 
@@ -296,6 +367,7 @@ class GenesysStandIn:
         with self._lock:
             answer = self._token(authorization, content_type, body)
             self.token_stats[str(answer.status)] += 1
+            self._note("token", answer.status, 0, "")
             return answer
 
     def _token(self, authorization: str | None, content_type: str | None, body: bytes) -> Answer:
@@ -331,11 +403,73 @@ class GenesysStandIn:
     def details(self, authorization: str | None, conversation_id: str) -> Answer:
         """`GET /api/v2/analytics/conversations/{id}/details`."""
         with self._lock:
-            answer = self._details(authorization, conversation_id)
+            answer = self._limited(authorization) or self._details(authorization, conversation_id)
             answer.delay += self.faults.delay
             self.api_stats[str(answer.status)] += 1
             self.per_conversation[conversation_id][str(answer.status)] += 1
+            self._note("details", answer.status, 1, _bearer(authorization))
             return answer
+
+    def multi_get(self, authorization: str | None, ids: list[str]) -> Answer:
+        """`GET /api/v2/analytics/conversations/details?id=a,b,c`."""
+        with self._lock:
+            answer = self._limited(authorization) or self._multi_get(authorization, ids)
+            answer.delay += self.faults.delay
+            self.api_stats[str(answer.status)] += 1
+            self._note("multiget", answer.status, len(ids), _bearer(authorization))
+            return answer
+
+    def _limited(self, authorization: str | None) -> Answer | None:
+        """A 429 when this token is over its per-minute limit (the request still counts, as at Genesys)."""
+        token = _bearer(authorization)
+        if not token or token not in self.tokens:
+            return None
+        now = time.monotonic()
+        times = [t for t in self.per_token[token] if t > now - WINDOW]
+        times.append(now)
+        self.per_token[token] = times
+        if len(times) <= self.faults.rate_limit:
+            return None
+        self.injected["rateLimit"] += 1
+        retry_after = max(1, int(times[-self.faults.rate_limit - 1] + WINDOW - now + 0.999))
+        body = genesys_error(429, f"Rate limit exceeded the maximum. [{self.faults.rate_limit}] requests for [60] seconds")
+        body["limit"] = {"key": "client.credentials.token.rate.per.minute", "namespace": "platform.api",
+                         "value": self.faults.rate_limit}
+        return Answer(429, body, {"Retry-After": str(retry_after)})
+
+    def _multi_get(self, authorization: str | None, ids: list[str]) -> Answer:
+        if not self._bearer_ok(authorization):
+            return Answer(401, genesys_error(401))
+        if not ids:
+            return Answer(400, genesys_error(400, "id is required"))
+        fault = next((self.faults.take("api", cid) for cid in ids if self._has_fault_for(cid)), None) \
+            or self.faults.take("api", None)
+        if fault:
+            self.injected[f"queue:{fault.get('status', 503)}"] += 1
+            if int(fault.get("status", 503)) != 200:
+                return self._fault_answer(fault)
+        status = self.faults.random_status()
+        if status:
+            self.injected[str(status)] += 1
+            return self._fault_answer({"status": status})
+        found = []
+        for cid in ids:
+            self.asked[cid] += 1
+            if self.faults.not_yet_indexed.get(cid, 0) > 0:
+                self.faults.not_yet_indexed[cid] -= 1
+                self.injected["notYetIndexed"] += 1
+                continue
+            if cid not in self.conversations:
+                continue
+            if self.asked[cid] == 1 and _share_draw(cid) < self.faults.not_indexed_share:
+                self.injected["notIndexedOnFirstAsk"] += 1
+                continue
+            found.append(self.template.render(cid, self.conversations[cid]))
+        delay = float(fault.get("delay", 0.0)) if fault else 0.0
+        return Answer(200, {"conversations": found}, delay=delay)
+
+    def _has_fault_for(self, conversation_id: str) -> bool:
+        return any(entry.get("conversationId") == conversation_id for entry in self.faults.queue)
 
     def _details(self, authorization: str | None, conversation_id: str) -> Answer:
         if not self._bearer_ok(authorization):
@@ -358,7 +492,7 @@ class GenesysStandIn:
             return Answer(404, genesys_error(404))
         return Answer(200, self.template.render(conversation_id, self.conversations[conversation_id]))
 
-    def _bearer_ok(self, authorization: str | None) -> bool:
+    def _bearer_ok(self, authorization: str | None) -> bool:  # noqa: D102 - see details
         scheme, _, token = (authorization or "").partition(" ")
         if scheme.lower() != "bearer" or self.faults.reject_tokens:
             return False
@@ -403,8 +537,9 @@ class GenesysHandler(JsonHandler):
             self.send_json(200, {"reset": True})
         elif route == "/__admin/conversations":
             spec = self.read_json()
-            self.app.add_conversation(spec["conversationId"], spec.get("start"))
-            self.send_json(200, {"known": sorted(self.app.conversations)})
+            for item in spec if isinstance(spec, list) else [spec]:
+                self.app.add_conversation(item["conversationId"], item.get("start"))
+            self.send_json(200, {"known": len(self.app.conversations)})
         else:
             self.send_json(404, genesys_error(404, f"No resource found for path {route}"))
 
@@ -412,8 +547,14 @@ class GenesysHandler(JsonHandler):
         """Conversation details and admin reads."""
         route = self.route
         match = DETAILS_RE.match(route)
-        if match:
+        if route == MULTI_GET:
+            query = parse_qs(urlsplit(self.path).query)
+            ids = [i for value in query.get("id", []) for i in value.split(",") if i]
+            self._answer(self.app.multi_get(self.headers.get("Authorization"), ids))
+        elif match:
             self._answer(self.app.details(self.headers.get("Authorization"), unquote(match["id"])))
+        elif route == "/__admin/log":
+            self.send_json(200, self.app.request_log())
         elif route == "/__admin/stats":
             self.send_json(200, self.app.stats())
         elif route == "/__admin/faults":
@@ -451,9 +592,10 @@ def main() -> None:
     parser.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
     parser.add_argument("--conversation", action="append", default=[], metavar="ID[=START]",
                         help="a known conversation (repeatable); default: the sample's id")
+    parser.add_argument("--log", type=Path, help="also write every request as a JSON line to this file")
     args = parser.parse_args()
     conversations = dict(parse_conversation_arg(c) for c in args.conversation) or None
-    standin = GenesysStandIn(args.client_id, args.client_secret, conversations, args.host, args.port)
+    standin = GenesysStandIn(args.client_id, args.client_secret, conversations, args.host, args.port, args.log)
     print(f"Genesys stand-in on {standin.url} (client id {args.client_id})", flush=True)
     standin.server.serve_forever()
 

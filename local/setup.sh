@@ -23,7 +23,7 @@ hash="$( { cat "$REQUIREMENTS"; "$VENV/bin/python" -VV; } | sha256sum | cut -c1-
 stamp="$VENV/.local-stack-$hash.stamp"
 
 tools_present() {
-  "$VENV/bin/python" -c "import boto3, moto.server, yaml, pytest, pytest_timeout" 2>/dev/null &&
+  "$VENV/bin/python" -c "import boto3, moto.server, yaml, pytest, pytest_timeout, cfnlint" 2>/dev/null &&
     [ -x "$VENV/bin/cargo-lambda" ]
 }
 

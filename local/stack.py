@@ -1,21 +1,25 @@
-"""The local stack: the pipeline of template.yaml on loopback, as a context manager.
+"""The local stack: the whole of template.yaml on loopback, as a context manager.
 
     with LocalStack("demo") as stack:
-        stack.invoke("fanout", event)
+        stack.deliver(events)          # as the Genesys EventBridge rule does (buffer queue or fanout)
+        stack.wait_idle()
 
 What runs (ports are chosen free at start; see local/README.md):
 
-* the Genesys Cloud stand-in and the upstream (customer API) stand-in, in threads of this process;
-* the bridge (Step Functions' Lambda integration), in a thread of this process;
-* a moto server (Step Functions with real execution, DynamoDB, SQS), started with ``MOTO_PORT`` = the bridge's port
-  so that moto's Task states invoke Lambda through the bridge;
-* ``cargo lambda watch`` serving the five workspace binaries with one env file built from template.yaml.
+* the Genesys Cloud stand-in (unless another Genesys is given) and the upstream (customer API) stand-in, in threads;
+* the bridge (the Lambda service: Step Functions' Lambda integration, the event source mappings and the rule all
+  invoke through it), in a thread;
+* the AWS proxy in front of moto (`fault_proxy.FaultProxy`, no faults unless asked): the functions' AWS_ENDPOINT_URL,
+  counting every AWS call they make;
+* a moto server (Step Functions with real execution, DynamoDB, SQS), started with ``MOTO_PORT`` = the bridge's port;
+* ``cargo lambda watch`` serving the workspace binaries with one env file built from template.yaml;
+* the event source mappings of the template (`esm.EventSourceMapping`): buffer queue -> fanout, enrichment queue
+  -> enrich.
 
-Provisioning follows template.yaml: the DynamoDB table (key schema and billing mode), every SQS queue whose
-condition holds, the state machine from state_machine.asl.json with its DefinitionSubstitutions, and each function's
-environment variables (resolved against local parameter values). Secrets Manager ARNs are replaced by plain
-variables (GENESYS_CLIENT_ID/SECRET, EXTERNAL_API_TOKEN); GENESYS_LOGIN_URL/GENESYS_API_URL point at the stand-in
-unless real Genesys credentials are given.
+Provisioning follows template.yaml: the DynamoDB table, every SQS queue whose condition holds (with its visibility
+timeout, delay and redrive policy), the state machine from state_machine.asl.json with its DefinitionSubstitutions,
+and each function's environment (resolved against local parameter values). Secrets Manager ARNs are replaced by plain
+variables (GENESYS_CLIENT_ID/SECRET, EXTERNAL_API_TOKEN).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import atexit
 import contextlib
 import logging
 import os
+import json
 import re
 import shutil
 import signal
@@ -40,10 +45,12 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config
 
 from bridge import Bridge
+from cfn import ACCOUNT_ID, NO_VALUE, REGION, Physical, Resolver, Template
+from esm import EventSourceMapping, dump
+from fault_proxy import FaultProxy
 from genesys_standin import GenesysStandIn
 from httpkit import request_json
 from procs import ManagedProcess, free_port, port_open
-from sam_template import ACCOUNT_ID, NO_VALUE, REGION, Physical, Resolver, SamTemplate
 from upstream_standin import UpstreamStandIn
 
 LOG = logging.getLogger("local.stack")
@@ -55,11 +62,21 @@ UPSTREAM_TOKEN = "local-upstream-token"
 CREDENTIALS = {"aws_access_key_id": "local", "aws_secret_access_key": "local", "region_name": REGION}
 # Variables that name a Secrets Manager secret in AWS; locally the plain variables stand in for them.
 SECRET_VARIABLES = ("GENESYS_CREDENTIALS_SECRET_ARN", "EXTERNAL_API_TOKEN_SECRET_ARN")
-REAL_GENESYS_VARIABLES = ("GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET", "GENESYS_ENV")
-INHERITED_PREFIXES_DROPPED = ("AWS_", "GENESYS_", "EXTERNAL_API_")
+INHERITED_PREFIXES_DROPPED = ("AWS_", "GENESYS_", "EXTERNAL_API_", "ENRICH_", "BATCH_")
+# Variables of the caller's environment that reach the functions (replay documents them).
+PASSED_THROUGH_PREFIXES = ("GENESYS_", "BATCH_", "ENRICH_")
 # Harmless first events: each function starts (and compiles if needed) without side effects.
 WARM_EVENTS = {"data-action": {"customer_id": "", "locale": "en-US"}, "fanout": [], "validate": {},
-               "process": {}, "save": {}}
+               "process": {}, "save": {}, "enrich": {"requests": []}}
+# Parameter values of the local stack where they differ from the template's defaults: shorter waits, so a run
+# takes seconds, not minutes (local/README.md). Everything else is the template's default.
+LOCAL_PARAMETERS = {"EnrichDelaySeconds": "2", "EnrichBatchWindowSeconds": "3", "FanoutBatchWindowSeconds": "2"}
+# Environment of the functions where the local stack differs from their built-in defaults (shorter retries).
+LOCAL_ENVIRONMENT = {"ENRICH_RETRY_SECONDS": "3"}
+# Visibility timeouts are capped locally so that a failed batch comes back within a run (template: 360-720 s).
+LOCAL_VISIBILITY_TIMEOUT = 10
+# Instances per function in cargo lambda watch, and so the most concurrent invocations an event source runs.
+LOCAL_CONCURRENCY = 2
 STARTUP_ERRORS = ("Config.Invalid",)
 WARM_TIMEOUT = 900.0  # a first call may compile the binary, behind other builds holding cargo's lock
 FUNCTION_EXITED = "ERROR command exited"  # cargo lambda watch's log line when a function process ends
@@ -114,30 +131,46 @@ def function_arn(name: str) -> str:
     return f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}"
 
 
-def real_genesys_from_env() -> dict[str, str] | None:
-    """GENESYS_CLIENT_ID/SECRET/ENV from the environment when all three are set, else None."""
-    values = {name: os.environ.get(name, "").strip() for name in REAL_GENESYS_VARIABLES}
-    return values if all(values.values()) else None
+def passed_through(environ: dict[str, str] | None = None) -> dict[str, str]:
+    """The GENESYS_*, BATCH_* and ENRICH_* variables of `environ` (default: this process's), for the functions."""
+    environ = dict(os.environ if environ is None else environ)
+    return {k: v for k, v in environ.items() if k.startswith(PASSED_THROUGH_PREFIXES) and v.strip()}
+
+
+def external_genesys(environ: dict[str, str] | None = None) -> dict[str, str] | None:
+    """Another Genesys than the built-in stand-in, when the environment names one: GENESYS_CLIENT_ID and
+    GENESYS_CLIENT_SECRET with either GENESYS_LOGIN_URL + GENESYS_API_URL (another stand-in) or GENESYS_ENV (a
+    real org). None otherwise."""
+    env = passed_through(environ)
+    if not (env.get("GENESYS_CLIENT_ID") and env.get("GENESYS_CLIENT_SECRET")):
+        return None
+    if env.get("GENESYS_LOGIN_URL") and env.get("GENESYS_API_URL"):
+        return env
+    if env.get("GENESYS_ENV"):
+        return env
+    return None
 
 
 class LocalStack:
     """Starts, provisions and stops the local stack; reusable by the demo and the tests."""
 
-    def __init__(self, name: str = "demo", *, repo: Path = REPO, real_genesys: dict[str, str] | None = None,
-                 conversations: dict[str, Any] | None = None, concurrency: int = 1,
+    def __init__(self, name: str = "demo", *, repo: Path = REPO, genesys: dict[str, str] | None = None,
+                 conversations: dict[str, Any] | None = None, concurrency: int = LOCAL_CONCURRENCY,
                  on_status: Callable[[str], None] | None = None, env_overrides: dict[str, str] | None = None,
-                 aws_proxy: Any = None):
-        """`env_overrides` replace variables of functions.env (e.g. ``GENESYS_TIMEOUT``); `aws_proxy` (e.g. a
-        `fault_proxy.FaultProxy`: ``start(moto_url)``, ``url``, ``stop()``) is started in front of moto and becomes
-        the functions' AWS_ENDPOINT_URL, while the bridge and `client()` keep talking to moto directly."""
+                 parameters: dict[str, str] | None = None, aws_proxy: FaultProxy | None = None,
+                 on_result: Callable[[str, list[dict], int, Any], None] | None = None):
+        """`genesys`: another Genesys (`external_genesys()`), else the built-in stand-in with `conversations`.
+        `env_overrides` replace variables of functions.env; `parameters` template parameter values; `aws_proxy`
+        a configured `fault_proxy.FaultProxy` (default: one without faults); `on_result` is called with every
+        event source mapping invocation's (function, messages, status, answer)."""
         self.name = name
         self.repo = repo
-        self.real_genesys = real_genesys
+        self.external_genesys = genesys
         self.conversations = conversations
         self.concurrency = concurrency
         self.on_status = on_status or (lambda message: LOG.info("%s", message))
         self.run_dir = RUN_ROOT / name
-        self.template = SamTemplate(repo / "template.yaml", STACK_NAME)
+        self.template = Template(repo / "template.yaml", STACK_NAME)
         self.genesys: GenesysStandIn | None = None
         self.upstream: UpstreamStandIn | None = None
         self.bridge: Bridge | None = None
@@ -145,7 +178,10 @@ class LocalStack:
         self.physical: dict[str, Physical] = {}
         self.function_env: dict[str, str] = {}
         self.env_overrides = dict(env_overrides or {})
-        self.aws_proxy = aws_proxy
+        self.parameter_overrides = dict(parameters or {})
+        self.aws_proxy = aws_proxy or FaultProxy()
+        self.on_result = on_result
+        self.event_sources: list[EventSourceMapping] = []
         self._stopped = True
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -166,13 +202,15 @@ class LocalStack:
             self._prepare_run_dir()
             self._start_standins()
             self._start_moto_and_bridge()
-            if self.aws_proxy is not None:
-                self.aws_proxy.start(self.moto_url)
-                self.on_status(f"AWS calls of the functions go through {self.aws_proxy.url} (fault proxy)")
+            self.aws_proxy.start(self.moto_url)
+            self.on_status(f"the functions' AWS calls go through {self.aws_proxy.url} (AWS proxy, counting)")
             self._provision()
             self._write_env_file()
             self._start_functions()
             self._warm_functions()
+            self.bridge.reset()  # the warm-up invocations are not the run's
+            self.aws_proxy.reset()
+            self._start_event_sources()
             self.on_status(f"local stack ready in {time.monotonic() - started:.1f} s")
         except BaseException:
             try:
@@ -189,13 +227,15 @@ class LocalStack:
         self._stopped = True
         leftovers: list[int] = []
         with interrupts_deferred():
+            for source in self.event_sources:
+                source.stop()
             for process in reversed(self.processes):
                 process.stop()
                 leftovers += process.leftovers()
             for server in (self.aws_proxy, self.bridge, self.upstream, self.genesys):
                 if server:
                     server.stop()
-            if self.real_genesys:  # it holds the real client secret
+            if self.external_genesys:  # it holds a client secret
                 (self.run_dir / "functions.env").unlink(missing_ok=True)
         atexit.unregister(self.stop)
         if leftovers:
@@ -210,8 +250,9 @@ class LocalStack:
     def _start_standins(self) -> None:
         timeout = float(self.template.parameter_defaults().get("ExternalApiTimeout", "5"))
         self.upstream = UpstreamStandIn(token=UPSTREAM_TOKEN, slow_seconds=timeout + 1).start()
-        if not self.real_genesys:
-            self.genesys = GenesysStandIn(conversations=self.conversations).start()
+        if not self.external_genesys:
+            self.genesys = GenesysStandIn(conversations=self.conversations,
+                                          log_path=self.run_dir / "genesys-requests.jsonl").start()
 
     def _start_moto_and_bridge(self) -> None:
         moto_port, lambda_port = free_port(), free_port()
@@ -259,23 +300,30 @@ class LocalStack:
     def parameters(self) -> dict[str, str]:
         """The template parameters as the local stack sets them."""
         params = self.template.parameter_defaults()
+        params.update(LOCAL_PARAMETERS)
         params.update({"GenesysOrgId": ORG_ID, "GenesysEventBusName": f"aws.partner/genesys.com/cloud/{ORG_ID}/local",
                        "ExternalApiUrl": self.upstream.url if self.upstream else ""})
-        if self.real_genesys:
-            params["GenesysEnvironment"] = self.real_genesys["GENESYS_ENV"]
-        else:
+        if self.genesys:
             params.update({"GenesysClientId": self.genesys.client_id,
                            "GenesysClientSecret": self.genesys.client_secret})
+        else:
+            params.update({"GenesysClientId": "external", "GenesysClientSecret": "external"})
+        params.update(self.parameter_overrides)
         return params
 
+    def resolver(self) -> Resolver:
+        """Evaluates the template's intrinsics locally."""
+        return Resolver(self.template, self.parameters(), self.physical)
+
     def _provision(self) -> None:
-        resolver = Resolver(self.template, self.parameters(), self.physical)
         for logical_id, binary in self.template.functions().items():
             self.physical[logical_id] = Physical(binary, {"Arn": function_arn(binary)})
-        self._create_table(resolver)
-        for logical_id in self.template.queues(resolver):
-            self._create_queue(logical_id)
-        self._create_state_machine(resolver)
+        self._create_table(self.resolver())
+        queues = self.template.queues(self.resolver())
+        # Dead-letter targets first: a redrive policy names their ARN.
+        for logical_id in sorted(queues, key=lambda lid: "RedrivePolicy" in queues[lid]):
+            self._create_queue(logical_id, queues[logical_id])
+        self._create_state_machine(self.resolver())
 
     def _create_table(self, resolver: Resolver) -> None:
         logical_id, props = self.template.table()
@@ -289,10 +337,16 @@ class LocalStack:
         arn = f"arn:aws:dynamodb:{REGION}:{ACCOUNT_ID}:table/{name}"
         self.physical[logical_id] = Physical(name, {"Arn": arn})
 
-    def _create_queue(self, logical_id: str) -> None:
+    def _create_queue(self, logical_id: str, props: dict[str, Any]) -> None:
+        props = self.resolver().resolve(props)
+        attributes = {"MessageRetentionPeriod": str(props.get("MessageRetentionPeriod", 345600)),
+                      "VisibilityTimeout": str(min(int(props.get("VisibilityTimeout", 30)), LOCAL_VISIBILITY_TIMEOUT)),
+                      "DelaySeconds": str(props.get("DelaySeconds", 0))}
+        if "RedrivePolicy" in props:
+            attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
         sqs = self.client("sqs")
         name = f"{STACK_NAME}-{logical_id}"
-        url = sqs.create_queue(QueueName=name)["QueueUrl"]
+        url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.physical[logical_id] = Physical(url, {"Arn": arn, "QueueName": name, "QueueUrl": url})
 
@@ -312,6 +366,10 @@ class LocalStack:
         self.state_machine_arn = arn
         self.physical[logical_id] = Physical(arn, {"Arn": arn, "Name": name})
 
+    def queues(self) -> list[str]:
+        """Logical ids of the queues of this stack."""
+        return list(self.template.queues(self.resolver()))
+
     def queue_url(self, logical_id: str) -> str:
         """The local URL of the template's queue `logical_id`."""
         return self.physical[logical_id].ref
@@ -319,7 +377,7 @@ class LocalStack:
     # -- functions -------------------------------------------------------------------------------------------
 
     def _template_environment(self) -> dict[str, str]:
-        resolver = Resolver(self.template, self.parameters(), self.physical)
+        resolver = self.resolver()
         env: dict[str, str] = {}
         for logical_id in self.template.functions():
             for name, value in self.template.function_environment(logical_id).items():
@@ -334,12 +392,11 @@ class LocalStack:
         return env
 
     def _local_environment(self) -> dict[str, str]:
-        endpoint = self.aws_proxy.url if self.aws_proxy is not None else self.moto_url
-        env = {"AWS_ENDPOINT_URL": endpoint, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+        env = {"AWS_ENDPOINT_URL": self.aws_proxy.url, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
                "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-               "EXTERNAL_API_TOKEN": UPSTREAM_TOKEN}
-        if self.real_genesys:
-            env.update(self.real_genesys)
+               "EXTERNAL_API_TOKEN": UPSTREAM_TOKEN, **LOCAL_ENVIRONMENT}
+        if self.external_genesys:
+            env.update(self.external_genesys)
         else:
             env.update({"GENESYS_LOGIN_URL": self.genesys.url, "GENESYS_API_URL": self.genesys.url,
                         "GENESYS_CLIENT_ID": self.genesys.client_id,
@@ -364,7 +421,8 @@ class LocalStack:
         self.processes.append(ManagedProcess(
             "cargo lambda watch",
             ["cargo", "lambda", "watch", "--ignore-changes", "--invoke-address", "127.0.0.1", "--invoke-port",
-             str(port), "--env-file", str(self.env_file), "--concurrency", str(self.concurrency)],
+             str(port), "--env-file", str(self.env_file), "--concurrency", str(self.concurrency),
+             "--timeout", "900"],
             self.run_dir / "cargo-lambda-watch.log", env=env, cwd=self.repo))
         self._wait_until(lambda: port_open(port), 120, "cargo lambda watch", self.processes[-1])
 
@@ -404,11 +462,91 @@ class LocalStack:
         return outcome["invocation"]
 
     def invoke(self, function: str, payload: Any, timeout: float = 120) -> Invocation:
-        """Invokes `function` synchronously through cargo lambda watch's invoke API."""
-        url = f"{self.lambda_url}/2015-03-31/functions/{function}/invocations"
+        """Invokes `function` synchronously, through the bridge (the local Lambda service)."""
         started = time.monotonic()
-        status, parsed = request_json("POST", url, payload, timeout)
+        status, parsed = self.bridge.call(function, payload, timeout)
         return Invocation(function, status, parsed, time.monotonic() - started)
+
+    def _start_event_sources(self) -> None:
+        sqs = self.client("sqs")
+        for source in self.template.event_sources(self.resolver()):
+            queue = self.physical[source.queue]
+            mapping = EventSourceMapping(
+                sqs=sqs, invoke=lambda f, e: self.bridge.call(f, e), function=source.function,
+                queue_url=queue.ref, queue_arn=queue.attributes["Arn"], batch_size=source.batch_size,
+                window=source.window, max_concurrency=min(source.max_concurrency, self.concurrency),
+                report_failures=source.report_failures, on_result=self.on_result)
+            self.event_sources.append(mapping.start())
+            self.on_status(f"event source {source.logical_id}: {source.queue} -> {source.function} "
+                           f"(batch {source.batch_size}, window {source.window:g} s, "
+                           f"concurrency {mapping.max_concurrency})")
+
+    def rule_target(self) -> str:
+        """Where the Genesys event rule delivers: ``FanoutBufferQueue`` (sqs mode) or ``FanoutFunction``."""
+        return self.template.rule_target(self.resolver())
+
+    def send_to_buffer(self, event: Any) -> None:
+        """One event to the buffer queue, as the EventBridge rule's SQS target sends it (one message per event)."""
+        self.client("sqs").send_message(QueueUrl=self.queue_url("FanoutBufferQueue"), MessageBody=dump(event))
+
+    def queue_depth(self, logical_id: str) -> int:
+        """Messages in a queue: visible, in flight and delayed."""
+        attributes = self.client("sqs").get_queue_attributes(
+            QueueUrl=self.queue_url(logical_id),
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                            "ApproximateNumberOfMessagesDelayed"])["Attributes"]
+        return sum(int(v) for v in attributes.values())
+
+    def running_executions(self) -> int:
+        """Executions of the state machine still RUNNING."""
+        sfn = self.client("stepfunctions")
+        pages = sfn.get_paginator("list_executions").paginate(stateMachineArn=self.state_machine_arn,
+                                                             statusFilter="RUNNING")
+        return sum(len(page["executions"]) for page in pages)
+
+    def function_memory(self) -> dict[str, int]:
+        """MemorySize (MB) of every function, by binary name."""
+        return {binary: int(self.template.function_property(lid, "MemorySize", 128))
+                for lid, binary in self.template.functions().items()}
+
+    def function_lines(self) -> list[dict[str, Any]]:
+        """Every JSON line the functions printed (cargo lambda watch's log holds their stdout)."""
+        lines = []
+        path = self.run_dir / "cargo-lambda-watch.log"
+        if not path.exists():
+            return lines
+        with open(path, encoding="utf-8", errors="replace") as log:
+            for text in log:
+                start = text.find("{")
+                if start < 0:
+                    continue
+                try:
+                    line = json.loads(text[start:])
+                except ValueError:
+                    continue
+                if isinstance(line, dict):
+                    lines.append(line)
+        return lines
+
+    def invocation_durations(self) -> dict[str, list[float]]:
+        """Each function's invocation durations (ms), from its per-invocation log lines."""
+        durations: dict[str, list[float]] = {}
+        for line in self.function_lines():
+            if line.get("message") == "invocation" and isinstance(line.get("durationMs"), int | float):
+                durations.setdefault(str(line.get("function")), []).append(float(line["durationMs"]))
+        return durations
+
+    def function_log_bytes(self) -> int:
+        """Bytes of JSON log lines the functions wrote (what CloudWatch Logs would ingest)."""
+        return sum(len(json.dumps(line)) + 1 for line in self.function_lines())
+
+    def idle(self, queues: tuple[str, ...] = ("FanoutBufferQueue", "EnrichmentQueue")) -> bool:
+        """Nothing left to do: every event source idle, the work queues empty, no execution running."""
+        if not all(source.idle() for source in self.event_sources):
+            return False
+        if any(self.queue_depth(q) for q in queues if q in self.physical):
+            return False
+        return self.running_executions() == 0
 
     # -- state between tests ---------------------------------------------------------------------------------
 
@@ -417,12 +555,16 @@ class LocalStack:
         ddb = self.client("dynamodb")
         for item in self.scan():
             ddb.delete_item(TableName=self.table_name, Key={self.table_key: {"S": item[self.table_key]}})
-        for logical_id in self.template.queues(Resolver(self.template, self.parameters(), self.physical)):
+        for logical_id in self.queues():
             self.drain(logical_id)
         if self.genesys:
             self.genesys.reset()
         if self.upstream:
             self.upstream.reset()
+        self.bridge.reset()
+        self.aws_proxy.reset()
+        for source in self.event_sources:
+            source.counts.clear()
 
     # -- reading state ---------------------------------------------------------------------------------------
 
@@ -477,13 +619,15 @@ class LocalStack:
     def describe(self) -> list[tuple[str, str, str]]:
         """(part, address, AWS resource it stands for) for the summary and the README."""
         rows = [("moto server", self.moto_url, "Step Functions + DynamoDB + SQS"),
-                ("cargo lambda watch", self.lambda_url, "Lambda (5 functions)"),
-                ("bridge", f"http://127.0.0.1:{self.bridge.port}", "Step Functions' Lambda integration")]
-        if self.aws_proxy is not None:
-            rows.append(("fault proxy", self.aws_proxy.url, "the functions' AWS_ENDPOINT_URL (faults, then moto)"))
+                ("cargo lambda watch", self.lambda_url, f"Lambda ({len(self.template.functions())} functions)"),
+                ("bridge", f"http://127.0.0.1:{self.bridge.port}", "the Lambda service (invokes, counts)"),
+                ("AWS proxy", self.aws_proxy.url, "the functions' AWS_ENDPOINT_URL (counts, optional faults)")]
+        rows += [(f"event source {s.function}", s.queue_url.rsplit("/", 1)[-1], "Lambda's SQS event source mapping")
+                 for s in self.event_sources]
         if self.genesys:
             rows.append(("Genesys stand-in", self.genesys.url, "login.<domain> + api.<domain>"))
         else:
-            rows.append(("Genesys Cloud", self.real_genesys["GENESYS_ENV"], "real API (your credentials)"))
+            where = self.external_genesys.get("GENESYS_API_URL") or self.external_genesys.get("GENESYS_ENV", "")
+            rows.append(("Genesys (yours)", where, "given by GENESYS_* variables"))
         rows.append(("upstream stand-in", self.upstream.url, "data action's EXTERNAL_API_URL"))
         return rows

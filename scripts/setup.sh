@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs every tool `make test` needs, at pinned versions, into the project: Python packages into .venv
-# (requirements-dev.txt), npm packages into node_modules (package-lock.json), and cargo-deny into
-# .tools/ (crates.io, --locked). Idempotent: each step is skipped when its stamp matches.
+# (requirements-dev.txt), npm packages into node_modules (package-lock.json), and cargo-deny and cargo-machete
+# into .tools/ (crates.io, --locked). Idempotent: each step is skipped when its stamp matches.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
 CARGO_DENY_VERSION="0.20.2"
+CARGO_MACHETE_VERSION="0.9.2"
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -42,4 +43,11 @@ if [ ! -x ".tools/bin/cargo-deny" ] || ! .tools/bin/cargo-deny --version | grep 
   cargo install --locked --quiet --debug --root .tools cargo-deny --version "$CARGO_DENY_VERSION"
 else
   echo "cargo-deny up to date"
+fi
+
+if [ ! -x ".tools/bin/cargo-machete" ] || ! .tools/bin/cargo-machete --version | grep -q "$CARGO_MACHETE_VERSION"; then
+  step "cargo install cargo-machete $CARGO_MACHETE_VERSION (unused dependencies; about a minute, once)"
+  cargo install --locked --quiet --debug --root .tools cargo-machete --version "$CARGO_MACHETE_VERSION"
+else
+  echo "cargo-machete up to date"
 fi

@@ -1,118 +1,141 @@
-"""End to end: Genesys EventBridge events through fanout, the state machine and into DynamoDB.
+"""End to end: Genesys EventBridge events through the buffer queue, fanout, the state machine and into DynamoDB,
+with enrichment from the Genesys stand-in afterwards.
 
-Every event must be accounted for (stored, skipped with a reason, or dead-lettered with an error), a duplicate
-delivery must not start a second execution, and malformed payloads must end in fanout's on-failure destination.
+Every event must be accounted for (stored, superseded, skipped with a reason, or dead-lettered with an error),
+executions carry batches, a redelivery writes nothing twice, a bad event costs only itself.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 import pytest
 
-from driver import DEAD_LETTERED, SKIPPED, STORED, UNACCOUNTED, event_id, tally
+from driver import event_id
+from run import DEAD_LETTERED, SKIPPED, STORED, SUPERSEDED
 from support import Pipeline, load_event
 
-pytestmark = pytest.mark.timeout(120, func_only=True)
+pytestmark = pytest.mark.timeout(150, func_only=True)
 
 CONVERSATION_TIMELINE = ["customer-start", "flow-start", "flow-end", "acd-start", "acd-end", "user-start",
-                         "customer-end", "user-end", "acw"]
+                         "customer-end", "user-end", "acw", "wrapup", "flow-outcome", "contact"]
 NOT_CONVERSATION = ["audit", "queue-conversation", "transcription"]
 
 
-def test_every_event_is_accounted_for(pipeline: Pipeline) -> None:
-    """A burst of events: stored + skipped + dead-lettered == sent, and the item holds the newest event."""
+def test_every_event_is_accounted_for_and_the_item_is_the_newest_enriched(pipeline: Pipeline) -> None:
+    """A burst: stored + superseded + skipped + dead-lettered == events, the item holds the newest event, enriched."""
     conversation = pipeline.new_conversation()
     timeline = [pipeline.event(name, conversation) for name in CONVERSATION_TIMELINE]
     others = [pipeline.event(name, conversation) for name in NOT_CONVERSATION]
     malformed = [load_event("fanout/malformed-string.json"), load_event("fanout/malformed-number.json"),
                  load_event("fanout/malformed-missing-id.json")]
-    payloads = timeline + others + [timeline[6]] + malformed  # timeline[6]: customer-end delivered twice
-    for payload in payloads:
-        pipeline.deliver(payload)
+    pipeline.deliver(timeline + others + [timeline[6]] + malformed)
 
-    fates = pipeline.fates()
+    report = pipeline.report()
 
-    counts = tally(fates)
-    assert len(fates) == len(payloads)
-    assert counts[STORED] + counts[SKIPPED] + counts[DEAD_LETTERED] == len(payloads), \
-        [f"{f.label}: {f.kind} {f.reason}" for f in fates if f.kind == UNACCOUNTED]
-    for fate in fates[len(timeline):len(timeline) + len(others)]:
-        assert fate.kind == SKIPPED and fate.reason.startswith("not a conversation event: "), fate
-    assert fates[len(timeline) + len(others)].kind == SKIPPED  # the duplicate
-    assert [f.kind for f in fates[-3:]] == [DEAD_LETTERED, DEAD_LETTERED, SKIPPED]
-    assert fates[-1].reason == "no event id"
+    a = report["accounting"]
+    assert a["unaccounted"] == 0, report["unaccounted"]
+    assert a[STORED] + a[SUPERSEDED] == len(timeline), a
+    assert a[SKIPPED] == len(NOT_CONVERSATION) + 1, report["skipped"]  # + the event without an id
+    assert a[DEAD_LETTERED] == 2, report["deadLetters"]
+    reasons = {s["reason"].split(":")[0] for s in report["skipped"]}
+    assert reasons == {"not a conversation detail event", "no event id"}, reasons
+    newest = max(timeline, key=lambda e: (e["detail"]["eventBody"]["eventTime"], e["id"]))
     item = pipeline.item(conversation)
-    assert item is not None and item["lastEventId"] == event_id(timeline[-1]), item
-    assert item["enriched"] is True
+    assert item["lastEventId"] == newest["id"], item
+    assert item["enriched"] is True and item["customerParticipantName"] == "John Doe", item
+    assert report["duplicatedWrites"] == [] and report["itemsNotAtNewestEvent"] == []
+    assert report["enrichment"]["missing"] == []
 
 
-def test_timeline_events_are_all_stored_in_order(pipeline: Pipeline) -> None:
-    """Delivered one by one, each conversation event is stored and the item follows the newest."""
-    conversation = pipeline.new_conversation()
-    for name in ["customer-start", "customer-end", "acw"]:
-        event = pipeline.event(name, conversation)
-        pipeline.deliver(event)
-        pipeline.settle()
-        assert pipeline.item(conversation)["lastEventId"] == event_id(event)
-    assert [f.kind for f in pipeline.fates()] == [STORED, STORED, STORED]
+def test_executions_carry_batches(pipeline: Pipeline) -> None:
+    """30 events of 10 conversations arrive together: a couple of executions, far under a transition each."""
+    events = []
+    for _ in range(10):
+        conversation = pipeline.new_conversation()
+        events += [pipeline.event(name, conversation) for name in ("customer-start", "customer-end", "acw")]
+    pipeline.deliver(events)
+
+    report = pipeline.report()
+    executions = pipeline.executions()
+
+    assert report["accounting"][STORED] == 30, report["accounting"]
+    assert 1 <= len(executions) <= 3, [e["name"] for e in executions]
+    assert all(e["status"] == "SUCCEEDED" for e in executions)
+    assert report["stateTransitions"] / 30 <= 0.25, report["stateTransitions"]
+    assert report["startExecutionCalls"] / 30 <= 0.1, report["startExecutionCalls"]
+    assert report["enrichment"]["enriched"] == 10
+    assert report["genesys"]["apiRequests"] <= 3, report["genesys"]
 
 
-def test_duplicate_delivery_starts_no_second_execution(pipeline: Pipeline) -> None:
-    """The same event twice - once while its execution runs, once after - gives one execution."""
+def test_a_redelivered_event_is_written_once(pipeline: Pipeline) -> None:
+    """The same event delivered again after it was stored: its write is a no-op (duplicate)."""
     conversation = pipeline.new_conversation()
     event = pipeline.event("customer-end", conversation)
-    pipeline.deliver(event)
-    pipeline.deliver(event)
-    pipeline.settle()
-    late = pipeline.deliver(event)
+    pipeline.deliver([event])
+    pipeline.deliver([event])
 
-    assert late.result["started"] == 0 and late.result["duplicates"] == 1, late.result
-    assert len(pipeline.executions(event_id(event))) == 1
-    assert [f.kind for f in pipeline.fates()] == [STORED, SKIPPED, SKIPPED]
+    assert pipeline.fates()[event_id(event)].kind == STORED
+    writes = [n for (c, e), n in pipeline.stack.aws_proxy.writes.items() if e == event_id(event)]
+    assert writes == [1], pipeline.stack.aws_proxy.writes
 
 
-def test_stale_event_is_not_stored_over_a_newer_one(pipeline: Pipeline) -> None:
-    """An older event arriving after a newer one succeeds but does not overwrite the item."""
+def test_an_older_event_arriving_late_does_not_overwrite_a_newer_one(pipeline: Pipeline) -> None:
+    """acw first, then customer-start (older): the item keeps acw; customer-start is superseded."""
     conversation = pipeline.new_conversation()
     newer, older = pipeline.event("acw", conversation), pipeline.event("customer-start", conversation)
-    pipeline.deliver(newer)
-    pipeline.settle()
-    pipeline.deliver(older)
+    pipeline.deliver([newer])
+    pipeline.deliver([older])
 
     fates = pipeline.fates()
-
-    assert fates[1].kind == SKIPPED and "stale" in fates[1].reason, fates[1]
+    assert fates[event_id(older)].kind == SUPERSEDED, fates[event_id(older)]
     assert pipeline.item(conversation)["lastEventId"] == event_id(newer)
 
 
-def test_malformed_payload_goes_to_the_fanout_destination(pipeline: Pipeline) -> None:
-    """fanout fails on a payload that is not an event; after Lambda's retries the record is dead-lettered."""
-    payload = load_event("fanout/malformed-number.json")
-    delivery = pipeline.deliver(payload)
-
-    assert delivery.failed and len(delivery.attempts) == 1 + pipeline.invoker.max_retries
-    (record,) = pipeline.destination_records()
-    assert record["requestPayload"] == payload
-    assert record["responsePayload"]["errorType"] == "Fanout.MalformedEvent"
-    assert record["requestContext"]["condition"] == "RetriesExhausted"
-
-
-def test_sqs_batch_starts_each_event(pipeline: Pipeline) -> None:
-    """An SQS event (sqs buffer mode) starts one execution per conversation event and reports no failures."""
+def test_a_bad_event_costs_only_itself(pipeline: Pipeline) -> None:
+    """A batch with an invalid event: the others are stored, the execution succeeds, the bad one is dead-lettered
+    alone with its reason and its own input to redrive."""
     conversation = pipeline.new_conversation()
-    events = [pipeline.event(name, conversation) for name in ["customer-end", "acw", "audit"]]
-    batch = load_event("fanout/sqs.json")
-    for record, event in zip(batch["Records"], events, strict=True):
-        record["body"] = json.dumps(event)
-        record["md5OfBody"] = hashlib.md5(record["body"].encode()).hexdigest()  # noqa: S324 - SQS's checksum
-    delivery = pipeline.deliver(batch)
+    good = [pipeline.event(name, conversation) for name in ("customer-start", "customer-end")]
+    bad = pipeline.event("acw", conversation)
+    bad["detail"]["eventBody"]["conversationId"] = bad["detail"]["eventBody"]["conversationId"].replace("-", "")
+    pipeline.deliver(good + [bad])
 
-    assert not delivery.failed
-    assert delivery.result.get("batchItemFailures") == [], delivery.result
-    end, acw, audit = pipeline.fates()
-    assert acw.kind == STORED and audit.kind == SKIPPED, (acw, audit)
-    # The two executions run concurrently: customer-end is stored, or found stale if acw was saved first.
-    assert end.kind == STORED or (end.kind == SKIPPED and "stale" in end.reason), end
+    fates = pipeline.fates()
+    assert [fates[event_id(e)].kind for e in good] == [STORED, STORED]
+    assert fates[event_id(bad)].kind == DEAD_LETTERED
+    (execution,) = pipeline.executions()
+    assert execution["status"] == "SUCCEEDED"
+    (letter,) = [m["body"] for m in pipeline.dead_letters() if m["body"]["eventId"] == event_id(bad)]
+    assert letter["error"] == "Event.Invalid" and letter["stage"] == "validate", letter
+    assert letter["cause"] == "$.events[2].conversationId: is not a UUID" or "conversationId" in letter["cause"]
+    assert letter["executionId"] == execution["executionArn"]
+    assert letter["input"]["events"][0]["eventId"] == event_id(bad)
+
+
+def test_malformed_events_go_to_the_event_dead_letter_queue_with_the_reason(pipeline: Pipeline) -> None:
+    """Not events at all, and a conversation event without its eventTime: the event dead-letter queue, each with
+    ERROR_CODE and ERROR_MESSAGE, never retried."""
+    conversation = pipeline.new_conversation()
+    no_time = pipeline.event("customer-end", conversation)
+    del no_time["detail"]["eventBody"]["eventTime"]
+    pipeline.deliver([load_event("fanout/malformed-number.json"), no_time])
+
+    letters = pipeline.dead_letters("EventDeadLetterQueue")
+    codes = sorted(m["attributes"]["ERROR_CODE"] for m in letters)
+    assert codes == ["Fanout.MalformedEvent", "Fanout.MalformedEvent"], letters
+    timeless = next(m for m in letters if isinstance(m["body"], dict))
+    assert timeless["body"]["id"] == event_id(no_time)
+    assert "eventTime" in timeless["attributes"]["ERROR_MESSAGE"]
+    assert pipeline.report()["accounting"]["unaccounted"] == 0
+
+
+def test_direct_mode_starts_an_execution_per_event_named_after_it(pipeline: Pipeline) -> None:
+    """The rule invoking fanout with one event (BufferMode direct): a batch of one, the execution named after it."""
+    conversation = pipeline.new_conversation()
+    events = [pipeline.event(name, conversation) for name in ("customer-start", "customer-end")]
+    pipeline.deliver(events, mode="direct")
+
+    names = sorted(e["name"] for e in pipeline.executions())
+    assert names == sorted(event_id(e) for e in events)
+    # Two executions run at once: customer-end may be saved first, then customer-start is superseded.
+    assert all(f.kind in (STORED, SUPERSEDED) for f in pipeline.fates().values())
     assert pipeline.item(conversation)["lastEventId"] == event_id(events[1])

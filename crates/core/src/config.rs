@@ -251,7 +251,10 @@ mod tests {
     fn lists_name_the_bad_value() {
         let allowed = ["a", "b.c"];
         assert_eq!(list_of(&[("L", " ")], "L", &allowed).unwrap(), None);
-        assert_eq!(list_of(&[("L", "None")], "L", &allowed).unwrap(), Some(vec![]));
+        assert_eq!(
+            list_of(&[("L", "None")], "L", &allowed).unwrap(),
+            Some(vec![])
+        );
         assert_eq!(
             list_of(&[("L", "b.c, a,a")], "L", &allowed).unwrap(),
             Some(vec!["b.c".to_owned(), "a".to_owned()])

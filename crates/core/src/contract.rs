@@ -130,7 +130,10 @@ pub fn events_of(input: &Value) -> Result<&Vec<Value>, Rejection> {
         return Err(Rejection::at(
             "$",
             "",
-            format!("must be an object with an events array, got {}", kind(input)),
+            format!(
+                "must be an object with an events array, got {}",
+                kind(input)
+            ),
         ));
     };
     match top.get("events") {
@@ -295,8 +298,12 @@ impl TaskInput {
 
     /// The batch read as `T`; a mismatch is [`ContractError::InvalidInput`] naming the path.
     pub fn batch<T: serde::de::DeserializeOwned>(&self) -> Result<T, ContractError> {
-        T::deserialize(&self.batch)
-            .map_err(|e| invalid("$.batch", format!("is not the previous stage's answer: {e}")))
+        T::deserialize(&self.batch).map_err(|e| {
+            invalid(
+                "$.batch",
+                format!("is not the previous stage's answer: {e}"),
+            )
+        })
     }
 }
 
@@ -419,7 +426,10 @@ impl DeadLetter {
 impl DeadLetter {
     /// A dead letter for an enrichment request; `input` is an enrichment message holding it alone, so
     /// re-driving it is sending it back to the enrichment queue.
-    pub fn for_request<E: StableName + std::fmt::Display>(request: &EnrichmentRequest, error: &E) -> Self {
+    pub fn for_request<E: StableName + std::fmt::Display>(
+        request: &EnrichmentRequest,
+        error: &E,
+    ) -> Self {
         let mut fresh = request.clone();
         fresh.attempt = 0;
         fresh.unavailable = 0;
@@ -686,45 +696,80 @@ mod tests {
             let mut input = good();
             input[field] = value;
             let why = check_event(&input, "$.events[0]").unwrap_err().to_string();
-            assert!(why.starts_with(want), "{field}: {why:?} does not start with {want:?}");
+            assert!(
+                why.starts_with(want),
+                "{field}: {why:?} does not start with {want:?}"
+            );
         }
         let mut no_detail = good();
         no_detail.as_object_mut().unwrap().remove("detail");
         assert_eq!(
-            check_event(&no_detail, "$.events[1]").unwrap_err().to_string(),
+            check_event(&no_detail, "$.events[1]")
+                .unwrap_err()
+                .to_string(),
             "$.events[1].detail: is missing"
         );
-        assert_eq!(check(&json!([1])).unwrap_err().to_string(), "$: must be an object with an events array, got an array");
-        assert_eq!(check(&json!({})).unwrap_err().to_string(), "$.events: is missing");
         assert_eq!(
-            check(&json!({"events": [good(), 3]})).unwrap_err().to_string(),
+            check(&json!([1])).unwrap_err().to_string(),
+            "$: must be an object with an events array, got an array"
+        );
+        assert_eq!(
+            check(&json!({})).unwrap_err().to_string(),
+            "$.events: is missing"
+        );
+        assert_eq!(
+            check(&json!({"events": [good(), 3]}))
+                .unwrap_err()
+                .to_string(),
             "$.events[1]: must be an object, got a number"
         );
     }
 
     #[test]
     fn task_inputs_and_dead_letters() {
-        let task = TaskInput::parse(json!({"batch": {"events": [good()]}, "executionId": "arn:x"})).unwrap();
+        let task = TaskInput::parse(json!({"batch": {"events": [good()]}, "executionId": "arn:x"}))
+            .unwrap();
         assert_eq!(task.execution_id.as_deref(), Some("arn:x"));
         let validated: Validated = task.batch().unwrap();
         assert_eq!(validated.events.len(), 1);
         let e = TaskInput::parse(json!({"events": []})).unwrap_err();
         assert_eq!(e.name(), "Pipeline.InvalidInput");
-        let wrong: Result<Processed, _> = TaskInput::parse(json!({"batch": {"events": []}})).unwrap().batch();
-        assert!(wrong.unwrap_err().to_string().starts_with("$.batch: is not the previous stage's answer"));
+        let wrong: Result<Processed, _> = TaskInput::parse(json!({"batch": {"events": []}}))
+            .unwrap()
+            .batch();
+        assert!(wrong
+            .unwrap_err()
+            .to_string()
+            .starts_with("$.batch: is not the previous stage's answer"));
 
         let event = check_event(&good(), "$").unwrap();
-        let rejection = ContractError::InvalidInput(Rejection { path: "$".into(), problem: "x".into() });
+        let rejection = ContractError::InvalidInput(Rejection {
+            path: "$".into(),
+            problem: "x".into(),
+        });
         let letter = DeadLetter::for_event(&event, &rejection, Stage::Process, Some("arn:x"));
         let json = serde_json::to_value(&letter).unwrap();
-        for field in ["eventId", "conversationId", "eventType", "correlationId", "error", "cause", "stage", "executionId", "input"] {
+        for field in [
+            "eventId",
+            "conversationId",
+            "eventType",
+            "correlationId",
+            "error",
+            "cause",
+            "stage",
+            "executionId",
+            "input",
+        ] {
             assert!(json.get(field).is_some(), "{field} missing from {json}");
         }
         assert_eq!(json["error"], "Pipeline.InvalidInput");
         assert_eq!(json["stage"], "process");
         assert_eq!(check(&json["input"]).unwrap().events, vec![event]);
         let raw = DeadLetter::for_raw(&json!("junk"), &rejection, Stage::Validate, None);
-        assert_eq!((raw.event_id.as_str(), raw.input.clone()), ("", json!({"events": ["junk"]})));
+        assert_eq!(
+            (raw.event_id.as_str(), raw.input.clone()),
+            ("", json!({"events": ["junk"]}))
+        );
     }
 }
 

@@ -64,7 +64,9 @@ pub enum NotProcessed {
 impl std::fmt::Display for NotProcessed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::NotConversationDetail(t) => write!(f, "not a conversation detail event: {}", cut(t)),
+            Self::NotConversationDetail(t) => {
+                write!(f, "not a conversation detail event: {}", cut(t))
+            }
             Self::UnknownDetailTopic(s) => write!(
                 f,
                 "unknown conversation detail topic {:?} (not in the SDK's list of 16)",

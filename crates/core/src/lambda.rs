@@ -112,7 +112,8 @@ pub async fn serve<F: Function>() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome = lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| invoke(&app, event))).await;
+    let outcome =
+        lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| invoke(&app, event))).await;
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -140,10 +141,7 @@ async fn init<F: Function>(env: &dyn Env) -> Result<F, ConfigError> {
     Ok(app)
 }
 
-async fn invoke<F: Function>(
-    app: &F,
-    event: LambdaEvent<Value>,
-) -> Result<F::Output, F::Error> {
+async fn invoke<F: Function>(app: &F, event: LambdaEvent<Value>) -> Result<F::Output, F::Error> {
     let invocation = Invocation::new(
         event.context.request_id.clone(),
         time_left(event.context.deadline),

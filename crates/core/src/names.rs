@@ -121,8 +121,14 @@ mod tests {
         assert_eq!(Leaf::C { x: 1 }.name(), "Leaf.C");
         assert_eq!(Wrapper::Leaf(Leaf::A).name(), "Leaf.A");
         assert_eq!(Wrapper::Own.name(), "Wrapper.Own");
-        assert_eq!(Wrapper::names(), ["Wrapper.Own", "Leaf.A", "Leaf.B", "Leaf.C"]);
+        assert_eq!(
+            Wrapper::names(),
+            ["Wrapper.Own", "Leaf.A", "Leaf.B", "Leaf.C"]
+        );
         let d: lambda_runtime::Diagnostic = Wrapper::Leaf(Leaf::C { x: 7 }).into();
-        assert_eq!((d.error_type.as_str(), d.error_message.as_str()), ("Leaf.C", "c 7"));
+        assert_eq!(
+            (d.error_type.as_str(), d.error_message.as_str()),
+            ("Leaf.C", "c 7")
+        );
     }
 }

@@ -107,7 +107,11 @@ fn chunks(messages: &[Outgoing]) -> Vec<Vec<usize>> {
     let mut out: Vec<Vec<usize>> = Vec::new();
     let mut bytes = 0;
     for (i, m) in messages.iter().enumerate() {
-        let size = m.body.len() + m.attributes.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        let size = m.body.len()
+            + m.attributes
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>();
         match out.last_mut() {
             Some(current) if current.len() < MAX_ENTRIES && bytes + size <= MAX_BATCH_BYTES => {
                 current.push(i);
@@ -146,7 +150,10 @@ async fn send_chunk(
                 .iter()
                 .filter_map(|f| {
                     let i: usize = f.id.parse().ok()?;
-                    Some((i, format!("{}: {}", f.code, f.message.as_deref().unwrap_or(""))))
+                    Some((
+                        i,
+                        format!("{}: {}", f.code, f.message.as_deref().unwrap_or("")),
+                    ))
                 })
                 .collect();
             (1, refused)
@@ -197,10 +204,15 @@ mod tests {
         let small: Vec<Outgoing> = (0..25).map(|i| Outgoing::new(format!("{i}"))).collect();
         let sizes: Vec<usize> = chunks(&small).iter().map(Vec::len).collect();
         assert_eq!(sizes, [10, 10, 5]);
-        let big: Vec<Outgoing> = (0..5).map(|_| Outgoing::new("x".repeat(100 * 1024))).collect();
+        let big: Vec<Outgoing> = (0..5)
+            .map(|_| Outgoing::new("x".repeat(100 * 1024)))
+            .collect();
         let sizes: Vec<usize> = chunks(&big).iter().map(Vec::len).collect();
         assert_eq!(sizes, [2, 2, 1]);
         assert!(chunks(&[]).is_empty());
-        assert_eq!(Outgoing::new(String::new()).delayed(5000).delay_seconds, 900);
+        assert_eq!(
+            Outgoing::new(String::new()).delayed(5000).delay_seconds,
+            900
+        );
     }
 }

@@ -271,7 +271,9 @@ async fn the_multi_get_asks_for_every_id_in_one_request_and_reports_the_missing(
         .expect(1)
         .mount(&server)
         .await;
-    let fetched = fetch(&client(&server), &[CONVERSATION, OTHER]).await.unwrap();
+    let fetched = fetch(&client(&server), &[CONVERSATION, OTHER])
+        .await
+        .unwrap();
     assert_eq!(fetched.found.len(), 1);
     assert_eq!(fetched.found[0].1["conversationId"], CONVERSATION);
     assert_eq!(fetched.missing, [OTHER]);
@@ -288,7 +290,9 @@ async fn nothing_indexed_yet_is_every_id_missing() {
         ))
         .mount(&server)
         .await;
-    let fetched = fetch(&client(&server), &[CONVERSATION, OTHER]).await.unwrap();
+    let fetched = fetch(&client(&server), &[CONVERSATION, OTHER])
+        .await
+        .unwrap();
     assert!(fetched.found.is_empty());
     assert_eq!(fetched.missing, [CONVERSATION, OTHER]);
 }
@@ -302,7 +306,9 @@ async fn details_with_missing_and_unknown_fields_parse_and_a_bad_one_costs_only_
             {"conversationId": CONVERSATION, "brandNew": {"x": 1}, "participants": [{"purpose": "customer", "sessions": null}]},
             {"conversationId": OTHER, "participants": "not a list"}]})))
         .mount(&server).await;
-    let fetched = fetch(&client(&server), &[CONVERSATION, OTHER]).await.unwrap();
+    let fetched = fetch(&client(&server), &[CONVERSATION, OTHER])
+        .await
+        .unwrap();
     assert_eq!(fetched.found.len(), 1);
     assert_eq!(fetched.found[0].0.participants.len(), 1);
     assert_eq!(fetched.unreadable.len(), 1);
@@ -340,7 +346,10 @@ async fn a_429_pauses_the_budget_for_its_retry_after() {
         .mount(&server)
         .await;
     let c = client_with(&server, Some(RateLimiter::per_minute(100)));
-    assert_eq!(fetch(&c, &[CONVERSATION]).await.unwrap_err().name(), "Genesys.RateLimited");
+    assert_eq!(
+        fetch(&c, &[CONVERSATION]).await.unwrap_err().name(),
+        "Genesys.RateLimited"
+    );
     let wait = c.budget().unwrap().wait();
     assert!(wait > Duration::from_secs(29), "{wait:?}");
 }

@@ -92,11 +92,17 @@ impl Outcome for Answer {
     fn fields(&self, fields: &mut Map<String, Value>) {
         let r = &self.record;
         fields.insert("detail".into(), r.error.map_or("", |e| e.detail()).into());
-        fields.insert("customer_ref".into(), r.customer_ref.clone().unwrap_or_default().into());
+        fields.insert(
+            "customer_ref".into(),
+            r.customer_ref.clone().unwrap_or_default().into(),
+        );
         if let Some(status) = r.upstream_status {
             fields.insert("upstream_status".into(), status.into());
         }
-        fields.insert("upstream_latency_ms".into(), millis(r.upstream_latency).into());
+        fields.insert(
+            "upstream_latency_ms".into(),
+            millis(r.upstream_latency).into(),
+        );
         fields.insert("attempts".into(), r.attempts.into());
     }
 }
@@ -201,7 +207,10 @@ mod tests {
         let app = App::new(&settings, None).unwrap();
         // Less time left than the margin: no request is made, the answer is a timeout, at once.
         let invocation = Invocation::new("r", Duration::from_millis(100));
-        let answer = app.handle(serde_json::json!({"customer_id": "1"}), &invocation).await.unwrap();
+        let answer = app
+            .handle(serde_json::json!({"customer_id": "1"}), &invocation)
+            .await
+            .unwrap();
         assert_eq!(answer.output.error, "ExternalApiTimeout");
         assert_eq!(answer.record.attempts, 0);
     }

@@ -38,8 +38,9 @@ fn assert_valid(validator: &jsonschema::Validator, output: &Output) {
 }
 
 fn app(url: &str, timeout: &str) -> App {
-    let config = Settings::from_env(&[("EXTERNAL_API_URL", url), ("EXTERNAL_API_TIMEOUT", timeout)])
-        .expect("config");
+    let config =
+        Settings::from_env(&[("EXTERNAL_API_URL", url), ("EXTERNAL_API_TIMEOUT", timeout)])
+            .expect("config");
     App::new(&config, None).expect("app")
 }
 

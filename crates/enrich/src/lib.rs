@@ -34,7 +34,7 @@ use gcx_core::genesys::{
 use gcx_core::lambda::{Function, Invocation, Never, Outcome};
 use gcx_core::names::StableName;
 use gcx_core::queue::{self, Outgoing};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::write::{WriteError, Written};
@@ -242,8 +242,10 @@ impl Plan {
 
     fn dead_letter(&mut self, tracked: &[Tracked], failure: &RequestFailure) {
         for t in tracked {
-            self.letters
-                .push((DeadLetter::for_request(&t.request, failure), Some(t.message)));
+            self.letters.push((
+                DeadLetter::for_request(&t.request, failure),
+                Some(t.message),
+            ));
         }
     }
 }
@@ -251,7 +253,8 @@ impl Plan {
 /// The delay before try `attempt` (1-based) of a conversation not indexed yet: `base` doubled per try,
 /// at most SQS's 900 s.
 pub fn backoff(base: u32, attempt: u32) -> u32 {
-    base.saturating_mul(1u32 << attempt.saturating_sub(1).min(10)).min(900)
+    base.saturating_mul(1u32 << attempt.saturating_sub(1).min(10))
+        .min(900)
 }
 
 /// Whole seconds for an SQS delay, at least 1 (never sooner than asked).
@@ -292,7 +295,7 @@ impl App {
 
     /// Handles one SQS batch of enrichment messages (or one enrichment message, invoked directly).
     pub async fn enrich(&self, event: Value, invocation: &Invocation) -> Report {
-        let (message_ids, bodies) = messages(event);
+        let (message_ids, bodies) = messages(&event);
         let mut report = Report::default();
         let mut plan = Plan::default();
         let mut pending: BTreeMap<String, Vec<Tracked>> = BTreeMap::new();
@@ -304,11 +307,15 @@ impl App {
                         pending
                             .entry(request.conversation_id.clone())
                             .or_default()
-                            .push(Tracked { message: i, request });
+                            .push(Tracked {
+                                message: i,
+                                request,
+                            });
                     }
                 }
                 Err(e) => {
-                    let failure = RequestFailure::Malformed(format!("not an enrichment message ({e})"));
+                    let failure =
+                        RequestFailure::Malformed(format!("not an enrichment message ({e})"));
                     let letter = DeadLetter::for_input(
                         &Value::String(body),
                         &failure,
@@ -325,17 +332,24 @@ impl App {
         for chunk in ids.chunks(self.settings.multiget_max) {
             let tracked: Vec<Tracked> = chunk.iter().flat_map(|id| pending[id].clone()).collect();
             // A request (and a token request before it) must fit before the deadline.
-            if stop.is_none() && invocation.remaining() < self.settings.genesys_timeout + DEADLINE_MARGIN {
+            if stop.is_none()
+                && invocation.remaining() < self.settings.genesys_timeout + DEADLINE_MARGIN
+            {
                 stop = Some(Stop::Later(1));
             }
             if let Some(s) = &stop {
                 s.apply(&mut plan, &tracked);
                 continue;
             }
-            match self.genesys.conversations(chunk, self.settings.max_wait).await {
+            match self
+                .genesys
+                .conversations(chunk, self.settings.max_wait)
+                .await
+            {
                 Ok(fetched) => {
                     report.genesys_requests += 1;
-                    self.write_all(&fetched, &pending, &mut plan, &mut report).await;
+                    self.write_all(&fetched, &pending, &mut plan, &mut report)
+                        .await;
                     for id in &fetched.missing {
                         report.not_indexed += 1;
                         self.not_indexed(&pending[id], &mut plan);
@@ -385,21 +399,27 @@ impl App {
     fn not_indexed(&self, tracked: &[Tracked], plan: &mut Plan) {
         let attempt = tracked.iter().map(|t| t.request.attempt).max().unwrap_or(0) + 1;
         if attempt > self.settings.max_attempts {
-            let waited: u32 = (1..attempt).map(|a| backoff(self.settings.retry_seconds, a)).sum();
+            let waited: u32 = (1..attempt)
+                .map(|a| backoff(self.settings.retry_seconds, a))
+                .sum();
             let failure = RequestFailure::Genesys(GenesysError::NotYetAvailable {
                 conversation_id: tracked[0].request.conversation_id.clone(),
-                body: gcx_core::genesys::ApiErrorBody {
+                body: Box::new(gcx_core::genesys::ApiErrorBody {
                     message: Some(format!(
                         "still absent from the analytics API after {attempt} tries over {waited} s"
                     )),
                     ..Default::default()
-                },
+                }),
             });
             plan.dead_letter(tracked, &failure);
         } else {
-            plan.requeue(backoff(self.settings.retry_seconds, attempt), tracked, |r| {
-                r.attempt = attempt;
-            });
+            plan.requeue(
+                backoff(self.settings.retry_seconds, attempt),
+                tracked,
+                |r| {
+                    r.attempt = attempt;
+                },
+            );
         }
     }
 
@@ -412,9 +432,10 @@ impl App {
         report: &mut Report,
     ) {
         let fetched_at = now_ms();
-        let expires_at = self.settings.ttl_days.map(|days| {
-            (fetched_at / 1000) as u64 + u64::from(days) * 86_400
-        });
+        let expires_at = self
+            .settings
+            .ttl_days
+            .map(|days| (fetched_at / 1000) as u64 + u64::from(days) * 86_400);
         let results: Vec<(String, Result<Written, WriteError>)> = stream::iter(&fetched.found)
             .map(|(details, raw)| async move {
                 let mut enrichment = mapping::enrichment(details);
@@ -436,7 +457,9 @@ impl App {
             .collect()
             .await;
         for (id, result) in results {
-            let Some(tracked) = pending.get(&id) else { continue };
+            let Some(tracked) = pending.get(&id) else {
+                continue;
+            };
             match result {
                 Ok(written) => {
                     if written == Written::Stored {
@@ -444,7 +467,11 @@ impl App {
                     } else {
                         report.superseded += 1;
                     }
-                    let queued = tracked.iter().map(|t| t.request.first_queued_at).min().unwrap_or(fetched_at);
+                    let queued = tracked
+                        .iter()
+                        .map(|t| t.request.first_queued_at)
+                        .min()
+                        .unwrap_or(fetched_at);
                     report.lag_ms = report.lag_ms.max(fetched_at - queued);
                 }
                 Err(WriteError::Unavailable(why)) => {
@@ -479,7 +506,9 @@ impl App {
                 report.requeued += chunk.len();
             }
         }
-        if let Err(e) = queue::send_all(&self.sqs, &self.settings.enrichment_queue_url, &outgoing).await {
+        if let Err(e) =
+            queue::send_all(&self.sqs, &self.settings.enrichment_queue_url, &outgoing).await
+        {
             tracing::warn!(error = %e, "hand-back failed; the messages will be delivered again");
             for p in e.positions {
                 failed.extend(&sources[p]);
@@ -494,7 +523,9 @@ impl App {
             })
             .collect();
         report.dead_lettered = letters.len();
-        if let Err(e) = queue::send_all(&self.sqs, &self.settings.dead_letter_queue_url, &letters).await {
+        if let Err(e) =
+            queue::send_all(&self.sqs, &self.settings.dead_letter_queue_url, &letters).await
+        {
             tracing::warn!(error = %e, "dead letters failed; the messages will be delivered again");
             for p in e.positions {
                 failed.extend(plan.letters[p].1);
@@ -542,12 +573,16 @@ impl Stop {
         match self {
             Stop::Later(secs) => plan.requeue(*secs, tracked, |_| {}),
             Stop::Unavailable { error, base, max } => {
-                let (give_up, retry): (Vec<Tracked>, Vec<Tracked>) =
-                    tracked.iter().cloned().partition(|t| t.request.unavailable >= *max);
+                let (give_up, retry): (Vec<Tracked>, Vec<Tracked>) = tracked
+                    .iter()
+                    .cloned()
+                    .partition(|t| t.request.unavailable >= *max);
                 plan.dead_letter(&give_up, &RequestFailure::Genesys(error.clone()));
                 for t in retry {
                     let n = t.request.unavailable + 1;
-                    plan.requeue(backoff(*base, n), std::slice::from_ref(&t), |r| r.unavailable = n);
+                    plan.requeue(backoff(*base, n), std::slice::from_ref(&t), |r| {
+                        r.unavailable = n;
+                    });
                 }
             }
             Stop::GiveUp(failure) | Stop::ThisChunk(failure) => plan.dead_letter(tracked, failure),
@@ -557,9 +592,9 @@ impl Stop {
 
 /// The SQS message ids and bodies of an SQS event; anything else is one body with no id (a direct
 /// invoke with an enrichment message).
-fn messages(event: Value) -> (Vec<String>, Vec<String>) {
+fn messages(event: &Value) -> (Vec<String>, Vec<String>) {
     if event.get("Records").is_some() {
-        if let Ok(sqs) = serde_json::from_value::<aws_lambda_events::event::sqs::SqsEvent>(event.clone()) {
+        if let Ok(sqs) = aws_lambda_events::event::sqs::SqsEvent::deserialize(event) {
             return sqs
                 .records
                 .into_iter()
@@ -638,14 +673,29 @@ mod tests {
     #[test]
     fn settings_and_the_share_of_the_budget() {
         let s = Settings::from_env(&env()).unwrap();
-        assert_eq!((s.requests_per_minute, s.max_concurrency, s.share(), s.multiget_max), (240, 2, 120, 100));
+        assert_eq!(
+            (
+                s.requests_per_minute,
+                s.max_concurrency,
+                s.share(),
+                s.multiget_max
+            ),
+            (240, 2, 120, 100)
+        );
         let mut tight = env();
         tight.insert("GENESYS_REQUESTS_PER_MINUTE".into(), "5".into());
         tight.insert("ENRICH_MAX_CONCURRENCY".into(), "2".into());
         assert_eq!(Settings::from_env(&tight).unwrap().share(), 2);
         tight.insert("ENRICH_MAX_CONCURRENCY".into(), "6".into());
-        assert_eq!(Settings::from_env(&tight).unwrap_err().variable, "GENESYS_REQUESTS_PER_MINUTE");
-        for (var, bad) in [("GENESYS_MULTIGET_MAX", "0"), ("ENRICH_RETRY_SECONDS", "901"), ("STORE_RAW_DETAILS", "ture")] {
+        assert_eq!(
+            Settings::from_env(&tight).unwrap_err().variable,
+            "GENESYS_REQUESTS_PER_MINUTE"
+        );
+        for (var, bad) in [
+            ("GENESYS_MULTIGET_MAX", "0"),
+            ("ENRICH_RETRY_SECONDS", "901"),
+            ("STORE_RAW_DETAILS", "ture"),
+        ] {
             let mut m = env();
             m.insert(var.into(), bad.into());
             assert_eq!(Settings::from_env(&m).unwrap_err().variable, var);
@@ -656,7 +706,11 @@ mod tests {
     fn backoff_doubles_to_the_sqs_maximum() {
         let delays: Vec<u32> = (1..=6).map(|a| backoff(30, a)).collect();
         assert_eq!(delays, [30, 60, 120, 240, 480, 900]);
-        assert_eq!((1..=5).map(|a| backoff(30, a)).sum::<u32>(), 930, "today's 15-minute budget");
+        assert_eq!(
+            (1..=5).map(|a| backoff(30, a)).sum::<u32>(),
+            930,
+            "today's 15-minute budget"
+        );
         assert_eq!(delay_secs(Duration::from_millis(1)), 1);
         assert_eq!(delay_secs(Duration::from_millis(2001)), 3);
     }
@@ -665,8 +719,16 @@ mod tests {
     fn names() {
         assert_eq!(
             RequestFailure::names(),
-            ["Enrich.MalformedRequest", "Store.Rejected", "Genesys.RateLimited", "Genesys.OverBudget",
-             "Genesys.Unavailable", "Genesys.NotYetAvailable", "Genesys.AuthFailed", "Genesys.BadResponse"]
+            [
+                "Enrich.MalformedRequest",
+                "Store.Rejected",
+                "Genesys.RateLimited",
+                "Genesys.OverBudget",
+                "Genesys.Unavailable",
+                "Genesys.NotYetAvailable",
+                "Genesys.AuthFailed",
+                "Genesys.BadResponse"
+            ]
         );
     }
 }

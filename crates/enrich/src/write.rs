@@ -32,14 +32,17 @@ pub fn update(
     fetched_at_ms: i64,
     expires_at: Option<u64>,
 ) -> Result<Update, String> {
-    let item: HashMap<String, AttributeValue> =
-        serde_dynamo::to_item(enrichment).map_err(|e| format!("the enrichment cannot be stored: {e}"))?;
+    let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(enrichment)
+        .map_err(|e| format!("the enrichment cannot be stored: {e}"))?;
     let mut names = HashMap::from([
         ("#at".to_owned(), "enrichedAt".to_owned()),
         ("#enriched".to_owned(), "enriched".to_owned()),
     ]);
     let mut values = HashMap::from([
-        (":at".to_owned(), AttributeValue::N(fetched_at_ms.to_string())),
+        (
+            ":at".to_owned(),
+            AttributeValue::N(fetched_at_ms.to_string()),
+        ),
         (":true".to_owned(), AttributeValue::Bool(true)),
     ]);
     let mut sets = vec!["#enriched = :true".to_owned(), "#at = :at".to_owned()];
@@ -100,7 +103,10 @@ pub async fn write(
     let result = dynamo
         .update_item()
         .table_name(table)
-        .key("conversationId", AttributeValue::S(conversation_id.to_owned()))
+        .key(
+            "conversationId",
+            AttributeValue::S(conversation_id.to_owned()),
+        )
         .update_expression(u.expression)
         .set_expression_attribute_names(Some(u.names))
         .set_expression_attribute_values(Some(u.values))
@@ -127,7 +133,9 @@ pub async fn write(
                     ) || s.raw().status().is_server_error()
                         || matches!(s.err().code(), Some("ThrottlingException"))
                 }
-                SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+                SdkError::TimeoutError(_)
+                | SdkError::DispatchFailure(_)
+                | SdkError::ResponseError(_) => true,
                 _ => false,
             };
             Err(if transient {
@@ -154,18 +162,39 @@ mod tests {
             originating_direction: None,
             division_ids: vec![],
             queue_ids: vec!["q".into()],
-            agents: vec![Agent { user_id: Some("u".into()), name: Some("Ann".into()) }],
+            agents: vec![Agent {
+                user_id: Some("u".into()),
+                name: Some("Ann".into()),
+            }],
             customer_participant_name: None,
             wrap_up_codes: vec![],
             raw_details: None,
         };
         let u = update(&e, 99, Some(1000)).unwrap();
         let set: Vec<&String> = u.names.values().collect();
-        for field in ["agents", "conversationStart", "mediaType", "queueIds", "enriched", "enrichedAt", "expiresAt"] {
+        for field in [
+            "agents",
+            "conversationStart",
+            "mediaType",
+            "queueIds",
+            "enriched",
+            "enrichedAt",
+            "expiresAt",
+        ] {
             assert!(set.iter().any(|n| *n == field), "{field} in {set:?}");
         }
-        for field in ["conversationEnd", "durationMs", "originatingDirection", "divisionIds", "wrapUpCodes", "lastEventId"] {
-            assert!(!set.iter().any(|n| *n == field), "{field} must not be written");
+        for field in [
+            "conversationEnd",
+            "durationMs",
+            "originatingDirection",
+            "divisionIds",
+            "wrapUpCodes",
+            "lastEventId",
+        ] {
+            assert!(
+                !set.iter().any(|n| *n == field),
+                "{field} must not be written"
+            );
         }
         assert_eq!(u.values[":at"], AttributeValue::N("99".into()));
         assert!(u.expression.contains("#exp = if_not_exists(#exp, :exp)"));

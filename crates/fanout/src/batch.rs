@@ -71,7 +71,12 @@ pub fn batch_name(ids: &[&str]) -> String {
         hash.update(id.as_bytes());
         hash.update(b"\n");
     }
-    let hex: String = hash.finalize().iter().take(20).map(|b| format!("{b:02x}")).collect();
+    let hex: String = hash
+        .finalize()
+        .iter()
+        .take(20)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     format!("batch-{}-{hex}", ids.len())
 }
 
@@ -81,8 +86,27 @@ pub fn execution_name_char_ok(c: char) -> bool {
         || c.is_control()
         || matches!(
             c,
-            '?' | '*' | '<' | '>' | '{' | '}' | '[' | ']' | '"' | '#' | '%' | '\\' | '^' | '|' | '~'
-                | '`' | '$' | '&' | ',' | ';' | ':' | '/'
+            '?' | '*'
+                | '<'
+                | '>'
+                | '{'
+                | '}'
+                | '['
+                | ']'
+                | '"'
+                | '#'
+                | '%'
+                | '\\'
+                | '^'
+                | '|'
+                | '~'
+                | '`'
+                | '$'
+                | '&'
+                | ','
+                | ';'
+                | ':'
+                | '/'
         ))
 }
 
@@ -104,7 +128,13 @@ pub fn execution_name(event_id: &str) -> String {
     let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     let prefix: String = event_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(MAX_EXECUTION_NAME - 1 - hash.len())
         .collect();
     format!("{prefix}-{hash}")
@@ -134,7 +164,9 @@ mod tests {
         let sizes: Vec<usize> = batches.iter().map(|b| b.events.len()).collect();
         assert_eq!(sizes, [100, 100, 50]);
         assert_eq!(batches[0].events[0].event_id, "e000");
-        assert!(batches.iter().all(|b| b.name.starts_with("batch-") && b.name.len() <= MAX_EXECUTION_NAME));
+        assert!(batches
+            .iter()
+            .all(|b| b.name.starts_with("batch-") && b.name.len() <= MAX_EXECUTION_NAME));
     }
 
     #[test]
@@ -144,7 +176,10 @@ mod tests {
         let batches = pack(events, 100, 100 * 1024);
         for b in &batches {
             assert!(b.input.len() <= 100 * 1024, "{}", b.input.len());
-            assert_eq!(b.input.len(), r#"{"events":[]}"#.len() + b.events.len() * one - 1);
+            assert_eq!(
+                b.input.len(),
+                r#"{"events":[]}"#.len() + b.events.len() * one - 1
+            );
         }
         let sizes: Vec<usize> = batches.iter().map(|b| b.events.len()).collect();
         assert_eq!(sizes, [3, 3, 3, 1]);
@@ -156,7 +191,10 @@ mod tests {
         let b = pack(vec![event("y", 1), event("x", 1)], 100, 1 << 20);
         assert_eq!(a, b);
         assert_ne!(batch_name(&["x", "y"]), batch_name(&["x", "z"]));
-        assert_eq!(batch_name(&["adbcfa5b-0116-4baa-b66b-a3f5902e95bf"]), "adbcfa5b-0116-4baa-b66b-a3f5902e95bf");
+        assert_eq!(
+            batch_name(&["adbcfa5b-0116-4baa-b66b-a3f5902e95bf"]),
+            "adbcfa5b-0116-4baa-b66b-a3f5902e95bf"
+        );
     }
 
     #[test]
@@ -165,7 +203,10 @@ mod tests {
         assert!(n.starts_with("a_b_c_d-"), "{n}");
         assert_ne!(execution_name("a b"), execution_name("a_b"));
         assert_eq!(execution_name(&"x".repeat(200)).len(), MAX_EXECUTION_NAME);
-        assert_ne!(execution_name(&"x".repeat(200)), execution_name(&"x".repeat(201)));
+        assert_ne!(
+            execution_name(&"x".repeat(200)),
+            execution_name(&"x".repeat(201))
+        );
     }
 
     proptest! {

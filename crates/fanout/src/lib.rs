@@ -244,7 +244,11 @@ impl App {
                     tracing::info!(event_id = ?skipped.event_id, reason = %skipped.reason, "skipped");
                     report.skipped.push(skipped);
                 }
-                Route::DeadLetter { event_id, failure, body } => {
+                Route::DeadLetter {
+                    event_id,
+                    failure,
+                    body,
+                } => {
                     tracing::warn!(event_id = ?event_id, error = %failure, "dead-lettered");
                     letters.push((
                         message,
@@ -289,7 +293,9 @@ impl App {
                 Started::Failed(cause) => {
                     tracing::warn!(execution = %batch.name, cause = %cause, "StartExecution failed");
                     for event in &batch.events {
-                        if let Some((_, Some(m))) = origin.iter().find(|(id, _)| *id == event.event_id) {
+                        if let Some((_, Some(m))) =
+                            origin.iter().find(|(id, _)| *id == event.event_id)
+                        {
                             retry.insert(*m);
                         }
                         report.failed.push(Failed {
@@ -303,7 +309,12 @@ impl App {
         }
 
         let outgoing: Vec<Outgoing> = letters.iter().map(|(_, o)| o.clone()).collect();
-        let sent = queue::send_all(&self.sqs, &self.settings.event_dead_letter_queue_url, &outgoing).await;
+        let sent = queue::send_all(
+            &self.sqs,
+            &self.settings.event_dead_letter_queue_url,
+            &outgoing,
+        )
+        .await;
         if is_sqs {
             if let Err(e) = &sent {
                 for &p in &e.positions {
@@ -358,7 +369,7 @@ impl App {
         };
         if let Err(why) = event.topic() {
             return Route::Skip(Skipped {
-                event_id: event.id.clone(),
+                event_id: event.id,
                 reason: why.to_string(),
             });
         }
@@ -373,7 +384,9 @@ impl App {
             Err(why @ (Incomplete::NoConversationId | Incomplete::NoEventTime)) => {
                 return Route::DeadLetter {
                     event_id: event.id.clone(),
-                    failure: EventFailure::Malformed(format!("a conversation detail event with {why}")),
+                    failure: EventFailure::Malformed(format!(
+                        "a conversation detail event with {why}"
+                    )),
                     body,
                 }
             }
@@ -419,9 +432,13 @@ impl App {
             }
             Err(e) => {
                 let code = match e.as_service_error() {
-                    Some(StartExecutionError::StateMachineDoesNotExist(_)) => "StateMachineDoesNotExist",
+                    Some(StartExecutionError::StateMachineDoesNotExist(_)) => {
+                        "StateMachineDoesNotExist"
+                    }
                     Some(StartExecutionError::InvalidExecutionInput(_)) => "InvalidExecutionInput",
-                    Some(StartExecutionError::ExecutionLimitExceeded(_)) => "ExecutionLimitExceeded",
+                    Some(StartExecutionError::ExecutionLimitExceeded(_)) => {
+                        "ExecutionLimitExceeded"
+                    }
                     Some(_) => "StartExecutionError",
                     None => "StepFunctionsUnreachable",
                 };
@@ -505,8 +522,15 @@ mod tests {
             ("EVENT_DEAD_LETTER_QUEUE_URL", "http://q"),
         ];
         let s = Settings::from_env(&base).unwrap();
-        assert_eq!((s.concurrency, s.batch_max_events, s.batch_max_bytes), (16, 100, DEFAULT_BATCH_MAX_BYTES));
-        for (var, bad) in [("BATCH_MAX_EVENTS", "0"), ("BATCH_MAX_BYTES", "300000"), ("FANOUT_CONCURRENCY", "x")] {
+        assert_eq!(
+            (s.concurrency, s.batch_max_events, s.batch_max_bytes),
+            (16, 100, DEFAULT_BATCH_MAX_BYTES)
+        );
+        for (var, bad) in [
+            ("BATCH_MAX_EVENTS", "0"),
+            ("BATCH_MAX_BYTES", "300000"),
+            ("FANOUT_CONCURRENCY", "x"),
+        ] {
             let env: std::collections::HashMap<String, String> = base
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

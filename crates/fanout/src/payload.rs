@@ -57,12 +57,21 @@ impl Payload {
     /// The SQS message ids (empty unless SQS) and every item, in order.
     pub fn items(self) -> (Vec<String>, Vec<Item>) {
         match self {
-            Self::Single(v) => (Vec::new(), vec![Item { message: None, raw: Ok(v) }]),
+            Self::Single(v) => (
+                Vec::new(),
+                vec![Item {
+                    message: None,
+                    raw: Ok(v),
+                }],
+            ),
             Self::Array(values) => (
                 Vec::new(),
                 values
                     .into_iter()
-                    .map(|v| Item { message: None, raw: Ok(v) })
+                    .map(|v| Item {
+                        message: None,
+                        raw: Ok(v),
+                    })
                     .collect(),
             ),
             Self::Sqs(records) => {
@@ -72,12 +81,16 @@ impl Payload {
                     ids.push(id);
                     let text = body.unwrap_or_default();
                     match serde_json::from_str::<Value>(&text) {
-                        Ok(Value::Array(values)) => items.extend(
-                            values
-                                .into_iter()
-                                .map(|v| Item { message: Some(i), raw: Ok(v) }),
-                        ),
-                        Ok(v) => items.push(Item { message: Some(i), raw: Ok(v) }),
+                        Ok(Value::Array(values)) => {
+                            items.extend(values.into_iter().map(|v| Item {
+                                message: Some(i),
+                                raw: Ok(v),
+                            }));
+                        }
+                        Ok(v) => items.push(Item {
+                            message: Some(i),
+                            raw: Ok(v),
+                        }),
                         Err(e) => items.push(Item {
                             message: Some(i),
                             raw: Err(Unreadable {
@@ -105,7 +118,10 @@ mod tests {
 
     #[test]
     fn shapes_are_recognised_and_flattened() {
-        assert_eq!(Payload::parse(json!({"detail-type": "x"})), Payload::Single(json!({"detail-type": "x"})));
+        assert_eq!(
+            Payload::parse(json!({"detail-type": "x"})),
+            Payload::Single(json!({"detail-type": "x"}))
+        );
         assert_eq!(Payload::parse(json!([])), Payload::Array(vec![]));
         let sqs = json!({"Records": [
             {"messageId": "m1", "body": "{\"a\":1}", "eventSource": "aws:sqs"},
@@ -117,9 +133,16 @@ mod tests {
         assert_eq!(messages, [Some(0), Some(1), Some(1), Some(2)]);
         let bad = items[3].raw.clone().unwrap_err();
         assert_eq!(bad.text, "not json");
-        assert!(bad.reason.starts_with("the SQS body is not JSON"), "{}", bad.reason);
+        assert!(
+            bad.reason.starts_with("the SQS body is not JSON"),
+            "{}",
+            bad.reason
+        );
         // Records without message ids cannot be handed back: the whole thing is one malformed item.
-        assert!(matches!(Payload::parse(json!({"Records": [{"body": "{}"}]})), Payload::Single(_)));
+        assert!(matches!(
+            Payload::parse(json!({"Records": [{"body": "{}"}]})),
+            Payload::Single(_)
+        ));
         assert!(matches!(Payload::parse(json!("text")), Payload::Single(_)));
     }
 

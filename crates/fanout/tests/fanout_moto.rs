@@ -56,8 +56,13 @@ impl Stack {
         env.push(("STATE_MACHINE_ARN".into(), arn.into()));
         env.push(("EVENT_DEAD_LETTER_QUEUE_URL".into(), self.dlq.clone()));
         env.push(("FANOUT_CONCURRENCY".into(), "4".into()));
-        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let env_refs: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         FunctionProcess::start(env!("CARGO_BIN_EXE_fanout"), &env_refs)
     }
 }
@@ -73,35 +78,61 @@ fn one_event_starts_one_execution_named_after_it_with_a_batch_of_one() {
         json!({"events": 1, "executions": 1, "started": 1, "duplicates": 0, "skipped": [], "deadLettered": [], "failed": []})
     );
     let line = f.assert_logged_with_request_id(&out);
-    assert_eq!((line["function"].clone(), line["executions"].clone()), (json!("fanout"), json!(1)));
+    assert_eq!(
+        (line["function"].clone(), line["executions"].clone()),
+        (json!("fanout"), json!(1))
+    );
     let executions = stack.aws.executions(&stack.arn);
-    let [(name, input)] = executions.as_slice() else { panic!("{executions:?}") };
+    let [(name, input)] = executions.as_slice() else {
+        panic!("{executions:?}")
+    };
     assert_eq!(name, "adbcfa5b-0116-4baa-b66b-a3f5902e95bf");
     let checked = gcx_core::contract::check(input).expect("the input follows the contract");
     let e = &checked.events[0];
     assert_eq!(e.conversation_id, "2f7bf00a-0fc2-4d6a-9b56-92238191433e");
     assert_eq!(e.event_time, 1_649_237_444_949);
-    assert_eq!(e.correlation_id.as_deref(), Some("fe8a8579-b83f-4f07-b371-2b39398f91a8"));
-    assert_eq!(e.detail, event("eventbridge/customer-start-sample.json")["detail"]);
+    assert_eq!(
+        e.correlation_id.as_deref(),
+        Some("fe8a8579-b83f-4f07-b371-2b39398f91a8")
+    );
+    assert_eq!(
+        e.detail,
+        event("eventbridge/customer-start-sample.json")["detail"]
+    );
 }
 
 #[test]
-fn an_sqs_batch_is_packed_into_as_few_executions_as_the_limit_allows_and_a_redelivery_starts_none() {
+fn an_sqs_batch_is_packed_into_as_few_executions_as_the_limit_allows_and_a_redelivery_starts_none()
+{
     let stack = Stack::new(false);
     let f = stack.fanout(&stack.arn, &[("BATCH_MAX_EVENTS", "4")]);
-    let bodies: Vec<String> = (0..10).map(|i| copy(&format!("ev-{i:02}")).to_string()).collect();
+    let bodies: Vec<String> = (0..10)
+        .map(|i| copy(&format!("ev-{i:02}")).to_string())
+        .collect();
     let out = f.invoke(&sqs(&bodies));
     assert!(out.ok, "{out:?}");
-    assert_eq!((out.body["executions"].clone(), out.body["started"].clone()), (json!(3), json!(10)));
+    assert_eq!(
+        (out.body["executions"].clone(), out.body["started"].clone()),
+        (json!(3), json!(10))
+    );
     assert_eq!(out.body["batchItemFailures"], json!([]));
     let executions = stack.aws.executions(&stack.arn);
-    let sizes: Vec<usize> = executions.iter().map(|(_, i)| i["events"].as_array().unwrap().len()).collect();
-    let mut sorted = sizes.clone();
+    let sizes: Vec<usize> = executions
+        .iter()
+        .map(|(_, i)| i["events"].as_array().unwrap().len())
+        .collect();
+    let mut sorted = sizes;
     sorted.sort_unstable();
     assert_eq!(sorted, [2, 4, 4]);
     let ids: BTreeSet<String> = executions
         .iter()
-        .flat_map(|(_, i)| i["events"].as_array().unwrap().iter().map(|e| e["eventId"].as_str().unwrap().to_owned()))
+        .flat_map(|(_, i)| {
+            i["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["eventId"].as_str().unwrap().to_owned())
+        })
         .collect();
     assert_eq!(ids.len(), 10);
     assert!(executions.iter().all(|(n, _)| n.starts_with("batch-")));
@@ -109,10 +140,16 @@ fn an_sqs_batch_is_packed_into_as_few_executions_as_the_limit_allows_and_a_redel
     // The same batch again, in another order: the same names, nothing new. (A success for a still
     // RUNNING execution counts as a duplicate once its start date is over a second old.)
     std::thread::sleep(std::time::Duration::from_millis(1200));
-    let mut reversed = bodies.clone();
+    let mut reversed = bodies;
     reversed.reverse();
     let again = f.invoke(&sqs(&reversed));
-    assert_eq!((again.body["executions"].clone(), again.body["duplicates"].clone()), (json!(0), json!(10)));
+    assert_eq!(
+        (
+            again.body["executions"].clone(),
+            again.body["duplicates"].clone()
+        ),
+        (json!(0), json!(10))
+    );
     assert_eq!(stack.aws.executions(&stack.arn).len(), 3);
 }
 
@@ -132,7 +169,11 @@ fn a_batch_is_bounded_by_bytes_too() {
     let out = f.invoke(&json!(events));
     assert!(out.ok, "{out:?}");
     for (_, input) in stack.aws.executions(&stack.arn) {
-        assert!(input.to_string().len() <= one * 2, "{}", input.to_string().len());
+        assert!(
+            input.to_string().len() <= one * 2,
+            "{}",
+            input.to_string().len()
+        );
         assert_eq!(input["events"].as_array().unwrap().len(), 2);
     }
     assert_eq!(stack.aws.executions(&stack.arn).len(), 3);
@@ -143,7 +184,10 @@ fn skips_and_dead_letters_say_why_and_nothing_is_lost() {
     let stack = Stack::new(false);
     let f = stack.fanout(&stack.arn, &[]);
     let mut no_time = copy("no-time");
-    no_time["detail"]["eventBody"].as_object_mut().unwrap().remove("eventTime");
+    no_time["detail"]["eventBody"]
+        .as_object_mut()
+        .unwrap()
+        .remove("eventTime");
     let mut no_id = copy("x");
     no_id.as_object_mut().unwrap().remove("id");
     let payload = json!([
@@ -158,16 +202,40 @@ fn skips_and_dead_letters_say_why_and_nothing_is_lost() {
     let out = f.invoke(&payload);
     assert!(out.ok, "{out:?}");
     let b = &out.body;
-    assert_eq!((b["events"].clone(), b["started"].clone(), b["duplicates"].clone()), (json!(7), json!(1), json!(1)));
-    let reasons: Vec<&str> = b["skipped"].as_array().unwrap().iter().map(|s| s["reason"].as_str().unwrap()).collect();
-    assert!(reasons[0].starts_with("not a conversation detail event: v2.audits"), "{reasons:?}");
-    assert!(reasons[1].starts_with("not a conversation detail event: v2.routing"), "{reasons:?}");
+    assert_eq!(
+        (
+            b["events"].clone(),
+            b["started"].clone(),
+            b["duplicates"].clone()
+        ),
+        (json!(7), json!(1), json!(1))
+    );
+    let reasons: Vec<&str> = b["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons[0].starts_with("not a conversation detail event: v2.audits"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons[1].starts_with("not a conversation detail event: v2.routing"),
+        "{reasons:?}"
+    );
     assert!(reasons[2].starts_with("no event id"), "{reasons:?}");
     let letters = stack.aws.drain(&stack.dlq);
     assert_eq!(letters.len(), 2);
     assert_eq!(letters[0].attributes["ERROR_CODE"], "Fanout.MalformedEvent");
-    assert_eq!(letters[0].attributes["ERROR_MESSAGE"], "a conversation detail event with no eventBody.eventTime");
-    assert_eq!(letters[0].body["id"], "no-time", "the event itself, to redrive");
+    assert_eq!(
+        letters[0].attributes["ERROR_MESSAGE"],
+        "a conversation detail event with no eventBody.eventTime"
+    );
+    assert_eq!(
+        letters[0].body["id"], "no-time",
+        "the event itself, to redrive"
+    );
     assert_eq!(letters[1].body, json!("just a string"));
     assert_eq!(b["deadLettered"].as_array().unwrap().len(), 2);
 }
@@ -175,17 +243,35 @@ fn skips_and_dead_letters_say_why_and_nothing_is_lost() {
 #[test]
 fn a_state_machine_that_does_not_exist_fails_direct_input_and_hands_sqs_records_back() {
     let stack = Stack::new(false);
-    let f = stack.fanout("arn:aws:states:us-east-1:123456789012:stateMachine:missing", &[]);
+    let f = stack.fanout(
+        "arn:aws:states:us-east-1:123456789012:stateMachine:missing",
+        &[],
+    );
     let out = f.invoke(&copy("lost-1"));
     assert!(!out.ok);
     assert_eq!(out.error_type.as_deref(), Some("Fanout.StartFailed"));
-    assert!(out.body["errorMessage"].as_str().unwrap().contains("StateMachineDoesNotExist"), "{}", out.body);
+    assert!(
+        out.body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("StateMachineDoesNotExist"),
+        "{}",
+        out.body
+    );
     f.assert_logged_with_request_id(&out);
 
-    let bodies = vec![copy("s-1").to_string(), event("eventbridge/audit.json").to_string(), "{not json".to_owned()];
+    let bodies = vec![
+        copy("s-1").to_string(),
+        event("eventbridge/audit.json").to_string(),
+        "{not json".to_owned(),
+    ];
     let out = f.invoke(&sqs(&bodies));
     assert!(out.ok, "{out:?}");
-    assert_eq!(out.body["batchItemFailures"], json!([{"itemIdentifier": "m0"}]), "only the record that was not started");
+    assert_eq!(
+        out.body["batchItemFailures"],
+        json!([{"itemIdentifier": "m0"}]),
+        "only the record that was not started"
+    );
     assert_eq!(stack.aws.drain(&stack.dlq)[0].body, json!("{not json"));
 }
 
@@ -196,7 +282,13 @@ fn a_closed_execution_with_the_same_name_is_a_duplicate() {
     assert_eq!(f.invoke(&copy("once")).body["executions"], 1);
     std::thread::sleep(std::time::Duration::from_millis(500));
     let again = f.invoke(&copy("once"));
-    assert_eq!((again.body["executions"].clone(), again.body["duplicates"].clone()), (json!(0), json!(1)));
+    assert_eq!(
+        (
+            again.body["executions"].clone(),
+            again.body["duplicates"].clone()
+        ),
+        (json!(0), json!(1))
+    );
 }
 
 #[test]
@@ -204,5 +296,8 @@ fn bad_settings_fail_init_naming_the_variable() {
     let stack = Stack::new(false);
     let f = stack.fanout(&stack.arn, &[("BATCH_MAX_EVENTS", "0")]);
     let error = f.init_error().expect("init fails");
-    assert!(error.contains("Config.Invalid") && error.contains("BATCH_MAX_EVENTS"), "{error}");
+    assert!(
+        error.contains("Config.Invalid") && error.contains("BATCH_MAX_EVENTS"),
+        "{error}"
+    );
 }

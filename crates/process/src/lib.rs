@@ -18,8 +18,11 @@ use serde_json::{Map, Value};
 
 /// Topics enriched when `ENRICH_TOPICS` is not set: the ones after which the analytics record is complete
 /// enough to be worth a request.
-pub const DEFAULT_ENRICH_TOPICS: &[DetailTopic] =
-    &[DetailTopic::CustomerEnd, DetailTopic::Acw, DetailTopic::UserEnd];
+pub const DEFAULT_ENRICH_TOPICS: &[DetailTopic] = &[
+    DetailTopic::CustomerEnd,
+    DetailTopic::Acw,
+    DetailTopic::UserEnd,
+];
 
 /// Settings read once at init.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,10 +69,7 @@ impl App {
         let mut out = Processed {
             dead_letters: match task.batch.get("deadLetters") {
                 None | Some(Value::Null) => Vec::new(),
-                Some(_) => {
-                    task.batch::<gcx_core::contract::Validated>()?
-                        .dead_letters
-                }
+                Some(_) => task.batch::<gcx_core::contract::Validated>()?.dead_letters,
             },
             ..Processed::default()
         };
@@ -134,7 +134,11 @@ impl Function for App {
         Ok(Self::new(settings))
     }
 
-    async fn handle(&self, event: Value, _invocation: &Invocation) -> Result<Answer, ContractError> {
+    async fn handle(
+        &self,
+        event: Value,
+        _invocation: &Invocation,
+    ) -> Result<Answer, ContractError> {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
@@ -150,7 +154,8 @@ mod tests {
 
     fn input() -> Value {
         let validate_input: Value =
-            serde_json::from_str(include_str!("../../../events/pipeline/validate-input.json")).unwrap();
+            serde_json::from_str(include_str!("../../../events/pipeline/validate-input.json"))
+                .unwrap();
         let validated = validate::App::validate(validate_input.clone());
         json!({"batch": validated, "executionId": validate_input["executionId"]})
     }
@@ -160,8 +165,18 @@ mod tests {
         let s = Settings::from_env(&[("X", "")]).unwrap();
         assert_eq!(s.enrich_topics, DEFAULT_ENRICH_TOPICS);
         let s = Settings::from_env(&[("ENRICH_TOPICS", " acw , customer.start,wrapup")]).unwrap();
-        assert_eq!(s.enrich_topics, [DetailTopic::Acw, DetailTopic::CustomerStart, DetailTopic::Wrapup]);
-        assert!(Settings::from_env(&[("ENRICH_TOPICS", "none")]).unwrap().enrich_topics.is_empty());
+        assert_eq!(
+            s.enrich_topics,
+            [
+                DetailTopic::Acw,
+                DetailTopic::CustomerStart,
+                DetailTopic::Wrapup
+            ]
+        );
+        assert!(Settings::from_env(&[("ENRICH_TOPICS", "none")])
+            .unwrap()
+            .enrich_topics
+            .is_empty());
         let e = Settings::from_env(&[("ENRICH_TOPICS", "acw,bogus")]).unwrap_err();
         assert_eq!(e.variable, "ENRICH_TOPICS");
         assert!(e.problem.contains("\"bogus\""));
@@ -173,11 +188,21 @@ mod tests {
         let out = app.process(input(), 42).unwrap();
         assert_eq!(out.records.len(), 2);
         assert_eq!(out.events.len(), 2);
-        let topics: Vec<&str> = out.enrich.iter().map(|r| r.event_type.rsplit('.').next().unwrap()).collect();
+        let topics: Vec<&str> = out
+            .enrich
+            .iter()
+            .map(|r| r.event_type.rsplit('.').next().unwrap())
+            .collect();
         assert_eq!(topics, ["end", "acw"]);
         assert_eq!(out.enrich[0].first_queued_at, 42);
-        assert_eq!(out.dead_letters.len(), 1, "validate's dead letter is carried on");
-        let none = App::new(Settings { enrich_topics: vec![] });
+        assert_eq!(
+            out.dead_letters.len(),
+            1,
+            "validate's dead letter is carried on"
+        );
+        let none = App::new(Settings {
+            enrich_topics: vec![],
+        });
         assert!(none.process(input(), 1).unwrap().enrich.is_empty());
     }
 
@@ -189,8 +214,16 @@ mod tests {
         let out = app.process(task, 1).unwrap();
         assert_eq!(out.records.len(), 1);
         let letter = out.dead_letters.last().unwrap();
-        assert_eq!((letter.error.as_str(), letter.cause.as_str()), ("Pipeline.InvalidInput", "$.batch.events[1].detail: must be an object, got a string"));
-        let e = app.process(json!({"batch": {"records": []}}), 1).unwrap_err();
+        assert_eq!(
+            (letter.error.as_str(), letter.cause.as_str()),
+            (
+                "Pipeline.InvalidInput",
+                "$.batch.events[1].detail: must be an object, got a string"
+            )
+        );
+        let e = app
+            .process(json!({"batch": {"records": []}}), 1)
+            .unwrap_err();
         assert_eq!(e.name(), "Pipeline.InvalidInput");
         assert_eq!(e.to_string(), "$.batch.events: is missing");
     }
@@ -208,7 +241,7 @@ mod properties {
         fn process_accepts_every_event_validate_accepts(events in proptest::collection::vec(
             test_support::arb::pipeline_event(), 0..6,
         )) {
-            let validated = validate::App::validate(serde_json::json!({"batch": {"events": events.clone()}}));
+            let validated = validate::App::validate(serde_json::json!({"batch": {"events": &events}}));
             let passed = validated.events.len();
             let app = App::new(Settings::from_env(&[("X", "")]).unwrap());
             let out = app.process(serde_json::json!({"batch": validated}), 1).unwrap();

@@ -64,14 +64,33 @@ mod tests {
         ));
         assert_eq!(r.media_type.as_deref(), Some("voice"));
         assert_eq!(r.originating_direction.as_deref(), Some("inbound"));
-        assert_eq!(r.agents, vec![Agent { user_id: Some("u1".into()), name: None }]);
-        assert_eq!((r.queue_ids, r.wrap_up_codes), (vec!["q1".to_owned()], vec!["w1".to_owned()]));
-        assert_eq!((r.last_event_time, r.last_event_id.as_str(), r.correlation_id.as_deref()), (42, "e1", Some("c1")));
+        assert_eq!(
+            r.agents,
+            vec![Agent {
+                user_id: Some("u1".into()),
+                name: None
+            }]
+        );
+        assert_eq!(
+            (r.queue_ids, r.wrap_up_codes),
+            (vec!["q1".to_owned()], vec!["w1".to_owned()])
+        );
+        assert_eq!(
+            (
+                r.last_event_time,
+                r.last_event_id.as_str(),
+                r.correlation_id.as_deref()
+            ),
+            (42, "e1", Some("c1"))
+        );
     }
 
     #[test]
     fn unknown_directions_and_odd_types_are_left_out() {
-        let r = from_event(&event("flow.outcome", json!({"direction": "UNKNOWN", "mediaType": 5, "userId": ""})));
+        let r = from_event(&event(
+            "flow.outcome",
+            json!({"direction": "UNKNOWN", "mediaType": 5, "userId": ""}),
+        ));
         assert_eq!((r.originating_direction, r.media_type), (None, None));
         assert!(r.agents.is_empty());
     }

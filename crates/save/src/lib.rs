@@ -155,8 +155,14 @@ impl App {
                 Err(WriteError::TableRejected(why)) => return Err(SaveError::Rejected(why)),
                 Err(WriteError::ItemRejected(why)) => {
                     let failure = RecordFailure::Rejected(why);
-                    let letter = match batch.events.iter().find(|e| e.event_id == record.last_event_id) {
-                        Some(event) => DeadLetter::for_event(event, &failure, Stage::Save, execution_id),
+                    let letter = match batch
+                        .events
+                        .iter()
+                        .find(|e| e.event_id == record.last_event_id)
+                    {
+                        Some(event) => {
+                            DeadLetter::for_event(event, &failure, Stage::Save, execution_id)
+                        }
                         None => DeadLetter::for_raw(
                             &serde_json::to_value(record).unwrap_or_default(),
                             &failure,
@@ -192,7 +198,7 @@ impl App {
             .filter(|r| !dead.contains(&r.event_id.as_str()))
             .cloned()
             .collect();
-        let messages = enrichment_messages(requests.clone(), self.settings.enrich_delay_seconds);
+        let messages = enrichment_messages(&requests, self.settings.enrich_delay_seconds);
         queue::send_all(&self.sqs, &self.settings.enrichment_queue_url, &messages)
             .await
             .map_err(SaveError::QueueUnavailable)?;
@@ -200,7 +206,10 @@ impl App {
 
         let letters: Vec<Outgoing> = dead_letters
             .iter()
-            .map(|d| Outgoing::new(serde_json::to_string(d).unwrap_or_default()).attribute("ERROR_CODE", d.error.clone()))
+            .map(|d| {
+                Outgoing::new(serde_json::to_string(d).unwrap_or_default())
+                    .attribute("ERROR_CODE", d.error.clone())
+            })
             .collect();
         queue::send_all(&self.sqs, &self.settings.dead_letter_queue_url, &letters)
             .await
@@ -220,14 +229,18 @@ impl App {
     ) -> Vec<Result<Written, WriteError>> {
         let mut by_conversation: std::collections::BTreeMap<&str, Vec<usize>> = Default::default();
         for (i, r) in records.iter().enumerate() {
-            by_conversation.entry(r.conversation_id.as_str()).or_default().push(i);
+            by_conversation
+                .entry(r.conversation_id.as_str())
+                .or_default()
+                .push(i);
         }
         let groups: Vec<Vec<usize>> = by_conversation
             .into_values()
             .map(|mut g| {
                 g.sort_by(|a, b| {
                     let (a, b) = (&records[*a], &records[*b]);
-                    (a.last_event_time, &a.last_event_id).cmp(&(b.last_event_time, &b.last_event_id))
+                    (a.last_event_time, &a.last_event_id)
+                        .cmp(&(b.last_event_time, &b.last_event_id))
                 });
                 g
             })
@@ -237,7 +250,8 @@ impl App {
                 let mut out = Vec::with_capacity(group.len());
                 for i in group {
                     let result =
-                        write::write(&self.dynamo, &self.settings.table, &records[i], expires_at).await;
+                        write::write(&self.dynamo, &self.settings.table, &records[i], expires_at)
+                            .await;
                     out.push((i, result));
                 }
                 out
@@ -245,7 +259,8 @@ impl App {
             .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
-        let mut results: Vec<Option<Result<Written, WriteError>>> = (0..records.len()).map(|_| None).collect();
+        let mut results: Vec<Option<Result<Written, WriteError>>> =
+            (0..records.len()).map(|_| None).collect();
         for (i, result) in done.into_iter().flatten() {
             results[i] = Some(result);
         }
@@ -261,7 +276,7 @@ pub const REQUESTS_PER_MESSAGE: usize = 500;
 
 /// The messages carrying `requests`, each delayed by `delay` seconds.
 pub fn enrichment_messages(
-    requests: Vec<gcx_core::contract::EnrichmentRequest>,
+    requests: &[gcx_core::contract::EnrichmentRequest],
     delay: u32,
 ) -> Vec<Outgoing> {
     requests
@@ -308,7 +323,11 @@ impl Function for App {
 
     async fn build(settings: Settings) -> Result<Self, ConfigError> {
         let sdk = gcx_core::aws::sdk_config().await;
-        Ok(Self::new(write::dynamo_client(&sdk), queue::client(&sdk), settings))
+        Ok(Self::new(
+            write::dynamo_client(&sdk),
+            queue::client(&sdk),
+            settings,
+        ))
     }
 
     async fn warm_up(&self) {
@@ -335,30 +354,47 @@ mod tests {
 
     #[test]
     fn settings() {
-        let map: std::collections::HashMap<String, String> =
-            env().into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let map: std::collections::HashMap<String, String> = env()
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect();
         let s = Settings::from_env(&map).unwrap();
-        assert_eq!((s.ttl_days, s.enrich_delay_seconds, s.concurrency), (None, 60, 16));
+        assert_eq!(
+            (s.ttl_days, s.enrich_delay_seconds, s.concurrency),
+            (None, 60, 16)
+        );
         let mut with = map.clone();
         with.insert("RECORD_TTL_DAYS".into(), "30".into());
         with.insert("ENRICH_DELAY_SECONDS".into(), "0".into());
         let s = Settings::from_env(&with).unwrap();
         assert_eq!((s.ttl_days, s.enrich_delay_seconds), (Some(30), 0));
-        for (var, bad) in [("RECORD_TTL_DAYS", "-1"), ("ENRICH_DELAY_SECONDS", "901"), ("SAVE_CONCURRENCY", "0")] {
+        for (var, bad) in [
+            ("RECORD_TTL_DAYS", "-1"),
+            ("ENRICH_DELAY_SECONDS", "901"),
+            ("SAVE_CONCURRENCY", "0"),
+        ] {
             let mut m = map.clone();
             m.insert(var.into(), bad.into());
             assert_eq!(Settings::from_env(&m).unwrap_err().variable, var);
         }
         let mut missing = map;
         missing.remove("ENRICHMENT_QUEUE_URL");
-        assert_eq!(Settings::from_env(&missing).unwrap_err().variable, "ENRICHMENT_QUEUE_URL");
+        assert_eq!(
+            Settings::from_env(&missing).unwrap_err().variable,
+            "ENRICHMENT_QUEUE_URL"
+        );
     }
 
     #[test]
     fn names_compose() {
         assert_eq!(
             SaveError::names(),
-            ["Store.Unavailable", "Store.Rejected", "Queue.Unavailable", "Pipeline.InvalidInput"]
+            [
+                "Store.Unavailable",
+                "Store.Rejected",
+                "Queue.Unavailable",
+                "Pipeline.InvalidInput"
+            ]
         );
     }
 
@@ -375,9 +411,11 @@ mod tests {
             unavailable: 0,
             first_queued_at: 1,
         };
-        let messages = enrichment_messages(vec![request; REQUESTS_PER_MESSAGE + 1], 60);
+        let messages = enrichment_messages(&vec![request; REQUESTS_PER_MESSAGE + 1], 60);
         assert_eq!(messages.len(), 2);
-        assert!(messages.iter().all(|m| m.delay_seconds == 60 && m.body.len() < 256 * 1024));
-        assert!(enrichment_messages(vec![], 60).is_empty());
+        assert!(messages
+            .iter()
+            .all(|m| m.delay_seconds == 60 && m.body.len() < 256 * 1024));
+        assert!(enrichment_messages(&[], 60).is_empty());
     }
 }

@@ -144,19 +144,23 @@ pub async fn write(
                     .cloned(),
                 _ => None,
             };
-            Ok(if stored_id.as_deref() == Some(record.last_event_id.as_str()) {
-                Written::Duplicate
-            } else {
-                Written::Stale
-            })
+            Ok(
+                if stored_id.as_deref() == Some(record.last_event_id.as_str()) {
+                    Written::Duplicate
+                } else {
+                    Written::Stale
+                },
+            )
         }
-        Err(e) => Err(classify(e)),
+        Err(e) => Err(classify(&e)),
     }
 }
 
-fn classify(e: SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>) -> WriteError {
-    let text = DisplayErrorContext(&e).to_string();
-    match &e {
+fn classify(
+    e: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> WriteError {
+    let text = DisplayErrorContext(e).to_string();
+    match e {
         SdkError::ServiceError(s) => {
             let transient = matches!(
                 s.err(),
@@ -206,7 +210,10 @@ mod tests {
             ("conversationId".to_owned(), AttributeValue::S("c".into())),
             ("lastEventTime".to_owned(), AttributeValue::N("5".into())),
             ("lastEventId".to_owned(), AttributeValue::S("e".into())),
-            ("agents".to_owned(), AttributeValue::L(vec![AttributeValue::S("a".into())])),
+            (
+                "agents".to_owned(),
+                AttributeValue::L(vec![AttributeValue::S("a".into())]),
+            ),
             ("queueIds".to_owned(), AttributeValue::L(vec![])),
             ("mediaType".to_owned(), AttributeValue::Null(true)),
         ]);
@@ -217,6 +224,9 @@ mod tests {
         );
         assert_eq!(u.names["#a0"], "agents");
         assert_eq!(u.values[":t"], AttributeValue::N("5".into()));
-        assert!(!u.names.values().any(|n| n == "queueIds" || n == "mediaType" || n == "conversationId"));
+        assert!(!u
+            .names
+            .values()
+            .any(|n| n == "queueIds" || n == "mediaType" || n == "conversationId"));
     }
 }

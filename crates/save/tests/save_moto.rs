@@ -34,8 +34,13 @@ impl Stack {
         env.push(("ENRICHMENT_QUEUE_URL".into(), self.enrich.clone()));
         env.push(("DEAD_LETTER_QUEUE_URL".into(), self.dlq.clone()));
         env.push(("ENRICH_DELAY_SECONDS".into(), "0".into()));
-        env.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        env.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        let env_refs: Vec<(&str, &str)> =
+            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         FunctionProcess::start(env!("CARGO_BIN_EXE_save"), &env_refs)
     }
 
@@ -82,7 +87,12 @@ fn outcomes(out: &Value) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["eventId"].as_str().unwrap().to_owned(), e["outcome"].as_str().unwrap().to_owned()))
+        .map(|e| {
+            (
+                e["eventId"].as_str().unwrap().to_owned(),
+                e["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -90,20 +100,36 @@ fn outcomes(out: &Value) -> Vec<(String, String)> {
 fn a_batch_is_stored_each_event_answered_and_enrichment_queued() {
     let stack = Stack::new();
     let f = stack.save(&[]);
-    let start = event("e-1", 1_000, "customer.start", json!({"mediaType": "VOICE"}));
+    let start = event(
+        "e-1",
+        1_000,
+        "customer.start",
+        json!({"mediaType": "VOICE"}),
+    );
     let end = event("e-2", 2_000, "customer.end", json!({"queueId": "q1"}));
     let out = f.invoke(&task(&[(start, false), (end, true)], vec![]));
     assert!(out.ok, "{out:?}\n{}", f.logs());
-    assert_eq!(outcomes(&out.body), [("e-1".to_owned(), "stored".to_owned()), ("e-2".to_owned(), "stored".to_owned())]);
+    assert_eq!(
+        outcomes(&out.body),
+        [
+            ("e-1".to_owned(), "stored".to_owned()),
+            ("e-2".to_owned(), "stored".to_owned())
+        ]
+    );
     let line = f.assert_logged_with_request_id(&out);
     assert_eq!(line["enrichmentQueued"], 1);
     let item = stack.item();
     assert_eq!(item["lastEventId"], "e-2");
     assert_eq!(item["correlationId"], "corr-e-2");
     assert_eq!(item["enriched"], false);
-    assert_eq!(item["mediaType"], "voice", "an attribute only an earlier event had is kept");
+    assert_eq!(
+        item["mediaType"], "voice",
+        "an attribute only an earlier event had is kept"
+    );
     let queued = stack.aws.drain(&stack.enrich);
-    let [message] = queued.as_slice() else { panic!("{queued:?}") };
+    let [message] = queued.as_slice() else {
+        panic!("{queued:?}")
+    };
     assert_eq!(message.body["requests"][0]["eventId"], "e-2");
     assert_eq!(message.body["requests"][0]["executionId"], EXECUTION);
 }
@@ -114,9 +140,18 @@ fn an_older_event_never_overwrites_a_newer_one_and_a_replay_is_a_no_op() {
     let f = stack.save(&[]);
     let newer = event("e-new", 2_000, "acw", json!({}));
     let older = event("e-old", 1_000, "customer.start", json!({}));
-    assert_eq!(outcomes(&f.invoke(&task(&[(newer.clone(), false)], vec![])).body)[0].1, "stored");
-    assert_eq!(outcomes(&f.invoke(&task(&[(older, false)], vec![])).body)[0].1, "stale");
-    assert_eq!(outcomes(&f.invoke(&task(&[(newer, false)], vec![])).body)[0].1, "duplicate");
+    assert_eq!(
+        outcomes(&f.invoke(&task(&[(newer.clone(), false)], vec![])).body)[0].1,
+        "stored"
+    );
+    assert_eq!(
+        outcomes(&f.invoke(&task(&[(older, false)], vec![])).body)[0].1,
+        "stale"
+    );
+    assert_eq!(
+        outcomes(&f.invoke(&task(&[(newer, false)], vec![])).body)[0].1,
+        "duplicate"
+    );
     assert_eq!(stack.item()["lastEventId"], "e-new");
 }
 
@@ -125,7 +160,10 @@ fn equal_event_times_are_ordered_by_event_id() {
     let stack = Stack::new();
     let f = stack.save(&[]);
     for (id, want) in [("b", "stored"), ("a", "stale"), ("c", "stored")] {
-        let out = f.invoke(&task(&[(event(id, 1_000, "acw", json!({})), false)], vec![]));
+        let out = f.invoke(&task(
+            &[(event(id, 1_000, "acw", json!({})), false)],
+            vec![],
+        ));
         assert_eq!(outcomes(&out.body)[0].1, want, "{id}");
     }
     assert_eq!(stack.item()["lastEventId"], "c");
@@ -136,9 +174,15 @@ fn ttl_adds_expires_at_in_epoch_seconds() {
     let stack = Stack::new();
     let f = stack.save(&[("RECORD_TTL_DAYS", "30")]);
     f.invoke(&task(&[(event("e", 1, "acw", json!({})), false)], vec![]));
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
     let at = stack.item()["expiresAt"].as_u64().unwrap();
-    assert!(at >= now + 30 * 86_400 - 60 && at <= now + 30 * 86_400 + 60, "{at}");
+    assert!(
+        at >= now + 30 * 86_400 - 60 && at <= now + 30 * 86_400 + 60,
+        "{at}"
+    );
 }
 
 #[test]
@@ -154,23 +198,50 @@ fn a_rejected_item_costs_only_its_event_and_every_dead_letter_is_sent() {
     // A record over DynamoDB's 400 KB item limit.
     big_task["batch"]["records"][1]["conversationId"] = json!(huge.conversation_id);
     big_task["batch"]["records"][1]["queueIds"] = json!(["q".repeat(450 * 1024)]);
-    let earlier = DeadLetter::for_raw(&json!({"eventId": "bad"}), &gcx_core::contract::ContractError::InvalidInput(
-        gcx_core::contract::Rejection { path: "$.events[0]".into(), problem: "is broken".into() }), Stage::Validate, Some(EXECUTION));
+    let earlier = DeadLetter::for_raw(
+        &json!({"eventId": "bad"}),
+        &gcx_core::contract::ContractError::InvalidInput(gcx_core::contract::Rejection {
+            path: "$.events[0]".into(),
+            problem: "is broken".into(),
+        }),
+        Stage::Validate,
+        Some(EXECUTION),
+    );
     big_task["batch"]["deadLetters"] = json!([earlier]);
     let out = f.invoke(&big_task);
     assert!(out.ok, "{out:?}\n{}", f.logs());
     let mut got = outcomes(&out.body);
     got.sort();
-    assert_eq!(got, [("bad".into(), "deadLettered".into()), ("fine".into(), "stored".into()), ("huge".into(), "deadLettered".into())]);
+    assert_eq!(
+        got,
+        [
+            ("bad".into(), "deadLettered".into()),
+            ("fine".into(), "stored".into()),
+            ("huge".into(), "deadLettered".into())
+        ]
+    );
     let letters = stack.aws.drain(&stack.dlq);
     assert_eq!(letters.len(), 2);
-    let huge_letter = letters.iter().find(|l| l.body["eventId"] == "huge").expect("huge's dead letter");
+    let huge_letter = letters
+        .iter()
+        .find(|l| l.body["eventId"] == "huge")
+        .expect("huge's dead letter");
     assert_eq!(huge_letter.body["error"], "Store.Rejected");
     assert_eq!(huge_letter.body["stage"], "save");
     assert_eq!(huge_letter.attributes["ERROR_CODE"], "Store.Rejected");
-    assert_eq!(gcx_core::contract::check(&huge_letter.body["input"]).unwrap().events[0], huge, "the full event, to redrive");
+    assert_eq!(
+        gcx_core::contract::check(&huge_letter.body["input"])
+            .unwrap()
+            .events[0],
+        huge,
+        "the full event, to redrive"
+    );
     let requests = stack.aws.drain(&stack.enrich);
-    assert_eq!(requests[0].body["requests"].as_array().unwrap().len(), 1, "no enrichment for a dead-lettered event");
+    assert_eq!(
+        requests[0].body["requests"].as_array().unwrap().len(),
+        1,
+        "no enrichment for a dead-lettered event"
+    );
 }
 
 #[test]
@@ -181,9 +252,17 @@ fn a_missing_table_fails_the_batch_whole_and_bad_input_is_named() {
     assert!(!out.ok);
     assert_eq!(out.error_type.as_deref(), Some("Store.Rejected"), "{out:?}");
     f.assert_logged_with_request_id(&out);
-    for bad in [json!({}), json!({"batch": {"events": []}}), json!({"batch": {"records": "x"}})] {
+    for bad in [
+        json!({}),
+        json!({"batch": {"events": []}}),
+        json!({"batch": {"records": "x"}}),
+    ] {
         let out = f.invoke(&bad);
-        assert_eq!(out.error_type.as_deref(), Some("Pipeline.InvalidInput"), "{bad}: {out:?}");
+        assert_eq!(
+            out.error_type.as_deref(),
+            Some("Pipeline.InvalidInput"),
+            "{bad}: {out:?}"
+        );
     }
 }
 
@@ -192,5 +271,9 @@ fn an_unreachable_dynamodb_is_unavailable() {
     let stack = Stack::new();
     let f = stack.save(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")]);
     let out = f.invoke(&task(&[(event("e", 1, "acw", json!({})), false)], vec![]));
-    assert_eq!(out.error_type.as_deref(), Some("Store.Unavailable"), "{out:?}");
+    assert_eq!(
+        out.error_type.as_deref(),
+        Some("Store.Unavailable"),
+        "{out:?}"
+    );
 }

@@ -100,7 +100,10 @@ async fn enrich_logs_hold_no_client_secret_no_token_and_no_customer_name() {
         ))
         .mount(&genesys)
         .await;
-    let details = format!("{{\"conversations\":[{}]}}", DETAILS.replace("John Doe", CUSTOMER_NAME));
+    let details = format!(
+        "{{\"conversations\":[{}]}}",
+        DETAILS.replace("John Doe", CUSTOMER_NAME)
+    );
     Mock::given(method("GET"))
         .respond_with(ResponseTemplate::new(200).set_body_string(details))
         .up_to_n_times(1)
@@ -139,9 +142,15 @@ async fn enrich_logs_hold_no_client_secret_no_token_and_no_customer_name() {
     let request = json!({"requests": [{"conversationId": "1bc96a39-6725-40c4-9345-db72aa67b8c6", "eventId": "e",
         "eventType": "v2.detail.events.conversation.{id}.customer.end", "eventTime": 1, "firstQueuedAt": 1}]});
     assert_eq!(f.invoke(&request).body["enriched"], 1, "{}", f.logs());
-    assert_eq!(f.invoke(&request).body["deadLettered"], 1, "the 401 after a refresh");
+    assert_eq!(
+        f.invoke(&request).body["deadLettered"],
+        1,
+        "the 401 after a refresh"
+    );
     assert_clean("enrich", &f.logs());
-    tokio::task::spawn_blocking(move || drop(aws)).await.unwrap();
+    tokio::task::spawn_blocking(move || drop(aws))
+        .await
+        .unwrap();
 }
 
 /// An event whose body carries a caller's name and number, as Genesys events do (`callbackUserName`,
@@ -161,7 +170,10 @@ fn pipeline_function_logs_hold_no_customer_data() {
     let env: Vec<(String, String)> = aws.env();
     let mut env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     env.extend([
-        ("STATE_MACHINE_ARN", "arn:aws:states:us-east-1:123456789012:stateMachine:none"),
+        (
+            "STATE_MACHINE_ARN",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:none",
+        ),
         ("EVENT_DEAD_LETTER_QUEUE_URL", queue.as_str()),
         ("DYNAMODB_TABLE_NAME", "conversations"),
         ("ENRICHMENT_QUEUE_URL", queue.as_str()),
@@ -179,8 +191,17 @@ fn pipeline_function_logs_hold_no_customer_data() {
     let save_task = json!({"batch": processed, "executionId": "arn:x"});
     for (function, inputs) in [
         ("fanout", vec![raw.clone(), json!([raw]), json!("garbage")]),
-        ("validate", vec![task, json!({"conversationId": CUSTOMER_ID})]),
-        ("process", vec![process_task, json!({"batch": {"events": [{"conversationId": CUSTOMER_ID}]}})]),
+        (
+            "validate",
+            vec![task, json!({"conversationId": CUSTOMER_ID})],
+        ),
+        (
+            "process",
+            vec![
+                process_task,
+                json!({"batch": {"events": [{"conversationId": CUSTOMER_ID}]}}),
+            ],
+        ),
         ("save", vec![save_task, json!({})]),
     ] {
         let f = start(function, &env);

@@ -15,7 +15,8 @@ fn root() -> std::path::PathBuf {
 }
 
 fn asl() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(root().join("state_machine.asl.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(root().join("state_machine.asl.json")).unwrap())
+        .unwrap()
 }
 
 /// Every name, by where it comes from.
@@ -100,7 +101,13 @@ fn error_lists(state: &Value, field: &str) -> BTreeSet<String> {
         .as_array()
         .map(|a| {
             a.iter()
-                .flat_map(|r| r["ErrorEquals"].as_array().unwrap().iter().map(|e| e.as_str().unwrap().to_owned()))
+                .flat_map(|r| {
+                    r["ErrorEquals"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| e.as_str().unwrap().to_owned())
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -114,23 +121,41 @@ fn check(substitution: &str, names: &[&str]) {
     let state = task(&asl, substitution);
     let retried = error_lists(state, "Retry");
     let caught = error_lists(state, "Catch");
-    assert!(caught.contains("States.ALL"), "{substitution} must catch everything into the dead letters");
-    assert!(!retried.contains("States.ALL"), "{substitution} must not retry permanent errors");
+    assert!(
+        caught.contains("States.ALL"),
+        "{substitution} must catch everything into the dead letters"
+    );
+    assert!(
+        !retried.contains("States.ALL"),
+        "{substitution} must not retry permanent errors"
+    );
     for name in names {
         if PERMANENT.contains(name) {
-            assert!(!retried.contains(*name), "{name} is permanent but retried in {substitution}");
+            assert!(
+                !retried.contains(*name),
+                "{name} is permanent but retried in {substitution}"
+            );
         } else {
-            assert!(retried.contains(*name), "{name} is transient but not retried in {substitution}");
+            assert!(
+                retried.contains(*name),
+                "{name} is transient but not retried in {substitution}"
+            );
         }
     }
-    assert_eq!(state["Parameters"]["batch.$"], "$", "{substitution} gets the whole state, whatever its shape");
+    assert_eq!(
+        state["Parameters"]["batch.$"], "$",
+        "{substitution} gets the whole state, whatever its shape"
+    );
     assert_eq!(state["Parameters"]["executionId.$"], "$$.Execution.Id");
 }
 
 #[test]
 fn every_task_error_is_retried_or_dead_lettered_by_the_state_machine() {
     check("ValidateFunctionArn", &[]);
-    check("ProcessFunctionArn", &gcx_core::contract::ContractError::names());
+    check(
+        "ProcessFunctionArn",
+        &gcx_core::contract::ContractError::names(),
+    );
     check("SaveFunctionArn", &save::SaveError::names());
 }
 
@@ -151,11 +176,17 @@ fn every_name_is_documented() {
     }
     collect(&catalogue["errors"], &mut names);
     for name in names {
-        assert!(docs.contains(&format!("`{name}`")), "docs/contracts.md does not list `{name}`");
+        assert!(
+            docs.contains(&format!("`{name}`")),
+            "docs/contracts.md does not list `{name}`"
+        );
     }
     for field in catalogue["deadLetterFields"].as_array().unwrap() {
         let field = field.as_str().unwrap();
-        assert!(docs.contains(&format!("`{field}`")), "docs/contracts.md does not describe the dead-letter field `{field}`");
+        assert!(
+            docs.contains(&format!("`{field}`")),
+            "docs/contracts.md does not describe the dead-letter field `{field}`"
+        );
     }
 }
 
@@ -171,10 +202,18 @@ fn the_state_machine_dead_letters_with_every_field_the_tasks_write() {
     let map = &asl["States"]["DeadLetterEachEvent"]["ItemProcessor"]["States"];
     for state in ["SendDeadLetter", "SendUnidentifiedDeadLetter"] {
         let body = map[state]["Parameters"]["MessageBody"].as_object().unwrap();
-        let keys: BTreeSet<String> = body.keys().map(|k| k.trim_end_matches(".$").to_owned()).collect();
+        let keys: BTreeSet<String> = body
+            .keys()
+            .map(|k| k.trim_end_matches(".$").to_owned())
+            .collect();
         assert_eq!(keys, fields, "{state}");
     }
-    let whole = asl["States"]["DeadLetterWholeInput"]["Parameters"]["MessageBody"].as_object().unwrap();
-    let keys: BTreeSet<String> = whole.keys().map(|k| k.trim_end_matches(".$").to_owned()).collect();
+    let whole = asl["States"]["DeadLetterWholeInput"]["Parameters"]["MessageBody"]
+        .as_object()
+        .unwrap();
+    let keys: BTreeSet<String> = whole
+        .keys()
+        .map(|k| k.trim_end_matches(".$").to_owned())
+        .collect();
     assert_eq!(keys, fields, "DeadLetterWholeInput");
 }

@@ -43,7 +43,14 @@ fn hostile_payloads_get_clear_answers_and_the_process_survives() {
         ("5 MiB string", huge_string),
         ("not JSON", b"\xff\xfe not json".to_vec()),
     ];
-    for name in ["data-action", "fanout", "validate", "process", "save", "enrich"] {
+    for name in [
+        "data-action",
+        "fanout",
+        "validate",
+        "process",
+        "save",
+        "enrich",
+    ] {
         let f = start(name);
         for (what, body) in &payloads {
             let out = f.invoke_raw(body, Duration::from_secs(10));

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 const NOW_MS: i64 = 1_617_281_100_000;
 
 fn path(name: &str) -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../events/pipeline").join(name)
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../events/pipeline")
+        .join(name)
 }
 
 fn read(name: &str) -> Value {
@@ -33,12 +35,17 @@ fn the_pipeline_fixtures_chain_through_the_functions() {
     let validate_input = read("validate-input.json");
     let execution_id = validate_input["executionId"].clone();
     let validated = validate::App::validate(validate_input);
-    assert_eq!((validated.events.len(), validated.dead_letters.len()), (2, 1));
+    assert_eq!(
+        (validated.events.len(), validated.dead_letters.len()),
+        (2, 1)
+    );
     let process_input = json!({"batch": validated, "executionId": execution_id});
     check_or_update("process-input.json", &process_input);
 
     let settings = process::Settings::from_env(&[("X", "")]).unwrap();
-    let processed = process::App::new(settings).process(process_input, NOW_MS).unwrap();
+    let processed = process::App::new(settings)
+        .process(process_input, NOW_MS)
+        .unwrap();
     assert_eq!((processed.records.len(), processed.enrich.len()), (2, 2));
     let save_input = json!({"batch": processed, "executionId": execution_id});
     check_or_update("save-input.json", &save_input);

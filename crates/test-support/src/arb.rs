@@ -54,32 +54,50 @@ pub fn pipeline_event() -> impl Strategy<Value = Value> {
         prop::sample::select(EVENT_TYPES),
         1i64..4_000_000_000_000,
         proptest::option::of("[a-z0-9-]{0,36}"),
-        json_with_keys(&["mediaType", "queueId", "userId", "wrapupCode", "direction", "divisionId"]),
+        json_with_keys(&[
+            "mediaType",
+            "queueId",
+            "userId",
+            "wrapupCode",
+            "direction",
+            "divisionId",
+        ]),
     );
     let mutation = (
         0usize..18,
-        prop::sample::select(&["conversationId", "eventId", "eventType", "eventTime", "correlationId", "detail"][..]),
+        prop::sample::select(
+            &[
+                "conversationId",
+                "eventId",
+                "eventType",
+                "eventTime",
+                "correlationId",
+                "detail",
+            ][..],
+        ),
         json_with_keys(&["eventBody", "conversationId"]),
     );
-    (fields, mutation).prop_map(|((cid, eid, etype, time, corr, body), (roll, field, junk))| {
-        let body = match body {
-            Value::Object(mut o) => {
-                o.insert("conversationId".into(), Value::String(cid.clone()));
-                Value::Object(o)
+    (fields, mutation).prop_map(
+        |((cid, eid, etype, time, corr, body), (roll, field, junk))| {
+            let body = match body {
+                Value::Object(mut o) => {
+                    o.insert("conversationId".into(), Value::String(cid.clone()));
+                    Value::Object(o)
+                }
+                _ => serde_json::json!({ "conversationId": cid }),
+            };
+            let mut event = serde_json::json!({
+                "conversationId": cid, "eventId": eid, "eventType": etype, "eventTime": time,
+                "correlationId": corr, "detail": {"eventBody": body},
+            });
+            match roll {
+                0..=2 => {
+                    event.as_object_mut().map(|o| o.remove(field));
+                }
+                3..=5 => event[field] = junk,
+                _ => {}
             }
-            _ => serde_json::json!({ "conversationId": cid }),
-        };
-        let mut event = serde_json::json!({
-            "conversationId": cid, "eventId": eid, "eventType": etype, "eventTime": time,
-            "correlationId": corr, "detail": {"eventBody": body},
-        });
-        match roll {
-            0..=2 => {
-                event.as_object_mut().map(|o| o.remove(field));
-            }
-            3..=5 => event[field] = junk,
-            _ => {}
-        }
-        event
-    })
+            event
+        },
+    )
 }

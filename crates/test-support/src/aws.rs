@@ -109,7 +109,11 @@ impl LocalAws {
             .iter()
             .map(|i| serde_dynamo::from_item(i.clone()).expect("an item as JSON"))
             .collect();
-        items.sort_by(|a, b| a["conversationId"].as_str().cmp(&b["conversationId"].as_str()));
+        items.sort_by(|a, b| {
+            a["conversationId"]
+                .as_str()
+                .cmp(&b["conversationId"].as_str())
+        });
         items
     }
 
@@ -130,8 +134,14 @@ impl LocalAws {
 
     /// Sends `body` to `url`.
     pub fn send(&self, url: &str, body: &str) {
-        self.block_on(self.sqs.send_message().queue_url(url).message_body(body).send())
-            .expect("send a message");
+        self.block_on(
+            self.sqs
+                .send_message()
+                .queue_url(url)
+                .message_body(body)
+                .send(),
+        )
+        .expect("send a message");
     }
 
     /// Receives (and deletes) every message of `url` that is visible now. Messages still delayed
@@ -155,12 +165,15 @@ impl LocalAws {
             }
             for m in batch {
                 let text = m.body().unwrap_or_default();
-                let body = serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into()));
+                let body =
+                    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into()));
                 let attributes = m
                     .message_attributes()
                     .map(|a| {
                         a.iter()
-                            .map(|(k, v)| (k.clone(), v.string_value().unwrap_or_default().to_owned()))
+                            .map(|(k, v)| {
+                                (k.clone(), v.string_value().unwrap_or_default().to_owned())
+                            })
                             .collect()
                     })
                     .unwrap_or_default();
@@ -184,12 +197,16 @@ impl LocalAws {
                 self.sqs
                     .get_queue_attributes()
                     .queue_url(url)
-                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+                    .attribute_names(
+                        aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+                    )
                     .send(),
             )
             .expect("queue attributes");
         out.attributes()
-            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed))
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            })
             .and_then(|v| v.parse().ok())
             .unwrap_or(0)
     }

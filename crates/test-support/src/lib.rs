@@ -49,7 +49,14 @@ const PASSTHROUGH: &[&str] = &[
 ];
 
 /// Log targets (crate names) of the function crates: their lines must carry the request id.
-const PROJECT_TARGETS: &[&str] = &["data_action", "fanout", "validate", "process", "save", "enrich"];
+const PROJECT_TARGETS: &[&str] = &[
+    "data_action",
+    "fanout",
+    "validate",
+    "process",
+    "save",
+    "enrich",
+];
 
 /// One spawned function binary speaking the Lambda Runtime API to this emulator.
 pub struct FunctionProcess {
@@ -299,8 +306,10 @@ impl FunctionProcess {
     /// `requestId`, outcome and duration, and every line written while it ran carries that `requestId`.
     pub fn assert_logged_with_request_id(&self, invocation: &Invocation) -> serde_json::Value {
         let mine = self.lines_of(invocation);
-        let summary: Vec<&serde_json::Value> =
-            mine.iter().filter(|l| l["message"] == "invocation").collect();
+        let summary: Vec<&serde_json::Value> = mine
+            .iter()
+            .filter(|l| l["message"] == "invocation")
+            .collect();
         assert_eq!(
             summary.len(),
             1,

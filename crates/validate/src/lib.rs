@@ -128,10 +128,14 @@ mod tests {
     fn a_bad_event_costs_only_itself() {
         let mut bad = good("e2");
         bad.as_object_mut().unwrap().remove("detail");
-        let out = App::validate(json!({"batch": {"events": [good("e1"), bad, good("e3")]}, "executionId": "arn:x"}));
+        let out = App::validate(
+            json!({"batch": {"events": [good("e1"), bad, good("e3")]}, "executionId": "arn:x"}),
+        );
         let ids: Vec<&str> = out.events.iter().map(|e| e.event_id.as_str()).collect();
         assert_eq!(ids, ["e1", "e3"]);
-        let [letter] = out.dead_letters.as_slice() else { panic!("{out:?}") };
+        let [letter] = out.dead_letters.as_slice() else {
+            panic!("{out:?}")
+        };
         assert_eq!(letter.event_id, "e2");
         assert_eq!(letter.error, EventFailure::names()[0]);
         assert_eq!(letter.cause, "$.events[1].detail: is missing");

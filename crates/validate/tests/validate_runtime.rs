@@ -14,7 +14,12 @@ fn answers_valid_and_invalid_inputs_without_failing() {
         serde_json::from_str(include_str!("../../../events/pipeline/validate-input.json")).unwrap();
     let out = f.invoke(&input);
     assert!(out.ok);
-    assert_eq!(out.body["events"].as_array().unwrap().len(), 2, "{}", out.body);
+    assert_eq!(
+        out.body["events"].as_array().unwrap().len(),
+        2,
+        "{}",
+        out.body
+    );
     let [letter] = out.body["deadLetters"].as_array().unwrap().as_slice() else {
         panic!("{}", out.body)
     };
@@ -22,7 +27,14 @@ fn answers_valid_and_invalid_inputs_without_failing() {
     assert_eq!(letter["stage"], "validate");
     assert_eq!(letter["executionId"], input["executionId"]);
     let line = f.assert_logged_with_request_id(&out);
-    assert_eq!((line["function"].clone(), line["valid"].clone(), line["invalid"].clone()), (json!("validate"), json!(2), json!(1)));
+    assert_eq!(
+        (
+            line["function"].clone(),
+            line["valid"].clone(),
+            line["invalid"].clone()
+        ),
+        (json!("validate"), json!(2), json!(1))
+    );
 
     for bad in [
         json!(null),
@@ -34,7 +46,10 @@ fn answers_valid_and_invalid_inputs_without_failing() {
         let out = f.invoke(&bad);
         assert!(out.ok, "{bad}: {out:?}");
         assert_eq!(out.body["events"], json!([]));
-        assert_eq!(out.body["deadLetters"][0]["error"], "Event.Invalid", "{bad}");
+        assert_eq!(
+            out.body["deadLetters"][0]["error"], "Event.Invalid",
+            "{bad}"
+        );
         f.assert_logged_with_request_id(&out);
     }
     let huge = format!("[{}]", "[".repeat(10_000) + &"]".repeat(10_000));

@@ -311,7 +311,10 @@ mod tests {
         assert!(matches!(direct, CredentialSource::Direct(c) if c.client_id == "a"));
         let secret = CredentialSource::from_env(&[
             ("GENESYS_CLIENT_ID", "a"),
-            (SECRET_ARN_VAR, "arn:aws:secretsmanager:us-east-1:1:secret:x"),
+            (
+                SECRET_ARN_VAR,
+                "arn:aws:secretsmanager:us-east-1:1:secret:x",
+            ),
         ])
         .unwrap();
         assert!(matches!(secret, CredentialSource::Secret(_)));

@@ -90,7 +90,8 @@ impl GenesysClient {
             // Nothing of what was asked is indexed yet.
             Answer::NotFound(_) => b"{}".to_vec(),
         };
-        let parsed = MultiGet::parse(&body).map_err(|reason| GenesysError::BadResponse { reason })?;
+        let parsed =
+            MultiGet::parse(&body).map_err(|reason| GenesysError::BadResponse { reason })?;
         let mut fetched = Fetched {
             unreadable: parsed.unreadable,
             ..Fetched::default()
@@ -148,8 +149,13 @@ impl GenesysClient {
             let headers = response.headers().clone();
             let body = read_bounded(response, MAX_BODY).await;
             let answer = classify(Endpoint::Api, status, &headers, body);
-            if let (Err(GenesysError::RateLimited { retry_after: Some(d), .. }), Some(budget)) =
-                (&answer, &self.budget)
+            if let (
+                Err(GenesysError::RateLimited {
+                    retry_after: Some(d),
+                    ..
+                }),
+                Some(budget),
+            ) = (&answer, &self.budget)
             {
                 // Nothing more from this container until Genesys said it may.
                 budget.pause_for(*d);

@@ -135,8 +135,8 @@ pub enum GenesysError {
     RateLimited {
         /// The `Retry-After` the API sent, if any.
         retry_after: Option<Duration>,
-        /// The error body.
-        body: ApiErrorBody,
+        /// The error body (boxed: it is large, and errors travel by value).
+        body: Box<ApiErrorBody>,
     },
     /// The request was not sent: the configured budget (`GENESYS_REQUESTS_PER_MINUTE`) is spent until
     /// `wait` from now.
@@ -157,7 +157,7 @@ pub enum GenesysError {
         /// The conversation asked for.
         conversation_id: String,
         /// The error body, when there was one.
-        body: ApiErrorBody,
+        body: Box<ApiErrorBody>,
     },
     /// Bad client credentials, or 401/403 even after a fresh token. Not retried: fix the OAuth client.
     #[error("Genesys authentication failed: {reason}")]
@@ -246,7 +246,7 @@ mod tests {
         assert_eq!(body.details[0].field_name.as_deref(), Some("id"));
         let e = GenesysError::RateLimited {
             retry_after: Some(Duration::from_secs(2)),
-            body,
+            body: Box::new(body),
         };
         assert_eq!(e.to_string(), "Genesys rate limit reached (HTTP 429), retry after 2 s; too.many.requests: Rate limit exceeded the maximum. [300] requests for [60] seconds (limit client.credentials.token.rate.per.minute = 300) [x.y on id] (contextId abc)");
     }

@@ -201,7 +201,10 @@ mod tests {
         let limiter = RateLimiter::per_minute(2);
         assert!(limiter.acquire(Duration::ZERO).await.is_ok());
         assert!(limiter.acquire(Duration::ZERO).await.is_ok());
-        let wait = limiter.acquire(Duration::from_millis(10)).await.unwrap_err();
+        let wait = limiter
+            .acquire(Duration::from_millis(10))
+            .await
+            .unwrap_err();
         assert!(wait > Duration::from_secs(60) && wait <= WINDOW, "{wait:?}");
         limiter.pause_for(Duration::from_secs(300));
         assert!(limiter.wait() > Duration::from_secs(299));

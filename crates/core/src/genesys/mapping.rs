@@ -33,7 +33,10 @@ pub fn enrichment(details: &ConversationDetails) -> Enrichment {
         }
         if AGENT_PURPOSES.contains(&purpose) {
             if let Some(user_id) = p.user_id.as_ref().filter(|u| !u.is_empty()) {
-                match agents.iter_mut().find(|a| a.user_id.as_ref() == Some(user_id)) {
+                match agents
+                    .iter_mut()
+                    .find(|a| a.user_id.as_ref() == Some(user_id))
+                {
                     Some(known) => {
                         if known.name.is_none() {
                             known.name.clone_from(&p.participant_name);
@@ -113,7 +116,10 @@ mod tests {
         let e = enrichment(&details(include_str!(
             "../../tests/fixtures/analytics_conversation_details_1.json"
         )));
-        assert_eq!(e.conversation_start.as_deref(), Some("2021-04-01T12:27:53.386Z"));
+        assert_eq!(
+            e.conversation_start.as_deref(),
+            Some("2021-04-01T12:27:53.386Z")
+        );
         assert_eq!(e.duration_ms, Some(929_920));
         assert_eq!(e.media_type.as_deref(), Some("chat"));
         assert_eq!(e.originating_direction.as_deref(), Some("inbound"));
@@ -137,7 +143,11 @@ mod tests {
                 {"purpose":"agent","participantName":"no user id"},
                 {"purpose":"customer","participantName":"Cy","sessions":[{"mediaType":"voice"}]}]}"#,
         ));
-        let ids: Vec<_> = e.agents.iter().map(|a| a.user_id.clone().unwrap()).collect();
+        let ids: Vec<_> = e
+            .agents
+            .iter()
+            .map(|a| a.user_id.clone().unwrap())
+            .collect();
         assert_eq!(ids, ["u1", "u2"]);
         assert_eq!(e.agents[0].name.as_deref(), Some("Ann"));
         assert_eq!(e.media_type.as_deref(), Some("voice"));

@@ -110,7 +110,9 @@ impl MultiGet {
             serde_json::Value::Object(mut o) => match o.remove("conversations") {
                 Some(serde_json::Value::Array(items)) => items,
                 None | Some(serde_json::Value::Null) => Vec::new(),
-                Some(_) => return Err("the multi-get answer's conversations is not an array".into()),
+                Some(_) => {
+                    return Err("the multi-get answer's conversations is not an array".into())
+                }
             },
             _ => return Err("the multi-get answer is not a JSON object".into()),
         };
@@ -132,7 +134,11 @@ mod tests {
     #[test]
     fn a_bad_element_costs_only_itself() {
         let m = MultiGet::parse(br#"{"conversations":[{"conversationId":"a"},{"conversationId":5},{"conversationId":"b","participants":null}]}"#).unwrap();
-        let ids: Vec<&str> = m.conversations.iter().map(|(c, _)| c.conversation_id.as_str()).collect();
+        let ids: Vec<&str> = m
+            .conversations
+            .iter()
+            .map(|(c, _)| c.conversation_id.as_str())
+            .collect();
         assert_eq!(ids, ["a", "b"]);
         assert_eq!(m.unreadable.len(), 1);
         assert_eq!(MultiGet::parse(b"{}").unwrap(), MultiGet::default());

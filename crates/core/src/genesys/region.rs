@@ -141,7 +141,12 @@ mod tests {
             assert_eq!(domain_for(region), Some(*domain));
             assert_eq!(domain_for(domain), Some(*domain));
         }
-        for spelled in ["https://mypurecloud.ie/", "mypurecloud.ie/", "http://api.mypurecloud.ie", " LOGIN.mypurecloud.ie "] {
+        for spelled in [
+            "https://mypurecloud.ie/",
+            "mypurecloud.ie/",
+            "http://api.mypurecloud.ie",
+            " LOGIN.mypurecloud.ie ",
+        ] {
             assert_eq!(domain_for(spelled), Some("mypurecloud.ie"), "{spelled}");
         }
     }
@@ -173,10 +178,16 @@ mod tests {
         assert_eq!(REGIONS.len(), sdk.len());
         for (name, host) in sdk {
             let region = name.replace('_', "-");
-            assert!(REGIONS.contains(&(region.as_str(), host)), "{region} -> {host}");
+            assert!(
+                REGIONS.contains(&(region.as_str(), host)),
+                "{region} -> {host}"
+            );
         }
         let e = Endpoints::from_env(&[("GENESYS_ENV", "eusc-de-east-1")]).unwrap();
-        assert_eq!(e.token_url().as_str(), "https://login.edee1.eusc-pure.cloud/oauth/token");
+        assert_eq!(
+            e.token_url().as_str(),
+            "https://login.edee1.eusc-pure.cloud/oauth/token"
+        );
     }
 
     #[test]

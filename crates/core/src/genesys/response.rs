@@ -51,12 +51,15 @@ pub fn classify(
         (404, Endpoint::Api) => Ok(Answer::NotFound(ApiErrorBody::parse(&body))),
         (429, _) => Err(GenesysError::RateLimited {
             retry_after: retry_after(headers),
-            body: ApiErrorBody::parse(&body),
+            body: Box::new(ApiErrorBody::parse(&body)),
         }),
         (400 | 401 | 403, Endpoint::Token) => Err(GenesysError::AuthFailed {
-            reason: format!("token endpoint refused the client credentials (HTTP {status}) {}", said())
-                .trim_end()
-                .to_owned(),
+            reason: format!(
+                "token endpoint refused the client credentials (HTTP {status}) {}",
+                said()
+            )
+            .trim_end()
+            .to_owned(),
         }),
         (401, Endpoint::Api) => Err(GenesysError::AuthFailed {
             reason: format!("API answered HTTP 401 after a token refresh {}", said())
@@ -133,7 +136,12 @@ mod tests {
             assert_eq!(name(endpoint, 401), "Genesys.AuthFailed");
             assert_eq!(name(endpoint, 403), "Genesys.AuthFailed");
             assert_eq!(name(endpoint, 302), "Genesys.BadResponse");
-            let too_large = classify(endpoint, 200, &HeaderMap::new(), Err(BodyError::TooLarge { limit: 1 }));
+            let too_large = classify(
+                endpoint,
+                200,
+                &HeaderMap::new(),
+                Err(BodyError::TooLarge { limit: 1 }),
+            );
             assert_eq!(too_large.unwrap_err().name(), "Genesys.BadResponse");
         }
         assert_eq!(name(Endpoint::Api, 404), "not found");

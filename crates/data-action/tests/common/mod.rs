@@ -101,7 +101,9 @@ pub fn failed_with(r: &Invocation, error: &str) -> String {
 pub fn invocation_lines(f: &FunctionProcess) -> Vec<Value> {
     f.logs()
         .lines()
-        .map(|line| serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))
+        .map(|line| {
+            serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"))
+        })
         .filter(|line| line["message"] == LOG_MESSAGE)
         .collect()
 }

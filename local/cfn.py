@@ -1,8 +1,8 @@
-"""Reads the SAM `template.yaml` so the local stack is provisioned with the same settings as AWS.
+"""template.yaml as the local stack and the template tests read it: cfn-lint's own loader (the short-form
+intrinsics become their long form: ``{"Ref": ...}``, ``{"Fn::GetAtt": [resource, attribute]}``), plus an
+evaluator of the intrinsics the local stack needs, against parameter values and local physical resources.
 
-YAML short-form intrinsics (``!Ref``, ``!GetAtt``, ``!Sub``, ``!If`` ...) are loaded as their long form
-(``{"Ref": ...}``, ``{"Fn::GetAtt": [...]}``); `Resolver` evaluates the few intrinsics the template uses for
-resource properties and environment variables against local parameter values and local physical resources.
+One loader for every reader (local/, tests/template/): the forms cannot disagree.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from cfnlint.decode import decode
 
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
@@ -21,24 +21,23 @@ NO_VALUE = object()
 SUB_RE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
-class TemplateLoader(yaml.SafeLoader):
-    """A SafeLoader that understands CloudFormation's short-form intrinsic tags."""
+def load(path: Path) -> dict[str, Any]:
+    """The template as plain dicts and lists, intrinsics in long form; fails with cfn-lint's messages."""
+    doc, problems = decode(str(path))
+    if problems or doc is None:
+        raise ValueError(f"{path}: " + "; ".join(str(p) for p in problems))
+    return plain(doc)
 
 
-def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if tag_suffix == "Ref" else f"Fn::{tag_suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-TemplateLoader.add_multi_constructor("!", _intrinsic)
+def plain(node: Any) -> Any:
+    """cfn-lint's dict/str node classes as builtin dicts, lists and strings."""
+    if isinstance(node, dict):
+        return {str(k): plain(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [plain(v) for v in node]
+    if isinstance(node, str):
+        return str(node)
+    return node
 
 
 @dataclass(frozen=True)
@@ -50,9 +49,9 @@ class Physical:
 
 
 class Resolver:
-    """Evaluates intrinsics with local parameter values, conditions and physical resources."""
+    """Evaluates intrinsics with parameter values, conditions and local physical resources."""
 
-    def __init__(self, template: SamTemplate, parameters: dict[str, str], physical: dict[str, Physical]):
+    def __init__(self, template: Template, parameters: dict[str, str], physical: dict[str, Physical]):
         self.template = template
         self.parameters = parameters
         self.physical = physical
@@ -77,7 +76,7 @@ class Resolver:
     def _handlers(self) -> dict[str, Callable[[Any], Any]]:
         return {
             "Ref": self._ref,
-            "Fn::GetAtt": lambda arg: self._get_att(*arg),
+            "Fn::GetAtt": lambda arg: self._get_att(*(arg if isinstance(arg, list) else arg.split(".", 1))),
             "Fn::Sub": self._sub,
             "Fn::If": lambda arg: self.resolve(arg[1] if self.condition(arg[0]) else arg[2]),
             "Fn::Equals": lambda arg: str(self.resolve(arg[0])) == str(self.resolve(arg[1])),
@@ -90,7 +89,7 @@ class Resolver:
 
     def _ref(self, name: str) -> Any:
         pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": self.template.stack_name,
-                  "AWS::Partition": "aws", "AWS::NoValue": NO_VALUE}
+                  "AWS::Partition": "aws", "AWS::NoValue": NO_VALUE, "AWS::URLSuffix": "amazonaws.com"}
         if name in pseudo:
             return pseudo[name]
         if name in self.parameters:
@@ -119,13 +118,26 @@ class Resolver:
         return SUB_RE.sub(replace, text)
 
 
-class SamTemplate:
-    """The parts of template.yaml the local stack needs."""
+@dataclass(frozen=True)
+class EventSource:
+    """An SQS event source mapping of the template, resolved."""
+
+    logical_id: str
+    function: str  # the binary
+    queue: str  # the queue's logical id
+    batch_size: int
+    window: float
+    max_concurrency: int
+    report_failures: bool
+
+
+class Template:
+    """The parts of template.yaml the local stack and the tests need."""
 
     def __init__(self, path: Path, stack_name: str = "gcx-local"):
         self.path = path
         self.stack_name = stack_name
-        self.doc: dict[str, Any] = yaml.load(path.read_text(), Loader=TemplateLoader)  # noqa: S506 - SafeLoader
+        self.doc: dict[str, Any] = load(path)
         self.resources: dict[str, dict[str, Any]] = self.doc["Resources"]
 
     def parameter_defaults(self) -> dict[str, str]:
@@ -141,6 +153,13 @@ class SamTemplate:
         """``{logical id: cargo binary name}`` of every Serverless function."""
         return {lid: res.get("Metadata", {}).get("BuildProperties", {}).get("Binary", lid)
                 for lid, res in self.of_type("AWS::Serverless::Function").items()}
+
+    def function_property(self, logical_id: str, name: str, default: Any = None) -> Any:
+        """A function property, falling back to Globals.Function."""
+        props = self.resources[logical_id].get("Properties", {})
+        if name in props:
+            return props[name]
+        return self.doc.get("Globals", {}).get("Function", {}).get(name, default)
 
     def function_environment(self, logical_id: str) -> dict[str, Any]:
         """Globals' environment variables overlaid with the function's own (unresolved)."""
@@ -165,10 +184,33 @@ class SamTemplate:
         (lid, res), = machines.items()
         return lid, res.get("Properties", {})
 
-    def queues(self, resolver: Resolver) -> list[str]:
-        """Logical ids of the SQS queues that exist under the local parameter values."""
-        return [lid for lid, res in self.of_type("AWS::SQS::Queue").items()
-                if "Condition" not in res or resolver.condition(res["Condition"])]
+    def exists(self, resource: dict[str, Any], resolver: Resolver) -> bool:
+        """Whether a resource's Condition holds (or it has none)."""
+        return "Condition" not in resource or resolver.condition(resource["Condition"])
+
+    def queues(self, resolver: Resolver) -> dict[str, dict[str, Any]]:
+        """The SQS queues that exist under the parameter values: logical id -> properties (unresolved)."""
+        return {lid: res.get("Properties", {}) for lid, res in self.of_type("AWS::SQS::Queue").items()
+                if self.exists(res, resolver)}
+
+    def event_sources(self, resolver: Resolver) -> list[EventSource]:
+        """The SQS event source mappings that exist under the parameter values."""
+        binaries = self.functions()
+        found = []
+        for lid, res in self.of_type("AWS::Lambda::EventSourceMapping").items():
+            if not self.exists(res, resolver):
+                continue
+            props = res.get("Properties", {})
+            function = props["FunctionName"]["Ref"]
+            queue = props["EventSourceArn"]["Fn::GetAtt"][0]
+            window = resolver.resolve(props.get("MaximumBatchingWindowInSeconds", 0))
+            found.append(EventSource(
+                logical_id=lid, function=binaries[function], queue=queue,
+                batch_size=int(resolver.resolve(props.get("BatchSize", 10))),
+                window=0.0 if window is NO_VALUE else float(window),
+                max_concurrency=int(resolver.resolve(props.get("ScalingConfig", {}).get("MaximumConcurrency", 1000))),
+                report_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", [])))
+        return found
 
     def on_failure_destination(self, function_logical_id: str) -> tuple[str | None, int]:
         """(logical id of the queue in the function's async on-failure destination, MaximumRetryAttempts)."""
@@ -177,3 +219,9 @@ class SamTemplate:
         queue = destination["Fn::GetAtt"][0] if isinstance(destination, dict) and "Fn::GetAtt" in destination \
             else None
         return queue, int(config.get("MaximumRetryAttempts", 2))
+
+    def rule_target(self, resolver: Resolver) -> str:
+        """The logical id the Genesys event rule delivers to (the buffer queue or the fanout function)."""
+        (rule,) = self.of_type("AWS::Events::Rule").values()
+        (target,) = resolver.resolve(rule["Properties"]["Targets"])
+        return str(target["Id"])
