@@ -452,6 +452,10 @@ class GenesysStandIn:
         if status:
             self.injected[str(status)] += 1
             return self._fault_answer({"status": status})
+        slow = 0.0
+        if self.faults.slow_rate and self.faults.rng.random() < self.faults.slow_rate:
+            self.injected["slow"] += 1
+            slow = self.faults.slow_delay
         found = []
         for cid in ids:
             self.asked[cid] += 1
@@ -466,7 +470,7 @@ class GenesysStandIn:
                 continue
             found.append(self.template.render(cid, self.conversations[cid]))
         delay = float(fault.get("delay", 0.0)) if fault else 0.0
-        return Answer(200, {"conversations": found}, delay=delay)
+        return Answer(200, {"conversations": found}, delay=max(delay, slow))
 
     def _has_fault_for(self, conversation_id: str) -> bool:
         return any(entry.get("conversationId") == conversation_id for entry in self.faults.queue)

@@ -18,7 +18,7 @@ from run import DEAD_LETTERED, SKIPPED, STORED, SUPERSEDED, UNACCOUNTED
 CONFIG = ChaosConfig(events=60, invalid=2, malformed=2, foreign=2, seed=7, timeout=240.0,
                      genesys_rates={"429": 0.25, "503": 0.2}, slow_rate=0.1, not_indexed_share=0.3,
                      throttle_rate=0.2, lost_response_rate=0.08, put_burst_share=0.1, start_burst_share=0.2,
-                     multiget_max=4, require_rate_limit=False)
+                     multiget_max=4, genesys_rate_limit=30, require_rate_limit=False)
 
 
 @pytest.mark.timeout(420, func_only=True)

@@ -1,6 +1,9 @@
-"""The state machine honours docs/contracts.md: each error a Task's function can raise is retried as the
-table says or caught, non-transient errors are never retried, and every failure reaches the dead-letter
-queue and then a Fail state."""
+"""The state machine honours docs/contracts.md, statically: ValidateBatch -> ProcessBatch -> SaveBatch, each Task
+handed the whole state and the execution id; the transient names a Task raises are retried as the contracts say,
+the permanent ones never; anything else is caught into a Failed state that keeps the execution input, and every
+event of that input reaches the dead-letter queue (one message each, the catalogue's fields) before a Fail state.
+
+Error names come from docs/catalogue.json; the retry numbers from the contracts' table."""
 
 from __future__ import annotations
 
@@ -10,262 +13,342 @@ import pytest
 
 from template_support import (
     ASL as ASL_PATH,
-    PIPELINE_FUNCTIONS,
-    contract_error_rows,
-    expected_retry_fields,
+    PERMANENT,
+    SQS_SEND,
+    TASK_STAGES,
+    all_catalogue_names,
+    all_states,
+    aws_task_errors,
+    catalogue,
+    expected_retrier,
     load_asl,
     load_template,
+    reachable,
+    retry_budget,
+    state_machines,
+    successors,
+    task_errors,
 )
 
-SQS_SEND = "arn:aws:states:::sqs:sendMessage"
 ASL = load_asl()
 STATES: dict = ASL["States"]
-ROWS = contract_error_rows()
+EVERY_STATE = all_states(ASL)
+TEMPLATE = load_template()
+SUBSTITUTIONS: dict = TEMPLATE["Resources"]["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
+DEAD_LETTER_FIELDS = set(catalogue()["deadLetterFields"])
+IDENTITY_FIELDS = ("eventId", "conversationId", "eventType", "correlationId")
+TASK_PARAMETERS = {"batch.$": "$", "executionId.$": "$$.Execution.Id"}
+# The most seconds one retrier may wait in all (a Task's retries must fit well inside an execution).
+RETRY_CAP_SECONDS = 300
 
 
 def lambda_tasks() -> dict[str, str]:
-    """Task state name -> contracts.md function name, from the `${XFunctionArn}` substitution it uses."""
+    """Task state name -> stage (the binary of the function its `${...}` substitution names in template.yaml)."""
     out = {}
-    subs = {f"${{{lid}Arn}}": fn for fn, lid in PIPELINE_FUNCTIONS.items()}
-    for name, st in STATES.items():
-        if st["Type"] == "Task" and st["Resource"] != SQS_SEND:
-            assert st["Resource"] in subs, f"{name}: Resource {st['Resource']} is not a pipeline function substitution"
-            out[name] = subs[st["Resource"]]
+    for name, st in EVERY_STATE.items():
+        if st["Type"] != "Task" or st["Resource"] == SQS_SEND:
+            continue
+        m = re.fullmatch(r"\$\{(\w+)\}", st["Resource"])
+        assert m and m.group(1) in SUBSTITUTIONS, f"{name}: Resource {st['Resource']} is no template substitution"
+        function = SUBSTITUTIONS[m.group(1)]["Fn::GetAtt"][0]
+        out[name] = TEMPLATE["Resources"][function]["Metadata"]["BuildProperties"]["Binary"]
     return out
 
 
 TASKS = lambda_tasks()
-
-
-def successors(name: str) -> list[str]:
-    st = STATES[name]
-    nxt = [st["Next"]] if "Next" in st else []
-    nxt += [c["Next"] for c in st.get("Choices", [])]
-    nxt += [st["Default"]] if "Default" in st else []
-    nxt += [c["Next"] for c in st.get("Catch", [])]
-    return nxt
-
-
-def reachable(start: str, blocked: frozenset[str] = frozenset()) -> set[str]:
-    seen, todo = set(), [start]
-    while todo:
-        s = todo.pop()
-        if s in seen or s in blocked:
-            continue
-        seen.add(s)
-        todo.extend(successors(s))
-    return seen
-
-
-def is_terminal(name: str) -> bool:
-    st = STATES[name]
-    return st["Type"] in ("Fail", "Succeed") or st.get("End") is True
-
-
-def is_dead_letter(name: str) -> bool:
-    return STATES[name]["Type"] == "Task" and STATES[name]["Resource"] == SQS_SEND
-
-
-def assert_dead_letters_then_fails(start: str) -> set[str]:
-    """Every path from start passes a sqs:sendMessage state, and every end it can reach is a Fail."""
-    senders = frozenset(s for s in STATES if is_dead_letter(s))
-    bypass = [s for s in reachable(start, blocked=senders) if is_terminal(s)]
-    assert not bypass, f"from {start}, {bypass} can be reached without sending to the dead-letter queue"
-    reach = reachable(start)
-    assert senders & reach, f"no sqs:sendMessage state reachable from {start}"
-    ends = {s for s in reach if is_terminal(s)}
-    assert ends and all(STATES[s]["Type"] == "Fail" for s in ends), f"{start} can end in {ends}, not only Fail"
-    return ends
+STAGE_STATE = {stage: state for state, stage in TASKS.items()}
 
 
 def retriers(state: str) -> list[dict]:
-    return STATES[state].get("Retry", [])
+    return EVERY_STATE[state].get("Retry", [])
 
 
 def retrier_for(state: str, error: str) -> dict | None:
-    """The retrier Step Functions would pick for error (first match, States.ALL included)."""
+    """The retrier Step Functions picks for `error` (the first that matches; States.ALL matches everything,
+    States.TaskFailed every error but States.Timeout)."""
     for r in retriers(state):
-        if error in r["ErrorEquals"] or "States.ALL" in r["ErrorEquals"]:
+        names = r["ErrorEquals"]
+        if error in names or "States.ALL" in names or ("States.TaskFailed" in names and error != "States.Timeout"):
             return r
     return None
 
 
-def catches(state: str, error: str) -> bool:
-    return any(error in c["ErrorEquals"] or "States.ALL" in c["ErrorEquals"] for c in STATES[state].get("Catch", []))
+def catcher_for(state: str, error: str) -> dict | None:
+    for c in EVERY_STATE[state].get("Catch", []):
+        if error in c["ErrorEquals"] or "States.ALL" in c["ErrorEquals"]:
+            return c
+    return None
+
+
+def senders() -> dict[str, dict]:
+    return {name: st for name, st in EVERY_STATE.items() if st["Type"] == "Task" and st["Resource"] == SQS_SEND}
+
+
+def transient(stage: str) -> list[str]:
+    return [n for n in task_errors(stage) if n not in PERMANENT]
 
 
 # ------------------------------------------------------------------------------------------ structure
 
 
-def test_contracts_table_was_read():
-    names = {n for r in ROWS for n in r.names}
-    assert {"Genesys.RateLimited", "Store.Unavailable", "Pipeline.InvalidInput", "Lambda.ServiceException"} <= names
-    assert set(TASKS.values()) == set(PIPELINE_FUNCTIONS), TASKS
+def test_the_names_come_from_the_catalogue_and_the_contracts():
+    names = all_catalogue_names()
+    assert PERMANENT <= names, f"permanent names missing from docs/catalogue.json: {PERMANENT - names}"
+    for stage in TASK_STAGES:
+        assert stage in catalogue()["errors"], f"docs/catalogue.json has no errors of {stage}"
+    assert transient("save"), "save raises no transient name: the catalogue was not read"
+    assert {"Sandbox.Timedout", "Lambda.ServiceException"} <= set(aws_task_errors())
 
 
-def test_flow_is_validate_check_process_save():
-    assert ASL["StartAt"] == "ValidateEvent"
-    assert TASKS == {"ValidateEvent": "validate", "ProcessInteraction": "process", "SaveResult": "save"}
-    assert STATES["ValidateEvent"]["Next"] == "CheckValid"
-    assert STATES["ValidateEvent"]["ResultPath"] == "$.validation"
-    choice = STATES["CheckValid"]
-    assert choice["Type"] == "Choice"
-    assert choice["Choices"] == [{"Variable": "$.validation.isValid", "BooleanEquals": True, "Next": "ProcessInteraction"}]
-    assert STATES["ProcessInteraction"]["ResultPath"] == "$.record"
-    assert STATES["ProcessInteraction"]["Next"] == "SaveResult"
-    assert STATES["SaveResult"]["ResultPath"] == "$.save"
-    assert STATES["SaveResult"].get("End") is True
-
-
-def test_every_next_points_to_an_existing_state():
-    assert ASL["StartAt"] in STATES
-    for name in STATES:
-        for nxt in successors(name):
-            assert nxt in STATES, f"{name} -> {nxt}, which does not exist"
-
-
-def test_every_state_is_reachable():
-    assert reachable(ASL["StartAt"]) == set(STATES)
-
-
-def test_only_states_verified_in_the_local_executor():
-    """docs: spec/local-stack.md lists what moto executes; stay inside it."""
-    allowed_types = {"Task", "Choice", "Pass", "Fail", "Map"}
-    for name, st in STATES.items():
-        assert st["Type"] in allowed_types, f"{name}: {st['Type']}"
-        if st["Type"] == "Task":
-            assert st["Resource"].startswith("${") or st["Resource"] in (SQS_SEND, "arn:aws:states:::dynamodb:putItem"), (
-                f"{name}: use the direct Lambda ARN form or a verified service integration, not {st['Resource']}"
-            )
-
-
-def test_result_paths_keep_the_original_input():
-    for name in TASKS:
-        rp = STATES[name].get("ResultPath")
-        assert rp and rp.startswith("$.") and rp != "$", f"{name}: ResultPath {rp!r} would replace the input"
-        assert "OutputPath" not in STATES[name] and "InputPath" not in STATES[name]
-
-
-# ------------------------------------------------------------------------------------------ errors
-
-
-@pytest.mark.parametrize("row", [r for r in ROWS if r.functions], ids=lambda r: r.names[0])
-def test_each_contract_error_is_retried_or_caught_where_it_can_be_raised(row):
-    for state, fn in TASKS.items():
-        if fn not in row.functions:
-            continue
-        for error in row.names:
-            assert retrier_for(state, error) or catches(state, error), f"{state} neither retries nor catches {error}"
-            if row.retried:
-                r = retrier_for(state, error)
-                assert r and error in r["ErrorEquals"], f"{state} must retry {error} explicitly ({row.policy})"
-                for key, want in expected_retry_fields(row.policy).items():
-                    assert key in r, f"{state}/{error}: retrier lacks {key} ({row.policy})"
-                    if want is not ...:
-                        assert r[key] == want, f"{state}/{error}: {key} is {r[key]}, contracts say {want}"
-
-
-@pytest.mark.parametrize("row", [r for r in ROWS if r.never_retried], ids=lambda r: r.names[0])
-def test_permanent_errors_are_never_retried(row):
-    for state in STATES:
-        for r in retriers(state):
-            for error in row.names:
-                assert error not in r["ErrorEquals"], f"{state} retries {error}, which contracts say is not retried"
-        if state in TASKS:
-            assert not any("States.ALL" in r["ErrorEquals"] for r in retriers(state)), (
-                f"{state}: a States.ALL retrier would retry {row.names}"
-            )
-
-
-@pytest.mark.parametrize("error", ["Genesys.RateLimited", "Genesys.Unavailable", "Store.Unavailable"])
-def test_transient_errors_back_off_with_full_jitter_and_a_ceiling(error):
-    found = False
-    for state in TASKS:
-        for r in retriers(state):
-            if error in r["ErrorEquals"]:
-                found = True
-                assert r.get("BackoffRate", 1) > 1, f"{state}/{error}: no backoff"
-                assert 0 < r.get("MaxDelaySeconds", 0) <= 60, f"{state}/{error}: MaxDelaySeconds missing or large"
-                assert r.get("JitterStrategy") == "FULL", f"{state}/{error}: JitterStrategy FULL missing"
-    assert found, f"{error} is retried nowhere"
-
-
-def test_not_yet_available_waits_longer_than_transient_errors():
-    slow = retrier_for("ProcessInteraction", "Genesys.NotYetAvailable")
-    fast = retrier_for("ProcessInteraction", "Genesys.Unavailable")
-    assert slow["IntervalSeconds"] > fast["IntervalSeconds"]
-
-
-def retry_budget(r: dict) -> float:
-    """Worst-case seconds a retrier waits in total (ignoring jitter, which only shortens it)."""
-    total, delay = 0.0, float(r.get("IntervalSeconds", 1))
-    for _ in range(r.get("MaxAttempts", 3)):
-        total += min(delay, r.get("MaxDelaySeconds", float("inf")))
-        delay *= r.get("BackoffRate", 2.0)
-    return total
-
-
-def test_retry_budgets_are_bounded():
-    """The numbers docs/deploy.md gives; a change here needs the docs updated too."""
-    budgets = {
-        (state, tuple(r["ErrorEquals"])): retry_budget(r) for state in STATES for r in retriers(state)
-    }
-    for key, seconds in budgets.items():
-        assert seconds <= 1000, f"{key}: {seconds} s of retry waits"
-    assert retry_budget(retrier_for("ProcessInteraction", "Genesys.RateLimited")) == 255
-    assert retry_budget(retrier_for("ProcessInteraction", "Genesys.Unavailable")) == 51
-    assert retry_budget(retrier_for("SaveResult", "Store.Unavailable")) == 51
-    assert retry_budget(retrier_for("ValidateEvent", "Lambda.ServiceException")) == 126
-    assert retry_budget(retrier_for("ProcessInteraction", "Genesys.NotYetAvailable")) == 930
-
-
-# ------------------------------------------------------------------------------------------ dead letter
+def test_flow_is_validate_process_save():
+    assert ASL["StartAt"] == "ValidateBatch"
+    assert TASKS == {"ValidateBatch": "validate", "ProcessBatch": "process", "SaveBatch": "save"}
+    assert STATES["ValidateBatch"]["Next"] == "ProcessBatch"
+    assert STATES["ProcessBatch"]["Next"] == "SaveBatch"
+    assert STATES["SaveBatch"].get("End") is True and "Next" not in STATES["SaveBatch"]
 
 
 @pytest.mark.parametrize("state", sorted(TASKS))
-def test_every_task_catches_all_into_the_dead_letter_queue_then_fails(state):
-    catch_all = [c for c in STATES[state].get("Catch", []) if "States.ALL" in c["ErrorEquals"]]
-    assert catch_all, f"{state} has no States.ALL catch"
-    assert catch_all[-1] is STATES[state]["Catch"][-1], "States.ALL must be the last catcher"
-    assert catch_all[0]["ResultPath"] == "$.error"
-    assert_dead_letters_then_fails(catch_all[0]["Next"])
+def test_every_task_gets_the_whole_state_and_the_execution_id_and_answers_the_next_state(state):
+    st = STATES[state]
+    assert st["Parameters"] == TASK_PARAMETERS
+    for field in ("InputPath", "OutputPath", "ResultPath", "ResultSelector"):
+        assert field not in st, f"{state}: {field} would change what the next stage gets (the answer, whole)"
 
 
-def test_invalid_events_are_dead_lettered_then_fail_as_event_invalid():
-    start = STATES["CheckValid"]["Default"]
-    ends = assert_dead_letters_then_fails(start)
-    assert any(STATES[s].get("Error") == "Event.Invalid" for s in ends)
-    first = STATES[start]
-    # the record of why: error Event.Invalid, the validator's reason, stage validate
-    assert first["Type"] == "Pass"
-    assert first["Parameters"] == {"stage": "validate", "error": "Event.Invalid", "cause.$": "$.validation.reason"}
+def test_every_next_points_to_an_existing_state():
+    for path, machine in state_machines(ASL):
+        assert machine["StartAt"] in machine["States"], path
+        for name, st in machine["States"].items():
+            for nxt in successors(st):
+                assert nxt in machine["States"], f"{path}: {name} -> {nxt}, which does not exist there"
+            assert ("Next" in st) + bool(st.get("End")) <= 1, f"{name}: both Next and End"
+            if st["Type"] not in ("Choice", "Fail", "Succeed"):
+                assert "Next" in st or st.get("End") is True, f"{name}: neither Next nor End"
 
 
-def test_dead_letter_message_has_the_contract_shape():
-    senders = [s for s in STATES if is_dead_letter(s)]
-    assert senders
-    for name in senders:
-        params = STATES[name]["Parameters"]
-        assert params["QueueUrl"] == "${DeadLetterQueueUrl}"
-        body = params["MessageBody"]
-        keys = {k.removesuffix(".$") for k in body}
-        assert keys == {"eventId", "conversationId", "eventType", "error", "cause", "stage", "executionId", "input"}, keys
-        assert STATES[name].get("Retry"), f"{name}: sending to the dead-letter queue must itself retry"
-        assert STATES[name].get("ResultPath") not in (None, "$"), f"{name}: keep the input for the Fail routing"
+def test_every_state_is_reachable():
+    for path, machine in state_machines(ASL):
+        assert reachable(machine) == set(machine["States"]), f"{path}: unreachable {set(machine['States']) - reachable(machine)}"
 
 
-def test_failure_records_take_error_and_cause_from_the_catch_result():
-    for state in TASKS:
-        target = next(c["Next"] for c in STATES[state]["Catch"] if "States.ALL" in c["ErrorEquals"])
-        params = STATES[target]["Parameters"]
-        assert params["error.$"] == "$.error.Error"
-        assert params["cause.$"] == "$.error.Cause"
-        assert params["stage"] == TASKS[state]
+# What moto's executor (the local stack, test_state_machine_moto.py) is known to run: adding a type, a field, an
+# intrinsic or a Choice operator means checking it there first.
+VERIFIED_FIELDS = {
+    "Task": {"Type", "Comment", "Resource", "Parameters", "Retry", "Catch", "Next", "End", "ResultPath"},
+    "Pass": {"Type", "Comment", "Parameters", "Next"},
+    "Choice": {"Type", "Comment", "Choices", "Default"},
+    "Map": {"Type", "Comment", "ItemsPath", "MaxConcurrency", "ItemSelector", "ItemProcessor", "ResultPath", "Catch",
+            "Next"},
+    "Fail": {"Type", "Comment", "Error", "Cause"},
+}
+VERIFIED_RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds",
+                           "JitterStrategy"}
+VERIFIED_CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath"}
+VERIFIED_INTRINSICS = {"States.Array"}
+VERIFIED_CHOICE_RULE_FIELDS = {"Variable", "IsPresent", "And", "Next"}
+
+
+def test_only_state_types_and_features_verified_in_the_local_executor():
+    for name, st in EVERY_STATE.items():
+        assert st["Type"] in VERIFIED_FIELDS, f"{name}: {st['Type']}"
+        assert set(st) <= VERIFIED_FIELDS[st["Type"]], f"{name}: unverified fields {set(st) - VERIFIED_FIELDS[st['Type']]}"
+        if st["Type"] == "Task":
+            assert re.fullmatch(r"\$\{\w+FunctionArn\}", st["Resource"]) or st["Resource"] == SQS_SEND, (
+                f"{name}: use the direct Lambda ARN form or sqs:sendMessage, not {st['Resource']}")
+        if st["Type"] == "Map":
+            assert st["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}, name
+        for r in st.get("Retry", []):
+            assert set(r) <= VERIFIED_RETRIER_FIELDS, f"{name}: {set(r) - VERIFIED_RETRIER_FIELDS}"
+        for c in st.get("Catch", []):
+            assert set(c) <= VERIFIED_CATCHER_FIELDS, f"{name}: {set(c) - VERIFIED_CATCHER_FIELDS}"
+        for rule in st.get("Choices", []):
+            stack = [rule]
+            while stack:
+                r = stack.pop()
+                assert set(r) <= VERIFIED_CHOICE_RULE_FIELDS, f"{name}: {set(r) - VERIFIED_CHOICE_RULE_FIELDS}"
+                stack.extend(r.get("And", []))
+    intrinsics = set(re.findall(r"(States\.[A-Za-z]+)\(", ASL_PATH.read_text(encoding="utf-8")))
+    assert intrinsics <= VERIFIED_INTRINSICS, intrinsics - VERIFIED_INTRINSICS
+    assert ASL.get("QueryLanguage", "JSONPath") == "JSONPath"
 
 
 def test_substitutions_match_the_template_both_ways():
-    text = ASL_PATH.read_text(encoding="utf-8")
-    used = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", text))
-    sm = load_template()["Resources"]["PipelineStateMachine"]["Properties"]
-    given = set(sm["DefinitionSubstitutions"])
-    assert used == given, f"ASL uses {sorted(used)}, template gives {sorted(given)}"
+    used = set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", ASL_PATH.read_text(encoding="utf-8")))
+    assert used == set(SUBSTITUTIONS), f"ASL uses {sorted(used)}, template gives {sorted(SUBSTITUTIONS)}"
+
+
+# ------------------------------------------------------------------------------------------ retries
+
+
+@pytest.mark.parametrize("state", sorted(TASKS))
+def test_no_task_retries_everything(state):
+    for r in retriers(state):
+        assert not {"States.ALL", "States.TaskFailed"} & set(r["ErrorEquals"]), (
+            f"{state}: {r['ErrorEquals']} would retry the permanent names too")
+
+
+@pytest.mark.parametrize("state", sorted(TASKS))
+def test_permanent_names_are_never_retried(state):
+    for name in sorted(PERMANENT):
+        assert retrier_for(state, name) is None, f"{state} retries {name}, which a retry cannot fix"
+        assert catcher_for(state, name), f"{state} does not catch {name}"
+
+
+@pytest.mark.parametrize("state", sorted(TASKS))
+def test_init_failures_are_not_retried(state):
+    """Config.Invalid (a bad environment) fails every try alike: straight to the dead letters."""
+    for name in catalogue()["errors"]["init"]:
+        assert retrier_for(state, name) is None, f"{state} retries {name}"
+
+
+@pytest.mark.parametrize("state,name", [(s, n) for s, stage in sorted(TASKS.items()) for n in aws_task_errors()])
+def test_aws_errors_are_retried_by_every_task_as_the_contracts_say(state, name):
+    r = retrier_for(state, name)
+    assert r and name in r["ErrorEquals"], f"{state} does not retry {name} explicitly"
+    for key, want in expected_retrier(name).items():
+        assert r.get(key) == want, f"{state}/{name}: {key} is {r.get(key)}, docs/contracts.md says {want}"
+
+
+@pytest.mark.parametrize("state,name", [(s, n) for s, stage in sorted(TASKS.items()) for n in transient(stage)])
+def test_transient_names_are_retried_with_a_ceiling_and_full_jitter(state, name):
+    r = retrier_for(state, name)
+    assert r and name in r["ErrorEquals"], f"{state} does not retry {name}, which the catalogue lists for it"
+    assert r.get("BackoffRate", 1) > 1, f"{state}/{name}: no backoff"
+    assert 0 < r.get("MaxDelaySeconds", 0) <= 60, f"{state}/{name}: MaxDelaySeconds missing or over a minute"
+    assert r.get("JitterStrategy") == "FULL", f"{state}/{name}: JitterStrategy FULL missing"
+    for key, want in expected_retrier(name).items():
+        assert r.get(key) == want, f"{state}/{name}: {key} is {r.get(key)}, docs/contracts.md says {want}"
+
+
+def test_each_task_retries_exactly_its_transient_names_and_the_aws_ones():
+    """No retrier for a name nothing raises (a typo would retry nothing and look fine)."""
+    for state, stage in TASKS.items():
+        retried = {n for r in retriers(state) for n in r["ErrorEquals"]}
+        assert retried == set(aws_task_errors()) | set(transient(stage)), state
+
+
+def test_every_retry_budget_is_bounded():
+    for name, st in EVERY_STATE.items():
+        for r in st.get("Retry", []):
+            assert "MaxAttempts" in r and 1 <= r["MaxAttempts"] <= 10, f"{name}/{r['ErrorEquals']}: MaxAttempts"
+            assert "IntervalSeconds" in r and r["IntervalSeconds"] >= 1, f"{name}/{r['ErrorEquals']}: IntervalSeconds"
+            assert retry_budget(r) <= RETRY_CAP_SECONDS, f"{name}/{r['ErrorEquals']}: {retry_budget(r)} s"
+    # The figures docs/contracts.md implies: 2+4+...+64, 5+10, 1+2+4+8+16+20.
+    assert retry_budget(retrier_for("ValidateBatch", "Lambda.ServiceException")) == 126
+    assert retry_budget(retrier_for("ProcessBatch", "Sandbox.Timedout")) == 15
+    assert retry_budget(retrier_for("SaveBatch", "Store.Unavailable")) == 51
+    for name in senders():
+        assert retry_budget(retriers(name)[0]) <= 30, name
+
+
+# ------------------------------------------------------------------------------------------ failures
+
+
+@pytest.mark.parametrize("state", sorted(TASKS))
+def test_every_task_catches_everything_into_its_failed_state(state):
+    (catch,) = STATES[state]["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"]
+    assert catch.get("ResultPath", "$") == "$", "the Failed state reads $.Error and $.Cause"
+    failed = STATES[catch["Next"]]
+    assert catch["Next"] == f"{TASKS[state].capitalize()}Failed"
+    assert failed["Type"] == "Pass"
+    assert failed["Parameters"] == {
+        "stage": TASKS[state], "error.$": "$.Error", "cause.$": "$.Cause", "input.$": "$$.Execution.Input",
+    }
+    assert failed["Next"] == "HasEvents"
+
+
+def test_has_events_splits_batches_from_whole_inputs():
+    st = STATES["HasEvents"]
+    assert st["Type"] == "Choice"
+    assert st["Choices"] == [{"Variable": "$.input.events[0]", "IsPresent": True, "Next": "DeadLetterEachEvent"}]
+    assert st["Default"] == "DeadLetterWholeInput"
+
+
+def test_each_event_is_dead_lettered_by_a_map_over_the_execution_input():
+    st = STATES["DeadLetterEachEvent"]
+    assert st["Type"] == "Map"
+    assert st["ItemsPath"] == "$.input.events"
+    assert st["ItemSelector"] == {"event.$": "$$.Map.Item.Value", "stage.$": "$.stage", "error.$": "$.error",
+                                  "cause.$": "$.cause"}
+    assert st["ResultPath"] is None, "the Fail state after it keeps the failure record"
+    assert 1 <= st["MaxConcurrency"] <= 40
+    processor = st["ItemProcessor"]
+    assert processor["StartAt"] == "HasIdentity"
+    assert set(processor["States"]) == {"HasIdentity", "SendDeadLetter", "SendUnidentifiedDeadLetter"}
+
+
+def test_identity_fields_are_read_only_when_present():
+    """A path to a missing field is a States.Runtime error no Catch sees: every $.event.x SendDeadLetter reads is
+    checked first."""
+    choice = EVERY_STATE["HasIdentity"]
+    (rule,) = choice["Choices"]
+    checked = {c["Variable"] for c in rule["And"] if c.get("IsPresent") is True}
+    assert rule["Next"] == "SendDeadLetter" and choice["Default"] == "SendUnidentifiedDeadLetter"
+    read = {v for k, v in EVERY_STATE["SendDeadLetter"]["Parameters"]["MessageBody"].items()
+            if k.endswith(".$") and v.startswith("$.event.")}
+    assert read == {f"$.event.{f}" for f in IDENTITY_FIELDS}
+    assert read <= checked, f"read without a presence check: {read - checked}"
+
+
+@pytest.mark.parametrize("name", ["SendDeadLetter", "SendUnidentifiedDeadLetter", "DeadLetterWholeInput"])
+def test_dead_letter_message_has_exactly_the_catalogue_fields(name):
+    params = EVERY_STATE[name]["Parameters"]
+    assert params["QueueUrl"] == "${DeadLetterQueueUrl}"
+    body = params["MessageBody"]
+    assert {k.removesuffix(".$") for k in body} == DEAD_LETTER_FIELDS
+    assert body["error.$"] == "$.error" and body["cause.$"] == "$.cause" and body["stage.$"] == "$.stage"
+    assert body["executionId.$"] == "$$.Execution.Id"
+    assert params["MessageAttributes"] == {"ERROR_CODE": {"DataType": "String", "StringValue.$": "$.error"}}
+    if name == "SendDeadLetter":
+        assert {f: body[f + ".$"] for f in IDENTITY_FIELDS} == {f: f"$.event.{f}" for f in IDENTITY_FIELDS}
+    else:
+        assert {f: body[f] for f in IDENTITY_FIELDS} == {
+            "eventId": "", "conversationId": "", "eventType": "", "correlationId": None}
+    if name == "DeadLetterWholeInput":
+        assert body["input.$"] == "$.input", "a whole input is carried as it came"
+    else:
+        assert body["input"] == {"events.$": "States.Array($.event)"}, "input: {events: [the element]}"
+
+
+@pytest.mark.parametrize("name", sorted(senders()))
+def test_every_send_retries_keeps_its_input_and_ends_in_a_fail(name):
+    st = EVERY_STATE[name]
+    (r,) = st["Retry"]
+    assert r["ErrorEquals"] == ["States.ALL"] and r.get("JitterStrategy") == "FULL" and r["BackoffRate"] > 1
+    assert st["ResultPath"] is None
+    if name in STATES:  # top level: its own Catch; in the Map: the Map's
+        catch = st["Catch"]
+        assert st["Next"] == "BatchDeadLettered"
+    else:
+        assert st.get("End") is True and "Catch" not in st
+        catch = STATES["DeadLetterEachEvent"]["Catch"]
+        assert STATES["DeadLetterEachEvent"]["Next"] == "BatchDeadLettered"
+    assert catch == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.deadLetterError", "Next": "DeadLetterUnavailable"}]
+
+
+def test_fail_states_are_the_catalogue_state_machine_names():
+    fails = {name: st for name, st in EVERY_STATE.items() if st["Type"] == "Fail"}
+    assert {st["Error"] for st in fails.values()} == set(catalogue()["errors"]["stateMachine"])
+    assert fails["BatchDeadLettered"]["Error"] == "Pipeline.DeadLettered"
+    assert fails["DeadLetterUnavailable"]["Error"] == "Pipeline.DeadLetterUnavailable"
+    assert not [n for n, st in EVERY_STATE.items() if st["Type"] == "Succeed"]
+
+
+def test_every_failure_path_dead_letters_before_it_fails():
+    """From each Failed state, every way to a Fail passes a send, and no way leads to success."""
+    sending = {n for n in STATES if n in senders() or STATES[n]["Type"] == "Map"}
+    for failed in (f"{stage.capitalize()}Failed" for stage in TASK_STAGES):
+        reach = reachable(ASL, failed)
+        ends = {s for s in reach if STATES[s]["Type"] == "Fail" or STATES[s].get("End")}
+        assert ends == {"BatchDeadLettered", "DeadLetterUnavailable"}, (failed, ends)
+        # BatchDeadLettered only after a send: remove the senders and it is unreachable.
+        todo, seen = [failed], set()
+        while todo:
+            s = todo.pop()
+            if s in seen or s in sending:
+                continue
+            seen.add(s)
+            todo.extend(successors(STATES[s]))
+        assert "BatchDeadLettered" not in seen and "DeadLetterUnavailable" not in seen, failed

@@ -1,6 +1,12 @@
-"""Runs state_machine.asl.json in moto's Step Functions interpreter (the local stack's executor) with
-fake Lambda functions, to check the paths the static checks cannot: retries, the dead-letter message
-and the Fail state each failure ends in. Real retry waits apply (a few seconds in total)."""
+"""Runs state_machine.asl.json in moto's Step Functions interpreter (the local stack's executor) with fake Lambda
+functions, to check what the static checks cannot: the stages hand each other their answers, retries happen,
+and a stage failing for the whole batch puts every event of the execution input in the dead-letter queue (one
+message each, as docs/contracts.md describes it) before the execution fails. Real retry waits apply.
+
+The fakes: moto's Lambda backend `invoke` is replaced (moto's state machine still calls it through boto3 and the
+Lambda API, so a function error travels as X-Amz-Function-Error and its errorType is what Retry/Catch match). Each
+function answers from a script, else by the contract's shapes (docs/contracts.md, The Tasks), and refuses a state
+that is not the previous stage's answer with Pipeline.InvalidInput, as the real ones do."""
 
 from __future__ import annotations
 
@@ -9,11 +15,13 @@ import json
 import time
 import zipfile
 from collections import defaultdict
+from collections.abc import Callable
+from typing import Any
 from unittest import mock
 
 import pytest
 
-from template_support import ASL, INSTALL_HINT
+from template_support import ASL, INSTALL_HINT, PERMANENT, catalogue, task_errors
 
 try:
     import boto3
@@ -23,39 +31,134 @@ except ImportError as e:  # pragma: no cover - a missing tool must fail, not ski
     pytest.fail(f"moto is required ({e}): {INSTALL_HINT}", pytrace=False)
 
 REGION = "us-east-1"
-CONVERSATION = "2f7bf00a-7a3c-4a0a-9bd0-2a4f0e2c7d11"
-EVENT = {
-    "conversationId": CONVERSATION,
-    "eventId": "adbcfa5b-1f47-4a7c-9d8e-0b7a4d8c8f01",
-    "eventType": "v2.detail.events.conversation.{id}.customer.end",
-    "eventTime": 1649237444949,
-    "correlationId": "fe8a8579-0000-4000-8000-000000000000",
-    "detail": {"eventBody": {"conversationId": CONVERSATION}},
-}
-RECORD = {"conversationId": CONVERSATION, "enriched": True, "lastEventTime": 1649237444949}
+TOPIC = "v2.detail.events.conversation.{id}."
+DEAD_LETTER_FIELDS = set(catalogue()["deadLetterFields"])
+EXECUTION_TIMEOUT = 90
+
+
+def event(i: int, topic: str = "customer.end") -> dict:
+    conversation = f"2f7bf00a-7a3c-4a0a-9bd0-{i:012x}"
+    return {
+        "conversationId": conversation,
+        "eventId": f"adbcfa5b-1f47-4a7c-9d8e-{i:012x}",
+        "eventType": TOPIC + topic,
+        "eventTime": 1649237444949 + i,
+        "correlationId": f"fe8a8579-0000-4000-8000-{i:012x}",
+        "detail": {"eventBody": {"conversationId": conversation, "eventTime": "2022-04-06T09:30:44.949Z"}},
+    }
+
+
+def batch(n: int) -> dict:
+    return {"events": [event(i) for i in range(n)]}
+
+
+def is_validated(state: Any) -> bool:
+    return isinstance(state, dict) and isinstance(state.get("events"), list) and isinstance(state.get("deadLetters"), list)
+
+
+def is_processed(state: Any) -> bool:
+    return is_validated(state) and isinstance(state.get("records"), list) and isinstance(state.get("enrich"), list)
+
+
+class InvalidInput(Exception):
+    """A fake refusing a state that is not the previous stage's answer."""
+
+
+def validate(state: Any) -> dict:
+    if not isinstance(state, dict) or not isinstance(state.get("events"), list):
+        return {"events": [], "deadLetters": [{"error": "Event.Invalid", "input": state}]}
+    return {"events": state["events"], "deadLetters": []}
+
+
+def process(state: Any) -> dict:
+    if not is_validated(state):
+        raise InvalidInput("$: not validate's answer")
+    records = [{"conversationId": e["conversationId"], "lastEventId": e["eventId"]} for e in state["events"]]
+    return {**state, "records": records, "enrich": [{"conversationId": e["conversationId"]} for e in state["events"]]}
+
+
+def save(state: Any) -> dict:
+    if not is_processed(state):
+        raise InvalidInput("$: not process's answer")
+    events = [{"eventId": e["eventId"], "outcome": "stored"} for e in state["events"]]
+    return {"stored": len(events), "stale": 0, "duplicate": 0, "deadLettered": len(state["deadLetters"]),
+            "enrichmentQueued": len(state["enrich"]), "events": events}
 
 
 class FakeFunctions:
-    """Scripted answers per function: a queue of ("ok", payload) / ("error", errorType); then a default."""
+    """Scripted answers per function: a queue of ("ok", payload) / ("error", errorType); then the contract's."""
 
-    defaults = {
-        "validate": ("ok", {"isValid": True, "reason": ""}),
-        "process": ("ok", RECORD),
-        "save": ("ok", {"saved": True, "reason": "stored"}),
-    }
+    behaviour: dict[str, Callable[[Any], Any]] = {"validate": validate, "process": process, "save": save}
 
     def __init__(self):
         self.script: dict[str, list] = defaultdict(list)
         self.calls: dict[str, list] = defaultdict(list)
 
+    def fail(self, function: str, error: str, times: int = 1) -> None:
+        self.script[function].extend([("error", error)] * times)
+
+    def answer(self, function: str, payload: Any) -> None:
+        self.script[function].append(("ok", payload))
+
     def invoke(self, function_name, _qualifier, body, _headers, response_headers):
         name = function_name.rsplit(":", 1)[-1]
-        self.calls[name].append(json.loads(body) if body else None)
-        kind, value = self.script[name].pop(0) if self.script[name] else self.defaults[name]
+        request = json.loads(body) if body else None
+        self.calls[name].append(request)
+        if self.script[name]:
+            kind, value = self.script[name].pop(0)
+        else:
+            try:
+                kind, value = "ok", self.behaviour[name](request["batch"])
+            except InvalidInput as e:
+                kind, value = "error", "Pipeline.InvalidInput"
         if kind == "error":
             response_headers["x-amz-function-error"] = "Unhandled"
             return json.dumps({"errorType": value, "errorMessage": f"{value} from fake {name}"}).encode()
         return json.dumps(value).encode()
+
+
+class Pipeline:
+    def __init__(self, sfn, sqs, machine: str, dlq: str, fakes: FakeFunctions):
+        self.sfn, self.sqs, self.machine, self.dlq, self.fakes = sfn, sqs, machine, dlq, fakes
+
+    def run(self, payload: Any) -> dict:
+        """Starts an execution with `payload`, waits for its end; the description plus its history."""
+        ex = self.sfn.start_execution(stateMachineArn=self.machine, name=f"e{time.monotonic_ns()}",
+                                      input=json.dumps(payload))
+        deadline = time.monotonic() + EXECUTION_TIMEOUT
+        while True:
+            d = self.sfn.describe_execution(executionArn=ex["executionArn"])
+            if d["status"] != "RUNNING":
+                break
+            assert time.monotonic() < deadline, f"execution still running after {EXECUTION_TIMEOUT} s"
+            time.sleep(0.05)
+        d["history"] = self.sfn.get_execution_history(executionArn=ex["executionArn"], maxResults=1000)["events"]
+        return d
+
+    def dead_letters(self) -> list[dict]:
+        """Every message of the dead-letter queue (drained): body parsed, plus "attributes"."""
+        out = []
+        while True:
+            msgs = self.sqs.receive_message(QueueUrl=self.dlq, MaxNumberOfMessages=10, MessageAttributeNames=["All"],
+                                            WaitTimeSeconds=0).get("Messages", [])
+            if not msgs:
+                return out
+            for m in msgs:
+                body = json.loads(m["Body"])
+                out.append({"body": body, "attributes": m.get("MessageAttributes", {})})
+                self.sqs.delete_message(QueueUrl=self.dlq, ReceiptHandle=m["ReceiptHandle"])
+
+
+def entered(d: dict) -> list[str]:
+    return [e["stateEnteredEventDetails"]["name"] for e in d["history"] if e["type"].endswith("StateEntered")]
+
+
+def lambda_failures(d: dict) -> list[str]:
+    return [e["lambdaFunctionFailedEventDetails"]["error"] for e in d["history"] if e["type"] == "LambdaFunctionFailed"]
+
+
+def debug(d: dict) -> str:
+    return json.dumps([{k: v for k, v in e.items() if k != "timestamp"} for e in d["history"]], default=str)[-4000:]
 
 
 @pytest.fixture()
@@ -84,98 +187,191 @@ def pipeline():
             "SaveFunctionArn": arns["save"], "DeadLetterQueueUrl": dlq,
         }.items():
             definition = definition.replace("${" + key + "}", value)
+        assert "${" not in definition
         sfn = boto3.client("stepfunctions", region_name=REGION)
         sm = sfn.create_state_machine(name="pipeline", definition=definition, roleArn=role)["stateMachineArn"]
-
-        def run(payload: dict) -> tuple[dict, list[dict]]:
-            ex = sfn.start_execution(stateMachineArn=sm, name=f"e{time.monotonic_ns()}", input=json.dumps(payload))
-            deadline = time.monotonic() + 60
-            while True:
-                d = sfn.describe_execution(executionArn=ex["executionArn"])
-                if d["status"] != "RUNNING" or time.monotonic() > deadline:
-                    break
-                time.sleep(0.05)
-            events = sfn.get_execution_history(executionArn=ex["executionArn"])["events"]
-            d["history"] = [
-                {k: v for k, v in e.items() if k not in ("timestamp", "id", "previousEventId")} for e in events
-            ]
-            msgs = sqs.receive_message(QueueUrl=dlq, MaxNumberOfMessages=10).get("Messages", [])
-            for m in msgs:
-                sqs.delete_message(QueueUrl=dlq, ReceiptHandle=m["ReceiptHandle"])
-            bodies = [json.loads(m["Body"]) for m in msgs]
-            for b in bodies:
-                # Every message carries what a redrive needs: the execution and its original input.
-                assert b.pop("executionId") == d["executionArn"]
-                assert b.pop("input") == json.loads(d["input"])
-            return d, bodies
-
-        yield fakes, run
+        yield Pipeline(sfn, sqs, sm, dlq, fakes)
 
 
-def test_happy_path_keeps_the_input_and_adds_each_result(pipeline):
-    fakes, run = pipeline
-    d, dead = run(EVENT)
-    assert d["status"] == "SUCCEEDED", json.dumps(d["history"], default=str)[:3000]
-    out = json.loads(d["output"])
-    assert out["validation"] == {"isValid": True, "reason": ""}
-    assert out["record"] == RECORD
-    assert out["save"] == {"saved": True, "reason": "stored"}
-    assert {k: out[k] for k in EVENT} == EVENT
-    assert dead == []
-    assert fakes.calls["process"][0]["validation"]["isValid"] is True
-    assert fakes.calls["save"][0]["record"] == RECORD
+def assert_dead_lettered(p: Pipeline, d: dict, *, stage: str, error: str, elements: list) -> list[dict]:
+    """The execution failed with Pipeline.DeadLettered and the queue holds one message per element, with the
+    catalogue's fields; returns the bodies in element order."""
+    assert d["status"] == "FAILED", debug(d)
+    assert d["error"] == "Pipeline.DeadLettered", debug(d)
+    letters = p.dead_letters()
+    assert len(letters) == len(elements), [l["body"] for l in letters]
+    by_input = {json.dumps(l["body"]["input"], sort_keys=True): l for l in letters}
+    out = []
+    for element in elements:
+        letter = by_input.pop(json.dumps({"events": [element]}, sort_keys=True))  # one message per element
+        body = letter["body"]
+        assert set(body) == DEAD_LETTER_FIELDS
+        assert body["stage"] == stage and body["error"] == error
+        assert body["executionId"] == d["executionArn"]
+        assert error in body["cause"], "the cause is the function's error"
+        assert letter["attributes"] == {"ERROR_CODE": {"StringValue": error, "DataType": "String"}}
+        out.append(body)
+    return out
 
 
-def test_invalid_event_is_dead_lettered_and_fails_as_event_invalid(pipeline):
-    fakes, run = pipeline
-    fakes.script["validate"].append(("ok", {"isValid": False, "reason": "eventTime missing"}))
-    d, dead = run(EVENT)
-    assert d["status"] == "FAILED"
-    assert d.get("error") == "Event.Invalid"
-    assert dead == [{
-        "eventId": EVENT["eventId"], "conversationId": CONVERSATION, "eventType": EVENT["eventType"],
-        "error": "Event.Invalid", "cause": "eventTime missing", "stage": "validate",
-    }]
-    assert not fakes.calls["process"]
+# ------------------------------------------------------------------------------------------ success
 
 
-def test_input_without_identity_fields_is_still_dead_lettered(pipeline):
-    fakes, run = pipeline
-    fakes.script["validate"].append(("ok", {"isValid": False, "reason": "conversationId missing"}))
-    d, dead = run({"eventTime": 1})
-    assert d["status"] == "FAILED" and d.get("error") == "Event.Invalid"
-    assert dead == [{
-        "eventId": "", "conversationId": "", "eventType": "",
-        "error": "Event.Invalid", "cause": "conversationId missing", "stage": "validate",
-    }]
+def test_happy_path_hands_each_answer_to_the_next_stage_and_outputs_saves(pipeline):
+    p = pipeline
+    payload = batch(3)
+    d = p.run(payload)
+    assert d["status"] == "SUCCEEDED", debug(d)
+    assert entered(d) == ["ValidateBatch", "ProcessBatch", "SaveBatch"]
+    execution = d["executionArn"]
+    (v,), (pr,), (s,) = p.fakes.calls["validate"], p.fakes.calls["process"], p.fakes.calls["save"]
+    assert v == {"batch": payload, "executionId": execution}
+    assert pr == {"batch": validate(payload), "executionId": execution}
+    assert s == {"batch": process(validate(payload)), "executionId": execution}
+    assert json.loads(d["output"]) == save(process(validate(payload)))
+    assert p.dead_letters() == []
 
 
-@pytest.mark.parametrize(
-    "function,error",
-    [("process", "Genesys.AuthFailed"), ("process", "Genesys.BadResponse"), ("process", "Pipeline.InvalidInput"),
-     ("save", "Store.Rejected"), ("validate", "Config.Invalid")],
-)
-def test_permanent_errors_are_dead_lettered_without_retry(pipeline, function, error):
-    fakes, run = pipeline
-    fakes.script[function].append(("error", error))
-    d, dead = run(EVENT)
-    assert d["status"] == "FAILED" and d.get("error") == "Pipeline.DeadLettered", d
-    assert len(fakes.calls[function]) == 1, f"{error} was retried"
-    (msg,) = dead
-    assert msg["error"] == error and msg["stage"] == function
-    assert json.loads(msg["cause"])["errorType"] == error
-    assert msg["conversationId"] == CONVERSATION and msg["eventId"] == EVENT["eventId"]
+def test_a_bad_event_does_not_fail_the_execution(pipeline):
+    """Per-event dead letters are the Tasks' (save sends them): the state machine sends nothing and succeeds."""
+    p = pipeline
+    payload = batch(2)
+    letter = {"eventId": payload["events"][1]["eventId"], "error": "Event.Invalid"}
+    p.fakes.answer("validate", {"events": payload["events"][:1], "deadLetters": [letter]})
+    d = p.run(payload)
+    assert d["status"] == "SUCCEEDED", debug(d)
+    assert p.fakes.calls["save"][0]["batch"]["deadLetters"] == [letter]
+    assert json.loads(d["output"])["deadLettered"] == 1
+    assert p.dead_letters() == []
 
 
-@pytest.mark.parametrize(
-    "function,error",
-    [("process", "Genesys.RateLimited"), ("process", "Genesys.Unavailable"), ("save", "Store.Unavailable"),
-     ("validate", "Lambda.ServiceException")],
-)
-def test_transient_errors_are_retried_then_succeed(pipeline, function, error):
-    fakes, run = pipeline
-    fakes.script[function].append(("error", error))
-    d, dead = run(EVENT)
-    assert d["status"] == "SUCCEEDED", json.dumps(d["history"], default=str)[:3000]
-    assert len(fakes.calls[function]) == 2
-    assert dead == []
+# ------------------------------------------------------------------------------------------ retries
+
+
+def test_save_unavailable_twice_is_retried_then_succeeds(pipeline):
+    p = pipeline
+    p.fakes.fail("save", "Store.Unavailable", times=2)
+    d = p.run(batch(2))
+    assert d["status"] == "SUCCEEDED", debug(d)
+    assert lambda_failures(d) == ["Store.Unavailable", "Store.Unavailable"]
+    calls = p.fakes.calls["save"]
+    assert len(calls) == 3 and calls[0] == calls[1] == calls[2], "each retry gets the same state"
+    assert json.loads(d["output"]) == save(calls[0]["batch"])
+    assert p.dead_letters() == []
+
+
+@pytest.mark.parametrize("stage,error", [(s, n) for s in ("process", "save") for n in task_errors(s)
+                                         if n not in PERMANENT])
+def test_every_transient_name_is_retried(pipeline, stage, error):
+    p = pipeline
+    p.fakes.fail(stage, error)
+    d = p.run(batch(1))
+    assert d["status"] == "SUCCEEDED", debug(d)
+    assert len(p.fakes.calls[stage]) == 2
+    assert p.dead_letters() == []
+
+
+def test_a_lambda_service_error_is_retried(pipeline):
+    p = pipeline
+    p.fakes.fail("validate", "Lambda.TooManyRequestsException")
+    d = p.run(batch(1))
+    assert d["status"] == "SUCCEEDED", debug(d)
+    assert len(p.fakes.calls["validate"]) == 2
+
+
+# ------------------------------------------------------------------------------------------ dead letters
+
+
+def test_save_rejected_is_not_retried_and_every_event_is_dead_lettered(pipeline):
+    p = pipeline
+    payload = batch(12)  # more than the Map's MaxConcurrency
+    p.fakes.fail("save", "Store.Rejected")
+    d = p.run(payload)
+    assert len(p.fakes.calls["save"]) == 1, "Store.Rejected was retried"
+    bodies = assert_dead_lettered(p, d, stage="save", error="Store.Rejected", elements=payload["events"])
+    for element, body in zip(payload["events"], bodies):
+        assert {f: body[f] for f in ("eventId", "conversationId", "eventType", "correlationId")} == {
+            f: element[f] for f in ("eventId", "conversationId", "eventType", "correlationId")}
+    history = [e["type"] for e in d["history"]]
+    assert history.count("TaskSucceeded") == len(payload["events"]), "one sendMessage per event"
+
+
+@pytest.mark.parametrize("stage,error", [(s, n) for s in ("process", "save") for n in task_errors(s) if n in PERMANENT])
+def test_every_permanent_name_is_dead_lettered_without_retry(pipeline, stage, error):
+    p = pipeline
+    payload = batch(2)
+    p.fakes.fail(stage, error)
+    d = p.run(payload)
+    assert len(p.fakes.calls[stage]) == 1, f"{error} was retried"
+    assert_dead_lettered(p, d, stage=stage, error=error, elements=payload["events"])
+
+
+@pytest.mark.parametrize("not_a_batch", [{"unexpected": True}, "garbage", [1, 2]], ids=["object", "string", "array"])
+def test_validate_answering_something_that_is_not_a_batch_fails_process_with_invalid_input(pipeline, not_a_batch):
+    """Only a hand-edited state machine does this: process refuses the state, and the whole batch (the execution
+    input, not the bad state) is dead-lettered at stage process."""
+    p = pipeline
+    payload = batch(2)
+    p.fakes.answer("validate", not_a_batch)
+    d = p.run(payload)
+    assert p.fakes.calls["process"][0]["batch"] == not_a_batch
+    assert len(p.fakes.calls["process"]) == 1
+    assert not p.fakes.calls["save"]
+    assert_dead_lettered(p, d, stage="process", error="Pipeline.InvalidInput", elements=payload["events"])
+
+
+def test_process_answering_something_that_is_not_a_batch_fails_save_with_invalid_input(pipeline):
+    p = pipeline
+    payload = batch(2)
+    p.fakes.answer("process", {"records": "nope"})
+    d = p.run(payload)
+    assert len(p.fakes.calls["save"]) == 1
+    assert_dead_lettered(p, d, stage="save", error="Pipeline.InvalidInput", elements=payload["events"])
+
+
+def test_elements_without_their_identity_fields_are_dead_lettered_unidentified(pipeline):
+    p = pipeline
+    good, bare, scalar = event(1), {"eventTime": 5, "detail": {}}, "not an object"
+    payload = {"events": [good, bare, scalar]}
+    p.fakes.fail("process", "Pipeline.InvalidInput")
+    d = p.run(payload)
+    bodies = assert_dead_lettered(p, d, stage="process", error="Pipeline.InvalidInput", elements=[good, bare, scalar])
+    assert bodies[0]["eventId"] == good["eventId"] and bodies[0]["correlationId"] == good["correlationId"]
+    for body in bodies[1:]:
+        assert {f: body[f] for f in ("eventId", "conversationId", "eventType", "correlationId")} == {
+            "eventId": "", "conversationId": "", "eventType": "", "correlationId": None}
+    assert "SendUnidentifiedDeadLetter" in entered(d)
+
+
+@pytest.mark.parametrize("whole", [{"unexpected": 1}, {"events": []}, {"events": "nope"}, [event(1)]],
+                         ids=["no-events", "empty-events", "events-not-a-list", "bare-array"])
+def test_an_input_without_an_events_array_is_dead_lettered_whole(pipeline, whole):
+    """validate failing at init (Config.Invalid: never retried) on an input that is no batch: one message."""
+    p = pipeline
+    p.fakes.fail("validate", "Config.Invalid")
+    d = p.run(whole)
+    assert len(p.fakes.calls["validate"]) == 1, "Config.Invalid was retried"
+    assert d["status"] == "FAILED" and d["error"] == "Pipeline.DeadLettered", debug(d)
+    (letter,) = p.dead_letters()
+    body = letter["body"]
+    assert set(body) == DEAD_LETTER_FIELDS
+    assert body == {**body, "eventId": "", "conversationId": "", "eventType": "", "correlationId": None,
+                    "error": "Config.Invalid", "stage": "validate", "executionId": d["executionArn"], "input": whole}
+    assert letter["attributes"] == {"ERROR_CODE": {"StringValue": "Config.Invalid", "DataType": "String"}}
+    assert "DeadLetterWholeInput" in entered(d)
+
+
+@pytest.mark.parametrize("payload", [batch(2), {"unexpected": 1}], ids=["each-event", "whole-input"])
+def test_a_missing_dead_letter_queue_fails_as_dead_letter_unavailable(pipeline, payload):
+    """The sends are retried (about 7 s with full jitter, 15 s at most), then the failure is only in the history."""
+    p = pipeline
+    p.sqs.delete_queue(QueueUrl=p.dlq)
+    stage, error = ("save", "Store.Rejected") if "events" in payload else ("validate", "Config.Invalid")
+    p.fakes.fail(stage, error)
+    d = p.run(payload)
+    assert d["status"] == "FAILED", debug(d)
+    assert d["error"] == "Pipeline.DeadLetterUnavailable", debug(d)
+    failed_sends = [e for e in d["history"] if e["type"] == "TaskFailed"]
+    assert len(failed_sends) >= 5, "the send was not retried"
+    # The original failure stays in the history for a redrive.
+    assert lambda_failures(d) == [error]

@@ -1,13 +1,15 @@
 """template.yaml: the validators pass, it wires what docs/contracts.md says, and it stays least-privilege.
 
 Tools (pinned in requirements.txt and package.json) are required, never skipped: cfn-lint, `sam validate`
-(plain and --lint, offline with AWS_DEFAULT_REGION set) and asl-validator."""
+(plain and --lint, offline with AWS_DEFAULT_REGION set) and asl-validator. The template is read with
+local/cfn.py, the loader the local stack uses."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -17,19 +19,24 @@ from pathlib import Path
 import pytest
 
 from template_support import (
-    ALL_FUNCTIONS,
     ASL,
+    BINARIES,
     GENESYS_ACCOUNT_ROOT,
     INSTALL_HINT,
     LOGS_DELIVERY_ACTIONS,
     ROOT,
+    SQS_SEND,
     TEMPLATE,
     as_list,
+    catalogue,
+    cfn_template,
     contract_env_vars,
+    grants,
     iam_statements,
-    if_branches,
+    load_asl,
     load_template,
     refs_in,
+    resolver,
     translate,
 )
 
@@ -37,6 +44,14 @@ T = load_template()
 RES: dict = T["Resources"]
 PARAMS: dict = T["Parameters"]
 CFN = translate(T)
+CT = cfn_template()
+FUNCTIONS = {lid: res["Metadata"]["BuildProperties"]["Binary"] for lid, res in RES.items()
+             if res["Type"] == "AWS::Serverless::Function"}
+LOGICAL_ID = {binary: lid for lid, binary in FUNCTIONS.items()}
+SQS_POLL = frozenset({"sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch", "sqs:DeleteMessage",
+                      "sqs:DeleteMessageBatch", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"})
+SQS_SEND_ACTION = "sqs:SendMessage*"  # SAM's SQSSendMessagePolicy
+GENESYS_SECRET = frozenset({"GenesysCredentialsSecretArn", "GenesysCredentialsSecret"})
 
 
 def tool(name: str) -> str:
@@ -56,13 +71,23 @@ def run(cmd: list[str], **env: str) -> subprocess.CompletedProcess:
 
 
 def env_vars(logical_id: str) -> dict:
-    props = RES[logical_id]["Properties"]
-    global_vars = T.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
-    return {**global_vars, **props.get("Environment", {}).get("Variables", {})}
+    return CT.function_environment(logical_id)
+
+
+def timeout(logical_id: str) -> int:
+    return int(CT.function_property(logical_id, "Timeout", 3))
 
 
 def no_echo_params() -> set[str]:
     return {name for name, p in PARAMS.items() if str(p.get("NoEcho", "false")).lower() == "true"}
+
+
+def poll(queue: str) -> set:
+    return {(a, frozenset({queue})) for a in SQS_POLL}
+
+
+def send(queue: str) -> tuple[str, frozenset]:
+    return SQS_SEND_ACTION, frozenset({queue})
 
 
 # ------------------------------------------------------------------------------------------ tools
@@ -86,16 +111,16 @@ def test_asl_validator_accepts_the_definition():
 
 
 def test_asl_validator_accepts_the_definition_with_substitutions_resolved(tmp_path):
-    """With real-looking ARNs in place of ${...}, the Resource ARN checks run too."""
-    values = {
-        "ValidateFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:stack-ValidateFunction-abc",
-        "ProcessFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:stack-ProcessFunction-abc",
-        "SaveFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:stack-SaveFunction-abc",
-        "DeadLetterQueueUrl": "https://sqs.us-east-1.amazonaws.com/123456789012/stack-DeadLetterQueue-abc",
-    }
+    """With real-looking values in place of every ${...} the template gives, the Resource ARN checks run too."""
+    subs = RES["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
     text = ASL.read_text(encoding="utf-8")
-    for k, v in values.items():
-        text = text.replace("${" + k + "}", v)
+    for key, value in subs.items():
+        (target,) = refs_in(value)
+        if "Fn::GetAtt" in value:
+            real = f"arn:aws:lambda:us-east-1:123456789012:function:stack-{target}-abc"
+        else:
+            real = f"https://sqs.us-east-1.amazonaws.com/123456789012/stack-{target}-abc"
+        text = text.replace("${" + key + "}", real)
     assert "${" not in text
     resolved = tmp_path / "resolved.asl.json"
     resolved.write_text(text, encoding="utf-8")
@@ -103,30 +128,53 @@ def test_asl_validator_accepts_the_definition_with_substitutions_resolved(tmp_pa
     assert r.returncode == 0, f"asl-validator:\n{r.stdout}{r.stderr}"
 
 
-def test_asl_validator_rejects_a_dangling_next(tmp_path):
-    """The validator is really checking (spec/local-stack.md: moto accepts a dangling Next)."""
-    asl = json.loads(ASL.read_text(encoding="utf-8"))
-    asl["States"]["ValidateEvent"]["Next"] = "NoSuchState"
+@pytest.mark.parametrize("where", ["top", "nested"])
+def test_asl_validator_rejects_a_dangling_next(tmp_path, where):
+    """The validator is really checking, also inside the Map (moto accepts a dangling Next)."""
+    asl = load_asl()
+    if where == "top":
+        asl["States"]["ValidateBatch"]["Next"] = "NoSuchState"
+    else:
+        asl["States"]["DeadLetterEachEvent"]["ItemProcessor"]["States"]["HasIdentity"]["Default"] = "NoSuchState"
     bad = tmp_path / "bad.asl.json"
     bad.write_text(json.dumps(asl), encoding="utf-8")
     r = run([tool("asl-validator"), "--json-path", str(bad)])
     assert r.returncode != 0
 
 
+def test_every_parameter_is_in_exactly_one_console_group():
+    groups = T["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"]
+    listed = [p for g in groups for p in g["Parameters"]]
+    assert sorted(listed) == sorted(PARAMS), f"missing {set(PARAMS) - set(listed)}, extra {set(listed) - set(PARAMS)}"
+
+
 # ------------------------------------------------------------------------------------------ functions
 
 
-@pytest.mark.parametrize("binary,logical_id", sorted(ALL_FUNCTIONS.items()))
-def test_function_is_built_from_its_workspace_binary(binary, logical_id):
-    res = RES[logical_id]
-    assert res["Type"] == "AWS::Serverless::Function"
+def test_the_six_functions():
+    assert sorted(FUNCTIONS.values()) == sorted(BINARIES)
+
+
+@pytest.mark.parametrize("binary", BINARIES)
+def test_function_is_built_from_its_workspace_binary(binary):
+    res = RES[LOGICAL_ID[binary]]
     assert res["Metadata"]["BuildMethod"] == "rust-cargolambda"
-    assert res["Metadata"]["BuildProperties"]["Binary"] == binary
     assert res["Properties"]["CodeUri"] == "."
     bins = set()
     for manifest in (ROOT / "crates").glob("*/Cargo.toml"):
         bins.update(b["name"] for b in tomllib.loads(manifest.read_text()).get("bin", []))
     assert binary in bins, f"no [[bin]] named {binary} in crates/*/Cargo.toml"
+
+
+@pytest.mark.parametrize("binary", BINARIES)
+def test_function_logs_to_its_own_log_group(binary):
+    lid = LOGICAL_ID[binary]
+    group = RES[lid]["Properties"]["LoggingConfig"]["LogGroup"]
+    (name,) = refs_in(group)
+    props = RES[name]["Properties"]
+    assert RES[name]["Type"] == "AWS::Logs::LogGroup"
+    assert props["LogGroupName"] == {"Fn::Sub": f"/aws/lambda/${{AWS::StackName}}/{binary}"}
+    assert props["RetentionInDays"] == {"Ref": "LogRetentionDays"}
 
 
 def test_globals_runtime_and_logging():
@@ -137,24 +185,58 @@ def test_globals_runtime_and_logging():
     assert g["Tracing"] == "Active"
     assert g["LoggingConfig"]["LogFormat"] == "JSON"
     assert 128 <= g["MemorySize"] <= 1024
+    assert "Environment" not in g, "each function gets only the variables its contract names"
 
 
-@pytest.mark.parametrize("binary,logical_id", sorted(ALL_FUNCTIONS.items()))
-def test_environment_uses_only_names_from_contracts(binary, logical_id):
-    documented = contract_env_vars().get(binary, set())
-    used = set(env_vars(logical_id))
-    assert used <= documented, f"{logical_id} sets {sorted(used - documented)}, not in docs/contracts.md ## {binary}"
+def test_contracts_env_sections_were_read():
+    documented = contract_env_vars()
+    assert set(BINARIES) <= set(documented), f"docs/contracts.md documents no Env for {set(BINARIES) - set(documented)}"
+    assert documented["validate"] == set()
+    assert {"STATE_MACHINE_ARN", "DEAD_LETTER_QUEUE_URL", "ENRICH_MAX_CONCURRENCY", "ENRICH_TOPICS"} <= set().union(
+        *documented.values())
 
 
-def test_required_environment():
-    assert set(env_vars("FanoutFunction")) >= {"STATE_MACHINE_ARN"}
-    assert set(env_vars("SaveFunction")) >= {"DYNAMODB_TABLE_NAME"}
-    assert set(env_vars("DataActionFunction")) >= {"EXTERNAL_API_URL", "EXTERNAL_API_TIMEOUT"}
-    assert set(env_vars("ProcessFunction")) >= {
-        "GENESYS_ENV", "GENESYS_CREDENTIALS_SECRET_ARN", "ENRICH_TOPICS", "STORE_RAW_DETAILS",
-    }
-    assert env_vars("FanoutFunction")["STATE_MACHINE_ARN"] == {"Ref": "PipelineStateMachine"}
-    assert env_vars("SaveFunction")["DYNAMODB_TABLE_NAME"] == {"Ref": "ConversationsTable"}
+@pytest.mark.parametrize("binary", BINARIES)
+def test_environment_uses_only_names_from_contracts(binary):
+    documented = contract_env_vars()[binary]
+    used = set(env_vars(LOGICAL_ID[binary]))
+    assert used <= documented, f"{binary} gets {sorted(used - documented)}, not in docs/contracts.md for {binary}"
+
+
+# Variable -> what it must reference, for the variables a function cannot start without (docs/contracts.md).
+REQUIRED_ENV = {
+    "data-action": {"EXTERNAL_API_URL": "ExternalApiUrl", "EXTERNAL_API_TIMEOUT": "ExternalApiTimeout"},
+    "fanout": {"STATE_MACHINE_ARN": "PipelineStateMachine", "EVENT_DEAD_LETTER_QUEUE_URL": "EventDeadLetterQueue",
+               "BATCH_MAX_EVENTS": "BatchMaxEvents", "FANOUT_CONCURRENCY": "FanoutConcurrency"},
+    "validate": {},
+    "process": {"ENRICH_TOPICS": "EnrichTopics"},
+    "save": {"DYNAMODB_TABLE_NAME": "ConversationsTable", "ENRICHMENT_QUEUE_URL": "EnrichmentQueue",
+             "DEAD_LETTER_QUEUE_URL": "DeadLetterQueue", "ENRICH_DELAY_SECONDS": "EnrichDelaySeconds"},
+    "enrich": {"DYNAMODB_TABLE_NAME": "ConversationsTable", "ENRICHMENT_QUEUE_URL": "EnrichmentQueue",
+               "ENRICHMENT_DEAD_LETTER_QUEUE_URL": "EnrichmentDeadLetterQueue", "GENESYS_ENV": "GenesysEnvironment",
+               "GENESYS_TIMEOUT": "GenesysTimeout", "GENESYS_REQUESTS_PER_MINUTE": "GenesysRequestsPerMinute",
+               "GENESYS_MULTIGET_MAX": "GenesysMultigetMax", "ENRICH_MAX_CONCURRENCY": "EnrichMaxConcurrency",
+               "STORE_RAW_DETAILS": "StoreRawDetails"},
+}
+
+
+@pytest.mark.parametrize("binary", BINARIES)
+def test_required_environment(binary):
+    env = env_vars(LOGICAL_ID[binary])
+    for var, target in REQUIRED_ENV[binary].items():
+        assert var in env, f"{binary} lacks {var}"
+        assert env[var] == {"Ref": target}, f"{binary}: {var} is {env[var]}, not !Ref {target}"
+    if binary in ("save", "enrich"):
+        assert env["RECORD_TTL_DAYS"] == {"Fn::If": ["HasRecordTtl", {"Ref": "RecordTtlDays"}, {"Ref": "AWS::NoValue"}]}
+
+
+def test_defaults_are_the_catalogue_topics():
+    enrich = PARAMS["EnrichTopics"]["Default"].split(",")
+    assert enrich == catalogue()["defaultEnrichTopics"]
+    prefix = "v2.detail.events.conversation.{id}."
+    forwarded = PARAMS["GenesysTopicFilter"]["Default"].split(",")
+    assert all(t.startswith(prefix) for t in forwarded)
+    assert sorted(t.removeprefix(prefix) for t in forwarded) == sorted(catalogue()["detailTopics"])
 
 
 def test_fanout_async_retries_then_dead_letters():
@@ -164,23 +246,115 @@ def test_fanout_async_retries_then_dead_letters():
     assert refs_in(cfg["DestinationConfig"]["OnFailure"]) == {"FanoutDeadLetterQueue"}
 
 
-def test_event_rule_targets_follow_the_buffer_mode():
+# ------------------------------------------------------------------------------------------ delivery
+
+
+def existing(mode: str) -> set[str]:
+    r = resolver(CT, BufferMode=mode)
+    return {lid for lid, res in RES.items() if CT.exists(res, r)}
+
+
+@pytest.mark.parametrize("mode,target,absent", [
+    ("sqs", "FanoutBufferQueue", {"FanoutInvokePermission"}),
+    ("direct", "FanoutFunction", {"FanoutBufferQueue", "FanoutBufferQueuePolicy", "FanoutBufferEventSource"}),
+])
+def test_event_rule_targets_follow_the_buffer_mode(mode, target, absent):
+    r = resolver(CT, BufferMode=mode)
+    (resolved,) = r.resolve(RES["GenesysEventRule"]["Properties"]["Targets"])
+    assert resolved["Id"] == target and resolved["Arn"] == f"arn:{target}"
+    assert resolved["DeadLetterConfig"] == {"Arn": "arn:EventDeadLetterQueue"}
+    assert 0 <= resolved["RetryPolicy"]["MaximumRetryAttempts"] <= 185
+    assert resolved["RetryPolicy"]["MaximumEventAgeInSeconds"] <= 86400
+    assert CT.rule_target(r) == target
+    assert not absent & existing(mode)
+    present = {"FanoutBufferQueue", "FanoutBufferQueuePolicy", "FanoutBufferEventSource", "FanoutInvokePermission"} - absent
+    assert present <= existing(mode)
+
+
+def test_buffer_mode_defaults_to_sqs():
+    assert PARAMS["BufferMode"]["Default"] == "sqs"
+    assert sorted(PARAMS["BufferMode"]["AllowedValues"]) == ["direct", "sqs"]
+    assert CT.rule_target(resolver(CT)) == "FanoutBufferQueue"
+
+
+def test_event_rule_forwards_the_genesys_topics_of_its_bus():
     rule = RES["GenesysEventRule"]["Properties"]
     assert rule["EventBusName"] == {"Ref": "GenesysEventBusName"}
     assert rule["EventPattern"]["detail-type"] == {"Ref": "GenesysTopicFilter"}
-    (target,) = rule["Targets"]
-    cond, sqs_target, lambda_target = target["Fn::If"]
-    assert cond == "UseSqsBuffer"
-    assert refs_in(sqs_target["Arn"]) == {"FanoutBufferQueue"}
-    assert refs_in(lambda_target["Arn"]) == {"FanoutFunction"}
-    esm = RES["FanoutBufferEventSource"]
-    assert esm["Condition"] == "UseSqsBuffer"
-    assert esm["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert RES["FanoutInvokePermission"]["Condition"] == "UseDirectDelivery"
-    assert RES["FanoutBufferQueue"]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]
-    default_topics = PARAMS["GenesysTopicFilter"]["Default"].split(",")
-    assert "v2.detail.events.conversation.{id}.customer.start" in default_topics
-    assert all(t.startswith("v2.detail.events.conversation.{id}.") for t in default_topics)
+    assert rule["EventPattern"]["source"] == [{"prefix": "aws.partner/genesys.com"}]
+    perm = RES["FanoutInvokePermission"]["Properties"]
+    assert perm["Principal"] == "events.amazonaws.com" and refs_in(perm["SourceArn"]) == {"GenesysEventRule"}
+
+
+# (mapping, queue, function, BatchSize parameter, window parameter, MaximumConcurrency parameter)
+EVENT_SOURCES = [
+    ("FanoutBufferEventSource", "FanoutBufferQueue", "FanoutFunction", "FanoutBatchSize", "FanoutBatchWindowSeconds",
+     "FanoutBufferMaxConcurrency"),
+    ("EnrichEventSource", "EnrichmentQueue", "EnrichFunction", "EnrichBatchSize", "EnrichBatchWindowSeconds",
+     "EnrichMaxConcurrency"),
+]
+
+
+def test_the_event_source_mappings():
+    assert {lid for lid, r in RES.items() if r["Type"] == "AWS::Lambda::EventSourceMapping"} == {
+        m[0] for m in EVENT_SOURCES}
+    for res in RES.values():
+        if res["Type"] == "AWS::Serverless::Function":
+            assert "Events" not in res["Properties"], "event sources are the explicit mappings"
+
+
+@pytest.mark.parametrize("mapping,queue,function,size,window,concurrency", EVENT_SOURCES, ids=[m[0] for m in EVENT_SOURCES])
+def test_event_source_mapping(mapping, queue, function, size, window, concurrency):
+    props = RES[mapping]["Properties"]
+    assert props["EventSourceArn"] == {"Fn::GetAtt": [queue, "Arn"]}
+    assert props["FunctionName"] == {"Ref": function}
+    assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert props["BatchSize"] == {"Ref": size}
+    assert refs_in(props["MaximumBatchingWindowInSeconds"]) == {window}
+    assert props["ScalingConfig"] == {"MaximumConcurrency": {"Ref": concurrency}}
+    # Within what Lambda accepts for an SQS standard queue.
+    assert 1 <= PARAMS[size]["MinValue"] and PARAMS[size]["MaxValue"] <= 10000
+    assert 0 <= PARAMS[window]["MinValue"] and PARAMS[window]["MaxValue"] <= 300
+    assert 2 <= PARAMS[concurrency]["MinValue"] and PARAMS[concurrency]["MaxValue"] <= 1000
+    # As the local stack resolves it, with the defaults.
+    (source,) = [s for s in CT.event_sources(resolver(CT)) if s.logical_id == mapping]
+    assert (source.function, source.queue, source.report_failures) == (FUNCTIONS[function], queue, True)
+    assert source.batch_size == PARAMS[size]["Default"]
+    assert source.window == PARAMS[window]["Default"]
+    assert source.max_concurrency == PARAMS[concurrency]["Default"]
+
+
+def test_fanout_batch_window_zero_means_none():
+    (source,) = [s for s in CT.event_sources(resolver(CT, FanoutBatchWindowSeconds="0"))
+                 if s.logical_id == "FanoutBufferEventSource"]
+    assert source.window == 0.0
+
+
+def test_enrich_concurrency_and_its_budget_share_come_from_one_parameter():
+    """Each enrich instance takes GENESYS_REQUESTS_PER_MINUTE / ENRICH_MAX_CONCURRENCY: the mapping must not run
+    more instances than the function divides by."""
+    mapping = RES["EnrichEventSource"]["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+    assert env_vars("EnrichFunction")["ENRICH_MAX_CONCURRENCY"] == mapping == {"Ref": "EnrichMaxConcurrency"}
+
+
+def test_queues_consumed_by_a_function_outlast_six_of_its_timeouts():
+    r = resolver(CT)
+    consumed = {}
+    for lid, res in RES.items():
+        if res["Type"] == "AWS::Lambda::EventSourceMapping":
+            consumed[res["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]] = res["Properties"]["FunctionName"]["Ref"]
+    assert set(consumed) == {"FanoutBufferQueue", "EnrichmentQueue"}
+    for queue, function in consumed.items():
+        visibility = int(r.resolve(RES[queue]["Properties"].get("VisibilityTimeout", 30)))
+        assert visibility >= 6 * timeout(function), f"{queue}: {visibility} s < 6 x {function}'s {timeout(function)} s"
+
+
+@pytest.mark.parametrize("queue,dead_letter_queue", [("EnrichmentQueue", "EnrichmentDeadLetterQueue"),
+                                                     ("FanoutBufferQueue", "EventDeadLetterQueue")])
+def test_consumed_queues_redrive_to_their_dead_letter_queue(queue, dead_letter_queue):
+    redrive = RES[queue]["Properties"]["RedrivePolicy"]
+    assert redrive["deadLetterTargetArn"] == {"Fn::GetAtt": [dead_letter_queue, "Arn"]}
+    assert 1 <= redrive["maxReceiveCount"] <= 10
 
 
 def test_state_machine_wiring():
@@ -190,15 +364,15 @@ def test_state_machine_wiring():
     assert set(PARAMS["WorkflowType"]["AllowedValues"]) == {"STANDARD", "EXPRESS"}
     assert PARAMS["WorkflowType"]["Default"] == "STANDARD"
     assert sm["Tracing"] == {"Enabled": True}
+    assert sm["Logging"]["IncludeExecutionData"] is False, "execution data holds conversation details"
     (dest,) = sm["Logging"]["Destinations"]
     assert dest["CloudWatchLogsLogGroup"]["LogGroupArn"] == {"Fn::GetAtt": ["StateMachineLogGroup", "Arn"]}
-    subs = sm["DefinitionSubstitutions"]
-    assert subs["ValidateFunctionArn"] == {"Fn::GetAtt": ["ValidateFunction", "Arn"]}
-    assert subs["ProcessFunctionArn"] == {"Fn::GetAtt": ["ProcessFunction", "Arn"]}
-    assert subs["SaveFunctionArn"] == {"Fn::GetAtt": ["SaveFunction", "Arn"]}
-    assert subs["DeadLetterQueueUrl"] == {"Ref": "DeadLetterQueue"}
-    invoked = {p["LambdaInvokePolicy"]["FunctionName"]["Ref"] for p in sm["Policies"] if "LambdaInvokePolicy" in p}
-    assert invoked == {"ValidateFunction", "ProcessFunction", "SaveFunction"}
+    assert sm["DefinitionSubstitutions"] == {
+        "ValidateFunctionArn": {"Fn::GetAtt": ["ValidateFunction", "Arn"]},
+        "ProcessFunctionArn": {"Fn::GetAtt": ["ProcessFunction", "Arn"]},
+        "SaveFunctionArn": {"Fn::GetAtt": ["SaveFunction", "Arn"]},
+        "DeadLetterQueueUrl": {"Ref": "DeadLetterQueue"},
+    }
 
 
 def test_table():
@@ -207,25 +381,58 @@ def test_table():
     assert t["KeySchema"] == [{"AttributeName": "conversationId", "KeyType": "HASH"}]
     assert t["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert t["SSESpecification"]["SSEEnabled"] is True
-    assert t["TimeToLiveSpecification"]["AttributeName"] == "expiresAt"
+    assert t["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+    assert RES["ConversationsTable"]["DeletionPolicy"] == "Retain"
+
+
+def dead_letter_queues() -> set[str]:
+    """Every queue the template uses as a dead-letter queue: redrive targets, rule and async-invoke dead letters,
+    the state machine's and the functions' *_DEAD_LETTER_QUEUE_URL."""
+    out = set()
+    for lid, res in RES.items():
+        props = res.get("Properties", {})
+        if "RedrivePolicy" in props:
+            out |= refs_in(props["RedrivePolicy"]["deadLetterTargetArn"])
+        if res["Type"] == "AWS::Events::Rule":
+            out |= {n for t in props["Targets"] for n in refs_in(t) if "DeadLetter" in n}
+        if "EventInvokeConfig" in props:
+            out |= refs_in(props["EventInvokeConfig"]["DestinationConfig"]["OnFailure"]["Destination"])
+        if res["Type"] == "AWS::Serverless::Function":
+            out |= {n for var, v in env_vars(lid).items() if var.endswith("DEAD_LETTER_QUEUE_URL") for n in refs_in(v)}
+    out |= refs_in(RES["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]["DeadLetterQueueUrl"])
+    return out
 
 
 def test_queues_are_encrypted_and_dead_letter_queues_keep_14_days():
+    dlqs = dead_letter_queues()
+    assert dlqs == {"EventDeadLetterQueue", "FanoutDeadLetterQueue", "DeadLetterQueue", "EnrichmentDeadLetterQueue"}
     for lid, res in RES.items():
         if res["Type"] == "AWS::SQS::Queue":
-            assert res["Properties"].get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in res["Properties"], lid
-            if "DeadLetter" in lid:
-                assert res["Properties"]["MessageRetentionPeriod"] == 1209600, lid
+            props = res["Properties"]
+            assert props.get("SqsManagedSseEnabled") is True or "KmsMasterKeyId" in props, lid
+            if lid in dlqs or "DeadLetter" in lid:
+                assert props["MessageRetentionPeriod"] == 1209600, lid
+            else:
+                assert props["MessageRetentionPeriod"] < 1209600, f"{lid} would keep messages its DLQ has lost"
 
 
 def test_outputs():
     want = {
         "DataActionFunctionArn", "FanoutFunctionArn", "ValidateFunctionArn", "ProcessFunctionArn", "SaveFunctionArn",
-        "StateMachineArn", "ConversationsTableName", "DeadLetterQueueUrl", "FanoutDeadLetterQueueUrl",
-        "GenesysDataActionRoleArn", "GenesysExternalId",
+        "EnrichFunctionArn", "StateMachineArn", "ConversationsTableName", "DeadLetterQueueUrl",
+        "FanoutDeadLetterQueueUrl", "EventDeadLetterQueueUrl", "EnrichmentQueueUrl", "EnrichmentDeadLetterQueueUrl",
+        "FanoutBufferQueueUrl", "GenesysDataActionRoleArn", "GenesysExternalId", "GenesysCredentialsSecretArnInUse",
     }
-    assert want <= set(T["Outputs"])
-    assert T["Outputs"]["GenesysExternalId"]["Value"] == {"Ref": "GenesysOrgId"}
+    outputs = T["Outputs"]
+    assert want <= set(outputs), want - set(outputs)
+    assert outputs["GenesysExternalId"]["Value"] == {"Ref": "GenesysOrgId"}
+    assert outputs["FanoutBufferQueueUrl"]["Condition"] == "UseSqsBuffer"
+    assert outputs["GenesysCredentialsSecretArnInUse"]["Value"] == env_vars("EnrichFunction")["GENESYS_CREDENTIALS_SECRET_ARN"]
+    for name, out in outputs.items():
+        if name.endswith("QueueUrl"):
+            assert out["Value"] == {"Ref": name.removesuffix("Url")}, name
+        if name.endswith("FunctionArn"):
+            assert out["Value"] == {"Fn::GetAtt": [name.removesuffix("Arn"), "Arn"]}, name
 
 
 # ------------------------------------------------------------------------------------------ security
@@ -241,16 +448,89 @@ def test_no_wildcard_resource_except_logs_delivery():
         if "*" in st.resources:
             extra = set(st.actions) - LOGS_DELIVERY_ACTIONS
             assert not extra, f"{st.owner}: Resource '*' for {sorted(extra)}"
-    wildcard_owners = {st.owner.split("/")[0] for st in statements if "*" in st.resources}
-    assert wildcard_owners <= {"PipelineStateMachineRole"}, wildcard_owners
+    wildcard_owners = {st.role for st in statements if "*" in st.resources}
+    assert wildcard_owners == {"PipelineStateMachineRole"}, wildcard_owners
 
 
 def test_wildcard_resource_is_documented_in_the_template():
     text = TEMPLATE.read_text(encoding="utf-8")
     star = [i for i, line in enumerate(text.splitlines()) if re.search(r"Resource:\s*['\"]\*['\"]", line)]
     assert len(star) == 1, "exactly one Resource '*' (logs delivery)"
-    before = "\n".join(text.splitlines()[max(0, star[0] - 20) : star[0]])
+    before = "\n".join(text.splitlines()[max(0, star[0] - 20): star[0]])
     assert "resource-level permissions" in before
+
+
+def test_managed_policies_are_only_logs_and_tracing():
+    allowed = {"arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole",
+               "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess"}
+    for lid, res in CFN["Resources"].items():
+        if res["Type"] == "AWS::IAM::Role":
+            assert set(res["Properties"].get("ManagedPolicyArns", [])) <= allowed, lid
+
+
+# Everything each role may do: {(action, the template names its resources reference)} (both Fn::If branches).
+LOGS_DELIVERY = {(a, frozenset({"*"})) for a in LOGS_DELIVERY_ACTIONS}
+ROLE_GRANTS = {
+    "DataActionFunctionRole": {("secretsmanager:GetSecretValue", frozenset({"ExternalApiTokenSecretArn"}))},
+    "FanoutFunctionRole": {
+        ("states:StartExecution", frozenset({"PipelineStateMachine"})),
+        send("EventDeadLetterQueue"),
+        ("sqs:SendMessage", frozenset({"FanoutDeadLetterQueue"})),  # SAM's, for the on-failure destination
+        *poll("FanoutBufferQueue"),
+    },
+    "ValidateFunctionRole": set(),
+    "ProcessFunctionRole": set(),
+    "SaveFunctionRole": {
+        ("dynamodb:UpdateItem", frozenset({"ConversationsTable"})),
+        send("EnrichmentQueue"),
+        send("DeadLetterQueue"),
+    },
+    "EnrichFunctionRole": {
+        ("secretsmanager:GetSecretValue", GENESYS_SECRET),
+        ("dynamodb:UpdateItem", frozenset({"ConversationsTable"})),
+        *poll("EnrichmentQueue"),
+        send("EnrichmentQueue"),
+        send("EnrichmentDeadLetterQueue"),
+    },
+    "PipelineStateMachineRole": {
+        ("lambda:InvokeFunction", frozenset({"ValidateFunction"})),
+        ("lambda:InvokeFunction", frozenset({"ProcessFunction"})),
+        ("lambda:InvokeFunction", frozenset({"SaveFunction"})),
+        send("DeadLetterQueue"),
+        *LOGS_DELIVERY,
+    },
+    "GenesysDataActionInvokeRole": {("lambda:InvokeFunction", frozenset({"DataActionFunction"}))},
+}
+
+
+def test_every_role_is_checked():
+    roles = {lid for lid, res in CFN["Resources"].items() if res["Type"] == "AWS::IAM::Role"}
+    assert roles == set(ROLE_GRANTS)
+
+
+@pytest.mark.parametrize("role", sorted(ROLE_GRANTS))
+def test_least_privilege(role):
+    got = grants(CFN, role)
+    want = ROLE_GRANTS[role]
+    assert got == want, f"{role}: extra {sorted(got - want, key=str)}, missing {sorted(want - got, key=str)}"
+
+
+def test_state_machine_may_invoke_exactly_its_task_functions():
+    asl = load_asl()
+    subs = RES["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
+    used = set()
+    for st in (s for m in [asl] for s in m["States"].values()):
+        if st["Type"] == "Task" and st["Resource"] != SQS_SEND:
+            used |= refs_in(subs[st["Resource"].strip("${}")])
+    invoked = {n for action, names in grants(CFN, "PipelineStateMachineRole") if action == "lambda:InvokeFunction"
+               for n in names}
+    assert invoked == used == {"ValidateFunction", "ProcessFunction", "SaveFunction"}
+    # SAM's LambdaInvokePolicy: the function and its versions/aliases, nothing wider.
+    for st in iam_statements(CFN):
+        if st.role == "PipelineStateMachineRole" and "lambda:InvokeFunction" in st.actions:
+            (resource,) = st.resources
+            text, _ = resource["Fn::Sub"]
+            assert text.endswith(":function:${functionName}*"), text
 
 
 def test_secret_like_parameters_are_no_echo():
@@ -260,51 +540,39 @@ def test_secret_like_parameters_are_no_echo():
 
 
 def test_no_function_environment_holds_a_secret():
-    for lid, res in RES.items():
-        if res["Type"] != "AWS::Serverless::Function":
-            continue
+    for lid in FUNCTIONS:
         for var, value in env_vars(lid).items():
             if re.search(r"SECRET|TOKEN|PASSWORD", var):
                 assert var.endswith("_ARN"), f"{lid}: {var} would hold a secret value; pass a Secrets Manager ARN"
             leaked = refs_in(value) & no_echo_params()
             assert not leaked, f"{lid}: {var} exposes NoEcho parameter(s) {leaked}"
-            if "GenesysCredentialsSecret" in refs_in(value):
-                assert lid == "ProcessFunction" and var == "GENESYS_CREDENTIALS_SECRET_ARN"
+            if refs_in(value) & GENESYS_SECRET:
+                assert (lid, var) == ("EnrichFunction", "GENESYS_CREDENTIALS_SECRET_ARN")
 
 
-@pytest.mark.parametrize("logical_id", ["FanoutFunction", "ValidateFunction", "SaveFunction", "DataActionFunction"])
-def test_only_process_gets_genesys_credentials(logical_id):
-    names = set(env_vars(logical_id))
-    assert not {n for n in names if n.startswith("GENESYS_")}, f"{logical_id} has Genesys variables {names}"
-    role = CFN["Resources"][f"{logical_id}Role"]
-    text = json.dumps(role)
-    assert "GenesysCredentialsSecret" not in text
+@pytest.mark.parametrize("binary", [b for b in BINARIES if b != "enrich"])
+def test_only_enrich_gets_genesys_credentials(binary):
+    lid = LOGICAL_ID[binary]
+    names = set(env_vars(lid))
+    assert not {n for n in names if n.startswith("GENESYS_")}, f"{lid} has Genesys variables {names}"
+    assert "GenesysCredentialsSecret" not in json.dumps(CFN["Resources"][f"{lid}Role"])
 
 
-def test_process_reads_exactly_the_genesys_secret():
-    secret_ref = env_vars("ProcessFunction")["GENESYS_CREDENTIALS_SECRET_ARN"]
-    assert refs_in(secret_ref) == {"GenesysCredentialsSecretArn", "GenesysCredentialsSecret"}
-    assert not {"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET"} & set(env_vars("ProcessFunction"))
-    sm_statements = [
-        st for st in iam_statements(CFN) if any(a.startswith("secretsmanager:") for a in st.actions)
-    ]
-    for st in sm_statements:
-        assert st.actions == ["secretsmanager:GetSecretValue"], st.body
-        owner = st.owner.split("/")[0]
-        targets = refs_in(st.resources)
-        if owner == "ProcessFunctionRole":
-            assert targets == {"GenesysCredentialsSecretArn", "GenesysCredentialsSecret"}
-        elif owner == "DataActionFunctionRole":
-            assert targets == {"ExternalApiTokenSecretArn"}
-        else:
-            pytest.fail(f"{owner} may read secrets: {st.body}")
-    assert any(st.owner.startswith("ProcessFunctionRole") for st in sm_statements)
+def test_enrich_reads_exactly_the_genesys_secret():
+    env = env_vars("EnrichFunction")
+    assert env["GENESYS_CREDENTIALS_SECRET_ARN"] == {
+        "Fn::If": ["UseExistingGenesysSecret", {"Ref": "GenesysCredentialsSecretArn"}, {"Ref": "GenesysCredentialsSecret"}]}
+    assert not {"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET"} & set(env)
+    readers = {st.role: refs_in(st.resources) for st in iam_statements(CFN)
+               if any(a.startswith("secretsmanager:") for a in st.actions)}
+    assert readers == {"EnrichFunctionRole": GENESYS_SECRET, "DataActionFunctionRole": {"ExternalApiTokenSecretArn"}}
 
 
 def test_created_secret_is_conditional_on_no_existing_arn():
     secret = RES["GenesysCredentialsSecret"]
     assert secret["Type"] == "AWS::SecretsManager::Secret"
     assert T["Conditions"][secret["Condition"]] == {"Fn::Equals": [{"Ref": "GenesysCredentialsSecretArn"}, ""]}
+    assert T["Conditions"]["UseExistingGenesysSecret"] == {"Fn::Not": [T["Conditions"][secret["Condition"]]]}
     assert {"GenesysClientId", "GenesysClientSecret"} <= no_echo_params()
 
 
@@ -322,28 +590,15 @@ def test_genesys_role_trusts_only_the_genesys_account_with_the_org_id():
     assert statements[0]["Resource"] == {"Fn::GetAtt": ["DataActionFunction", "Arn"]}
 
 
-def test_pipeline_permissions_are_scoped():
-    by_owner: dict[str, list] = {}
-    for st in iam_statements(CFN):
-        by_owner.setdefault(st.owner.split("/")[0], []).append(st)
-    fanout_states = [st for st in by_owner["FanoutFunctionRole"] if any(a.startswith("states:") for a in st.actions)]
-    assert len(fanout_states) == 1 and fanout_states[0].actions == ["states:StartExecution"]
-    assert refs_in(fanout_states[0].resources) == {"PipelineStateMachine"}
-    (save,) = by_owner["SaveFunctionRole"]
-    assert save.actions == ["dynamodb:UpdateItem"] and refs_in(save.resources) == {"ConversationsTable"}
-    assert "ValidateFunctionRole" not in by_owner, "validate needs no permissions beyond its logs"
-    sm_lambda = [st for st in by_owner["PipelineStateMachineRole"] if "lambda:InvokeFunction" in st.actions]
-    assert {n for st in sm_lambda for n in refs_in(st.resources)} == {"ValidateFunction", "ProcessFunction", "SaveFunction"}
-    sm_sqs = [st for st in by_owner["PipelineStateMachineRole"] if any(a.startswith("sqs:") for a in st.actions)]
-    assert {n for st in sm_sqs for n in refs_in(st.resources)} == {"DeadLetterQueue"}
-
-
 def test_queue_policies_admit_only_the_genesys_rule():
-    for lid, res in CFN["Resources"].items():
-        if res["Type"] != "AWS::SQS::QueuePolicy":
-            continue
+    policies = {lid: res for lid, res in CFN["Resources"].items() if res["Type"] == "AWS::SQS::QueuePolicy"}
+    assert {q for res in policies.values() for q in refs_in(res["Properties"]["Queues"])} == {
+        "EventDeadLetterQueue", "FanoutBufferQueue"}
+    for lid, res in policies.items():
         for st in res["Properties"]["PolicyDocument"]["Statement"]:
             assert st["Principal"] == {"Service": "events.amazonaws.com"}, lid
+            assert as_list(st["Action"]) == ["sqs:SendMessage"], lid
+            assert refs_in(st["Resource"]) == refs_in(res["Properties"]["Queues"]), lid
             assert st["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["GenesysEventRule", "Arn"]}}}, lid
 
 
@@ -352,8 +607,12 @@ def test_samconfig_deploys_with_iam_capability():
     deploy = cfg["default"]["deploy"]["parameters"]
     assert "CAPABILITY_IAM" in as_list(deploy["capabilities"])
     assert deploy["resolve_s3"] is True
-    overrides = deploy["parameter_overrides"]
-    text = " ".join(as_list(overrides))
+    text = " ".join(as_list(deploy["parameter_overrides"]))
     assert "GenesysClientSecret" not in text, "never put the client secret in samconfig.toml"
+    overrides = dict(item.split("=", 1) for item in shlex.split(text))
+    assert set(overrides) <= set(PARAMS), f"samconfig.toml overrides unknown parameters {set(overrides) - set(PARAMS)}"
     required = {n for n, p in PARAMS.items() if "Default" not in p}
-    assert all(n in text for n in required), f"samconfig.toml lacks placeholders for {required}"
+    assert required <= set(overrides), f"samconfig.toml lacks placeholders for {required - set(overrides)}"
+    for name, value in overrides.items():
+        if "AllowedValues" in PARAMS[name]:
+            assert value in [str(v) for v in PARAMS[name]["AllowedValues"]], f"{name}={value}"

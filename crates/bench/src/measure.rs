@@ -99,7 +99,12 @@ impl Target {
         self
     }
 
-    fn spawn(&self) -> FunctionProcess {
+    /// Adds (or overrides) every variable of `env`.
+    pub fn with_all(self, env: &[(String, String)]) -> Target {
+        env.iter().fold(self, |t, (n, v)| t.with(n, v))
+    }
+
+    pub fn spawn(&self) -> FunctionProcess {
         let env: Vec<(&str, &str)> = self
             .env
             .iter()
