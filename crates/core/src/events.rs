@@ -1,5 +1,6 @@
-//! The Genesys Cloud event as Amazon EventBridge delivers it (spec/genesys.md §2), and topic
-//! classification.
+//! The Genesys Cloud event as Amazon EventBridge delivers it (`{version, id, detail-type,
+//! source, account, time, region, resources, detail: {topicName, version, eventBody, metadata}}`, see
+//! `events/eventbridge/` and docs/contracts.md), and topic classification.
 //!
 //! Parsing takes a `serde_json::Value` and reports what is wrong by path (`detail.eventBody is not an
 //! object`), so a malformed event yields a clear error instead of a serde message or a panic.
@@ -12,7 +13,7 @@ pub const CONVERSATION_DETAIL_PREFIX: &str = "v2.detail.events.conversation.{id}
 macro_rules! detail_topics {
     ($($variant:ident => $suffix:literal),* $(,)?) => {
         /// A conversation detail topic, `v2.detail.events.conversation.{id}.<suffix>`: the 16 of the
-        /// official SDKs' notification list (spec/genesys.md §2). The pipeline processes all of them.
+        /// official SDKs' notification list (`platform-client-sdk-*`, `notifications/`). The pipeline processes all of them.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum DetailTopic { $(#[doc = $suffix] $variant),* }
 

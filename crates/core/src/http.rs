@@ -42,7 +42,9 @@ pub fn tls_config(extra_pem: Option<&std::ffi::OsStr>) -> rustls::ClientConfig {
                 let (added, ignored) = roots.add_parsable_certificates(certs);
                 tracing::debug!(added, ignored, "SSL_CERT_FILE certificates trusted");
             }
-            Err(e) => tracing::warn!(error = %e, "SSL_CERT_FILE could not be read; only the built-in roots are trusted"),
+            Err(e) => {
+                tracing::warn!(error = %e, "SSL_CERT_FILE could not be read; only the built-in roots are trusted")
+            }
         }
     }
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -132,13 +134,25 @@ mod tests {
     #[test]
     fn the_roots_are_compiled_in_and_ssl_cert_file_adds_to_them() {
         let builtin = tls_config(None);
-        assert_eq!(builtin.alpn_protocols, [b"h2".to_vec(), b"http/1.1".to_vec()]);
+        assert_eq!(
+            builtin.alpn_protocols,
+            [b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
         let missing = tls_config(Some(std::ffi::OsStr::new("/nonexistent/ca.pem")));
-        assert_eq!(missing.alpn_protocols.len(), 2, "an unreadable file is not fatal");
+        assert_eq!(
+            missing.alpn_protocols.len(),
+            2,
+            "an unreadable file is not fatal"
+        );
         // The system bundle, when there is one, parses as extra roots.
-        for bundle in ["/etc/ssl/certs/ca-certificates.crt", "/etc/pki/tls/certs/ca-bundle.crt"] {
+        for bundle in [
+            "/etc/ssl/certs/ca-certificates.crt",
+            "/etc/pki/tls/certs/ca-bundle.crt",
+        ] {
             if std::path::Path::new(bundle).exists() {
-                assert!(!extra_roots(std::ffi::OsStr::new(bundle)).unwrap().is_empty());
+                assert!(!extra_roots(std::ffi::OsStr::new(bundle))
+                    .unwrap()
+                    .is_empty());
             }
         }
         let _ = client("test", Duration::from_secs(1));

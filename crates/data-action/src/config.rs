@@ -17,7 +17,7 @@ pub const TOKEN_SECRET_VAR: &str = "EXTERNAL_API_TOKEN_SECRET_ARN";
 /// Seconds the whole upstream exchange (retry included) may take; fractions allowed.
 pub const TIMEOUT_VAR: &str = "EXTERNAL_API_TIMEOUT";
 
-/// Default for [`TIMEOUT_VAR`] (seed 000's value).
+/// Default for [`TIMEOUT_VAR`] (the original Python tutorial's value).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Smallest accepted [`TIMEOUT_VAR`].
 const MIN_TIMEOUT: Duration = Duration::from_millis(10);

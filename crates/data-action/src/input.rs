@@ -1,5 +1,5 @@
 //! Reading and validating the event Genesys sends: the flat input-contract object
-//! (`{"customer_id": "12345", "locale": "en-US"}`) or seed 000's `{"inputs": {...}}` wrapper.
+//! (`{"customer_id": "12345", "locale": "en-US"}`) or the original Python tutorial's `{"inputs": {...}}` wrapper.
 //!
 //! Validation happens before any network use, and a rejection never echoes the input: it carries only a
 //! reason and the one-way [`pii_ref`] of the id for log correlation.
@@ -11,7 +11,7 @@ use crate::error::InvalidInput;
 
 /// The longest customer id accepted, in characters (after trimming).
 pub const MAX_ID_CHARS: usize = 128;
-/// The locale used when the event has none (seed 000's default).
+/// The locale used when the event has none (the original Python tutorial's default).
 pub const DEFAULT_LOCALE: &str = "en-US";
 /// The longest locale accepted (RFC 5646 recommends supporting at least 35 characters).
 const MAX_LOCALE_CHARS: usize = 35;
@@ -83,7 +83,7 @@ pub fn parse(event: &Value) -> Result<Request, Rejected> {
     })
 }
 
-/// The object holding the inputs: the event itself, or its `inputs` object (seed 000) when the event has
+/// The object holding the inputs: the event itself, or its `inputs` object (the original Python tutorial's form) when the event has
 /// no `customer_id` of its own.
 fn inputs(outer: &Map<String, Value>) -> &Map<String, Value> {
     match outer.get("inputs") {
@@ -140,7 +140,7 @@ mod tests {
     }
 
     #[test]
-    fn wrapper_form_from_seed_000() {
+    fn wrapper_form_from_the_tutorial() {
         let r = ok(json!({"inputs": {"customer_id": "a1", "locale": "de-DE"}}));
         assert_eq!((r.customer_id.as_str(), r.locale.as_str()), ("a1", "de-DE"));
         // A flat customer_id wins over a wrapper.

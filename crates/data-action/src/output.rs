@@ -2,20 +2,20 @@
 //!
 //! Genesys rejects a result that does not match the action's output contract and does not fill in
 //! defaults for nulls, so the shape never varies: failures carry the same seven fields with the
-//! defaults below. Mapping follows seed 000 (`data.name`, `data.tier`, `data.balance`, top-level `status`).
+//! defaults below. Mapping follows the original Python tutorial (`data.name`, `data.tier`, `data.balance`, top-level `status`).
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::error::ActionError;
 
-/// `customer_name` when the upstream has none (seed 000's default).
+/// `customer_name` when the upstream has none (the original Python tutorial's default).
 pub const DEFAULT_NAME: &str = "Unknown";
-/// `customer_tier` when the upstream has none (seed 000's default).
+/// `customer_tier` when the upstream has none (the original Python tutorial's default).
 pub const DEFAULT_TIER: &str = "standard";
-/// `customer_balance` when the upstream has none (seed 000's default).
+/// `customer_balance` when the upstream has none (the original Python tutorial's default).
 pub const DEFAULT_BALANCE: f64 = 0.0;
-/// `account_status` when the upstream has none (seed 000's default).
+/// `account_status` when the upstream has none (the original Python tutorial's default).
 pub const DEFAULT_STATUS: &str = "unknown";
 
 /// The flat object returned to Genesys: exactly these seven fields, always (output contract).
@@ -114,7 +114,7 @@ mod tests {
     }
 
     #[test]
-    fn maps_the_seed_000_example() {
+    fn maps_the_tutorial_example() {
         let out = map(json!({"data": {"name": "John Doe", "tier": "gold", "balance": 150.00}, "status": "active"})).unwrap();
         assert_eq!(
             out,

@@ -300,7 +300,7 @@ impl App {
         let mut plan = Plan::default();
         let mut pending: BTreeMap<String, Vec<Tracked>> = BTreeMap::new();
         for (i, body) in bodies.into_iter().enumerate() {
-            match serde_json::from_str::<EnrichmentMessage>(&body) {
+            match parse_body(&body) {
                 Ok(message) => {
                     report.requests += message.requests.len();
                     for request in message.requests {
@@ -590,6 +590,20 @@ impl Stop {
     }
 }
 
+/// An enrichment message, or a dead letter of one moved back from the dead-letter queue as is
+/// (`aws sqs start-message-move-task`): its `input` is the message, attempts already reset.
+fn parse_body(body: &str) -> Result<EnrichmentMessage, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Redriven {
+        input: EnrichmentMessage,
+    }
+    serde_json::from_str::<EnrichmentMessage>(body).or_else(|first| {
+        serde_json::from_str::<Redriven>(body)
+            .map(|r| r.input)
+            .map_err(|_| first)
+    })
+}
+
 /// The SQS message ids and bodies of an SQS event; anything else is one body with no id (a direct
 /// invoke with an enrichment message).
 fn messages(event: &Value) -> (Vec<String>, Vec<String>) {
@@ -656,6 +670,21 @@ impl Function for App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_dead_letter_moved_back_is_read_as_its_input_and_garbage_keeps_its_own_error() {
+        let request = serde_json::json!({"conversationId": "1bc96a39-6725-40c4-9345-db72aa67b8c6",
+            "eventId": "e", "eventType": "v2.detail.events.conversation.{id}.acw", "eventTime": 1, "attempt": 0});
+        let message = serde_json::json!({"requests": [request]}).to_string();
+        let dead_letter = serde_json::json!({"error": "Genesys.NotYetAvailable", "cause": "c",
+            "stage": "enrich", "input": {"requests": [request]}})
+        .to_string();
+        let direct = parse_body(&message).unwrap();
+        assert_eq!(direct.requests.len(), 1);
+        assert_eq!(parse_body(&dead_letter).unwrap(), direct);
+        let err = parse_body(r#"{"requests": 5}"#).unwrap_err().to_string();
+        assert!(err.contains("invalid type"), "{err}");
+    }
 
     fn env() -> std::collections::HashMap<String, String> {
         [

@@ -4,7 +4,7 @@
 //! and everything it printed.
 //!
 //! Everything here is blocking (plain threads), so it works from `#[test]` and from
-//! `#[tokio::test(flavor = "multi_thread")]` alike. It is a port of `shared/tools/lambda_rie.py`; it does
+//! `#[tokio::test(flavor = "multi_thread")]` alike. It follows the Runtime API as documented by AWS; it does
 //! not emulate Lambda's limits (payload sizes, concurrency) or its sandbox reset after a timeout.
 //!
 //! [`moto`] starts a moto server (Step Functions, DynamoDB, SQS) for functions that call AWS, and [`aws`]

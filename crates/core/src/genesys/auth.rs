@@ -1,7 +1,8 @@
 //! OAuth client credentials for Genesys Cloud, and the per-container access-token cache.
 //!
 //! `POST https://login.<domain>/oauth/token` with HTTP Basic auth and `grant_type=client_credentials`
-//! (spec/genesys.md §3). The cache is single-flight: however many callers find it empty or expired at
+//! (Genesys: *Client Credentials Grant*, developer.genesys.cloud/authorization/platform-auth/use-client-credentials).
+//! The cache is single-flight: however many callers find it empty or expired at
 //! once, exactly one token request goes out and every caller gets its result.
 
 use std::sync::atomic::{AtomicU64, Ordering};

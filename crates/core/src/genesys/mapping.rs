@@ -154,6 +154,84 @@ mod tests {
         assert_eq!(e.originating_direction.as_deref(), Some("outbound"));
     }
 
+    fn fixture(name: &str) -> Enrichment {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        enrichment(&details(&std::fs::read_to_string(path).unwrap()))
+    }
+
+    fn agents(e: &Enrichment) -> Vec<(&str, &str)> {
+        e.agents
+            .iter()
+            .map(|a| {
+                (
+                    a.user_id.as_deref().unwrap_or_default(),
+                    a.name.as_deref().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_user_on_a_non_queue_call_with_a_wrap_up() {
+        let e = fixture("analytics_wrapup_user.json");
+        assert_eq!(
+            agents(&e),
+            [("91f2e64f-adb9-4719-855e-366913c143a4", "Lena Berger")]
+        );
+        assert_eq!(e.wrap_up_codes, ["b48da8e5-b46a-4a4f-a0a9-c05d6bd2be2b"]);
+        assert!(e.queue_ids.is_empty());
+        assert_eq!(e.media_type.as_deref(), Some("voice"));
+        assert_eq!(e.originating_direction.as_deref(), Some("outbound"));
+        assert_eq!(e.customer_participant_name.as_deref(), Some("Ann Example"));
+        assert_eq!(e.duration_ms, Some(278_784));
+    }
+
+    #[test]
+    fn a_transfer_between_two_agents_keeps_both_in_order_with_their_queues_and_wrap_ups() {
+        let e = fixture("analytics_transfer.json");
+        assert_eq!(
+            agents(&e),
+            [
+                ("37fecbf8-ce1f-46d0-80f2-4d854cdf06f2", "Eva Claes"),
+                ("4cb9ad84-c362-4c30-a145-06208b5021d0", "Jonas Maes")
+            ]
+        );
+        assert_eq!(
+            e.queue_ids,
+            [
+                "e0d9f60b-abae-4648-a2b4-2c80f617209e",
+                "365db64c-6175-4e2c-b9d6-25af01290464"
+            ]
+        );
+        assert_eq!(
+            e.wrap_up_codes,
+            [
+                "0e4531ee-317e-4098-b3d4-bdf8750ee208",
+                "d9dc07a4-721a-408b-8aa4-5e3bd6ee8dac"
+            ]
+        );
+        assert_eq!(e.media_type.as_deref(), Some("voice"));
+        assert_eq!(e.originating_direction.as_deref(), Some("inbound"));
+        assert_eq!(e.customer_participant_name.as_deref(), Some("Noor Peeters"));
+        assert_eq!(e.duration_ms, Some(593_556));
+    }
+
+    #[test]
+    fn a_live_callback_takes_the_media_of_the_customers_first_session() {
+        let e = fixture("analytics_callback.json");
+        assert_eq!(e.media_type.as_deref(), Some("callback"));
+        assert_eq!(
+            agents(&e),
+            [("4b219b50-5bf0-45ac-8338-a7b1da5720a7", "Tom Willems")]
+        );
+        assert_eq!(e.queue_ids, ["60b786b0-e074-484c-ac21-2ac7af265e3c"]);
+        assert!(e.wrap_up_codes.is_empty());
+        assert_eq!(e.customer_participant_name.as_deref(), Some("Lea Jacobs"));
+        assert_eq!(e.originating_direction.as_deref(), Some("outbound"));
+        assert_eq!(e.conversation_end, None);
+        assert_eq!(e.duration_ms, None);
+    }
+
     #[test]
     fn details_with_missing_fields_still_map() {
         let e = enrichment(&details(

@@ -98,7 +98,7 @@ impl Endpoint {
 fn said(endpoint: Endpoint, body: &[u8]) -> String {
     match endpoint {
         Endpoint::Token => {
-            // `{error, description, error_description}` (spec/genesys.md §3).
+            // The token endpoint's error body is `{error, description, error_description}`.
             let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
             let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str);
             [

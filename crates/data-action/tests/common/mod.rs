@@ -191,7 +191,7 @@ fn serve_connection(stream: TcpStream, handler: Handler) {
     }
 }
 
-/// Answers the seed 000 example with a Content-Length body and keeps the connection alive.
+/// Answers the original tutorial's example with a Content-Length body and keeps the connection alive.
 pub fn keep_alive_ok(_head: &str, stream: &mut TcpStream) -> bool {
     let body = r#"{"data":{"name":"Keep Alive","tier":"gold","balance":1},"status":"active"}"#;
     let response = format!(

@@ -1,0 +1,202 @@
+"""The documented journeys, walked offline: every command the docs give exists and its flags parse, every file
+and link they name is there, and the facts they list (parameters, topics, dead-letter fields, variables) match the
+code and the template.
+
+What needs AWS or Genesys (`sam deploy`, `aws ...`) is not run; that the template deploys is checked by cfn-lint,
+and `sam validate --lint` in tests/template.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import sys
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "local"))
+
+import cfn  # noqa: E402 - needs the path above
+
+DOCS = sorted([REPO / "README.md", REPO / "CHANGELOG.md", REPO / "local" / "README.md", REPO / "genesys" / "README.md",
+               REPO / "bench" / "README.md", REPO / "events" / "README.md", *(REPO / "docs").glob("*.md")])
+CATALOGUE = json.loads((REPO / "docs" / "catalogue.json").read_text())
+TEMPLATE = cfn.load(REPO / "template.yaml")
+
+
+def code_blocks(doc: Path) -> list[str]:
+    """The command lines of a document's sh code blocks (continuations joined, comments dropped)."""
+    lines: list[str] = []
+    for block in re.findall(r"```(?:sh|bash|shell)\n(.*?)```", doc.read_text(), re.S):
+        joined = re.sub(r"\\\n\s*", " ", block)
+        for line in joined.splitlines():
+            line = re.sub(r"\s+#.*$", "", line).strip()
+            if line and not line.startswith("#"):
+                lines.append(line)
+    return lines
+
+
+def commands() -> list[tuple[str, str]]:
+    found = []
+    for doc in DOCS:
+        for line in code_blocks(doc):
+            for part in re.split(r"\s*(?:&&|\|\||;|\|)\s*", line):
+                found.append((doc.relative_to(REPO).as_posix(), part.strip()))
+    return found
+
+
+@cache
+def make_targets() -> set[str]:
+    return set(re.findall(r"^([a-z][a-z0-9-]*):", (REPO / "Makefile").read_text(), re.M))
+
+
+@cache
+def help_text(script: str) -> str:
+    done = subprocess.run([sys.executable, REPO / script, "--help"], capture_output=True, text=True, timeout=60,
+                          cwd=REPO, check=False)
+    assert done.returncode == 0, f"{script} --help failed: {done.stderr[-500:]}"
+    return done.stdout
+
+
+def test_the_docs_have_commands_to_walk() -> None:
+    cmds = [c for _, c in commands()]
+    assert any(c.startswith("make replay") for c in cmds)
+    assert any("local/sanitise.py" in c for c in cmds)
+    assert any(c.startswith("make sam-build") for c in cmds)
+
+
+@pytest.mark.parametrize(("doc", "command"), commands(), ids=lambda v: v[:60])
+def test_each_documented_command_exists_and_its_flags_parse(doc: str, command: str) -> None:
+    words = shlex.split(command.replace("$(", "(").replace("`", ""), posix=True) if command else []
+    words = [w for w in words if not re.fullmatch(r"[A-Z_]+=\S*", w)]  # VAR=value prefixes
+    if not words:
+        return
+    if words[0] == "make":
+        for target in (w for w in words[1:] if not w.startswith("-") and "=" not in w):
+            assert target in make_targets(), f"{doc}: `{command}`: no make target {target!r}"
+        return
+    script = next((w for w in words if re.fullmatch(r"(local|events|genesys|scripts)/[\w/.-]+\.(py|sh)", w)), None)
+    if script:
+        assert (REPO / script).is_file(), f"{doc}: `{command}`: {script} does not exist"
+        if script.endswith(".py") and "argparse" in (REPO / script).read_text():
+            usage = help_text(script)
+            for flag in (w.split("=")[0] for w in words if w.startswith("--")):
+                assert flag in usage, f"{doc}: `{command}`: {script} has no option {flag}"
+        return
+    tool = words[0]
+    if tool.startswith(".venv/bin/"):
+        assert tool.split("/")[-1] in {"python", "pytest", "sam", "cfn-lint", "checkov", "cargo-lambda", "pip"}, (
+            f"{doc}: `{command}`: {tool} is not a tool `make setup` installs")
+
+
+def markdown_links(doc: Path) -> list[str]:
+    return [m for m in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()) if not re.match(r"[a-z]+:", m)]
+
+
+def slug(heading: str) -> str:
+    """GitHub's anchor for a heading."""
+    text = re.sub(r"[`*_]", "", heading.strip().lower())
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda d: d.relative_to(REPO).as_posix())
+def test_links_and_anchors_resolve(doc: Path) -> None:
+    broken = []
+    for link in markdown_links(doc):
+        path, _, anchor = link.partition("#")
+        target = (doc.parent / path).resolve() if path else doc
+        if not target.exists():
+            broken.append(link)
+        elif anchor and target.suffix == ".md":
+            anchors = {slug(h) for h in re.findall(r"^#+ (.*)$", target.read_text(), re.M)}
+            if anchor not in anchors:
+                broken.append(link)
+    assert broken == [], f"{doc.name}: broken links {broken}"
+
+
+PATH_RE = re.compile(r"`((?:crates|local|docs|events|genesys|tests|scripts|bench)/[A-Za-z0-9_./-]+)`")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda d: d.relative_to(REPO).as_posix())
+def test_files_named_in_backticks_exist(doc: Path) -> None:
+    missing = []
+    for path in PATH_RE.findall(doc.read_text()):
+        if any(c in path for c in "<>*") or path.startswith(("local/.run", "events/mine")):
+            continue
+        if not (REPO / path.rstrip("/")).exists():
+            missing.append(path)
+    assert missing == [], f"{doc.name} names files that do not exist: {missing}"
+
+
+def test_deploy_guide_lists_every_parameter_with_its_default() -> None:
+    text = (REPO / "docs" / "deploy.md").read_text().split("## 4. Parameters", 1)[1].split("\n## ", 1)[0]
+    rows = dict(re.findall(r"^\| `(\w+)` \| ([^|]+) \|", text, re.M))
+    problems = []
+    for name, spec in TEMPLATE["Parameters"].items():
+        if name not in rows:
+            problems.append(f"{name}: not in the table")
+            continue
+        default = spec.get("Default")
+        if default is None:
+            if "required" not in rows[name]:
+                problems.append(f"{name}: has no default, the table says {rows[name].strip()}")
+        elif isinstance(default, str) and len(default) > 40:
+            continue  # the topic list: described, not quoted
+        elif f"`{default}`" not in rows[name] and not (default == "" and "''" in rows[name]):
+            problems.append(f"{name}: default {default!r}, the table says {rows[name].strip()}")
+    assert problems == []
+    assert set(rows) - set(TEMPLATE["Parameters"]) == set(), "the table lists parameters the template lacks"
+
+
+def test_topic_lists_match_the_code() -> None:
+    for doc in ("genesys/README.md", "docs/deploy.md"):
+        text = (REPO / doc).read_text()
+        missing = [t for t in CATALOGUE["detailTopics"] if f"`{t}`" not in text]
+        assert missing == [], f"{doc} lacks topics {missing}"
+    forwarded = TEMPLATE["Parameters"]["GenesysTopicFilter"]["Default"].split(",")
+    assert sorted(t.rsplit("{id}.", 1)[1] for t in forwarded) == sorted(CATALOGUE["detailTopics"])
+
+
+def test_dead_letter_docs_show_every_field() -> None:
+    deploy = (REPO / "docs" / "deploy.md").read_text()
+    example = re.search(r"```json\n(\{\"eventId\".*?)```", deploy, re.S)
+    assert example, "docs/deploy.md has no dead-letter example"
+    shown = set(re.findall(r'"(\w+)":', example.group(1)))
+    assert set(CATALOGUE["deadLetterFields"]) <= shown
+    contracts = (REPO / "docs" / "contracts.md").read_text()
+    assert all(f"`{f}`" in contracts for f in CATALOGUE["deadLetterFields"])
+    assert "cannot be re-run" not in deploy and "cannot be re-driven" not in deploy
+
+
+def test_every_variable_the_code_reads_is_documented() -> None:
+    read = set()
+    for source in (REPO / "crates").glob("*/src/**/*.rs"):
+        if "bench" in source.parts or "test-support" in source.parts:
+            continue
+        read |= set(re.findall(r'(?:env|optional|required|integer|seconds|flag|list_of|positive)\(\s*(?:env,\s*|&?\w+,\s*)?"([A-Z][A-Z0-9_]{2,})"',
+                               source.read_text()))
+    assert {"GENESYS_REQUESTS_PER_MINUTE", "BATCH_MAX_EVENTS", "WARM_CONNECTIONS"} <= read
+    readme = (REPO / "README.md").read_text()
+    undocumented = sorted(v for v in read if f"`{v}`" not in readme)
+    assert undocumented == [], f"README.md does not document {undocumented}"
+
+
+def test_local_stack_requirements_are_stated() -> None:
+    for doc in ("README.md", "local/README.md", "docs/own-events.md"):
+        assert "Linux" in (REPO / doc).read_text(), f"{doc} must say the local stack needs Linux"
+
+
+def test_deploy_path_opts_into_the_cargo_lambda_build() -> None:
+    samconfig = (REPO / "samconfig.toml").read_text()
+    assert re.search(r"^beta_features = true$", samconfig, re.M)
+    makefile = (REPO / "Makefile").read_text()
+    recipe = makefile.split("\nsam-build:", 1)[1].split("\n\n", 1)[0]
+    assert "SAM_CLI_BETA_RUST_CARGO_LAMBDA=1" in recipe and ".venv" in recipe.replace("$(VENV)", ".venv")
+    assert (REPO / "LICENSE").read_text().startswith(" " * 30 + "Apache License")
+    version = re.search(r'^version = "(\d+\.\d+\.\d+)"', (REPO / "Cargo.toml").read_text(), re.M).group(1)
+    assert f"## [{version}]" in (REPO / "CHANGELOG.md").read_text()
