@@ -198,6 +198,8 @@ def expected_retrier(name: str) -> dict[str, Any]:
         want["MaxAttempts"] = int(m.group(1))
     elif "retried twice" in happens:
         want["MaxAttempts"] = 2
+    missing = {"IntervalSeconds", "BackoffRate", "MaxAttempts"} - set(want)
+    assert not missing, f"docs/contracts.md: no {sorted(missing)} for {name} in {happens!r}"
     return want
 
 

@@ -56,7 +56,6 @@ def lambda_tasks() -> dict[str, str]:
 
 
 TASKS = lambda_tasks()
-STAGE_STATE = {stage: state for state, stage in TASKS.items()}
 
 
 def retriers(state: str) -> list[dict]:

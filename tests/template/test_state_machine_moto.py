@@ -33,6 +33,7 @@ except ImportError as e:  # pragma: no cover - a missing tool must fail, not ski
 REGION = "us-east-1"
 TOPIC = "v2.detail.events.conversation.{id}."
 DEAD_LETTER_FIELDS = set(catalogue()["deadLetterFields"])
+IDENTITY = ("eventId", "conversationId", "eventType", "correlationId")
 EXECUTION_TIMEOUT = 90
 
 
@@ -290,8 +291,7 @@ def test_save_rejected_is_not_retried_and_every_event_is_dead_lettered(pipeline)
     assert len(p.fakes.calls["save"]) == 1, "Store.Rejected was retried"
     bodies = assert_dead_lettered(p, d, stage="save", error="Store.Rejected", elements=payload["events"])
     for element, body in zip(payload["events"], bodies):
-        assert {f: body[f] for f in ("eventId", "conversationId", "eventType", "correlationId")} == {
-            f: element[f] for f in ("eventId", "conversationId", "eventType", "correlationId")}
+        assert {f: body[f] for f in IDENTITY} == {f: element[f] for f in IDENTITY}
     history = [e["type"] for e in d["history"]]
     assert history.count("TaskSucceeded") == len(payload["events"]), "one sendMessage per event"
 
@@ -332,14 +332,17 @@ def test_process_answering_something_that_is_not_a_batch_fails_save_with_invalid
 def test_elements_without_their_identity_fields_are_dead_lettered_unidentified(pipeline):
     p = pipeline
     good, bare, scalar = event(1), {"eventTime": 5, "detail": {}}, "not an object"
-    payload = {"events": [good, bare, scalar]}
+    partial = {k: v for k, v in event(2).items() if k != "correlationId"}  # a hand-made input
+    payload = {"events": [good, bare, scalar, partial]}
     p.fakes.fail("process", "Pipeline.InvalidInput")
     d = p.run(payload)
-    bodies = assert_dead_lettered(p, d, stage="process", error="Pipeline.InvalidInput", elements=[good, bare, scalar])
-    assert bodies[0]["eventId"] == good["eventId"] and bodies[0]["correlationId"] == good["correlationId"]
-    for body in bodies[1:]:
-        assert {f: body[f] for f in ("eventId", "conversationId", "eventType", "correlationId")} == {
-            "eventId": "", "conversationId": "", "eventType": "", "correlationId": None}
+    bodies = assert_dead_lettered(p, d, stage="process", error="Pipeline.InvalidInput", elements=payload["events"])
+    assert {f: bodies[0][f] for f in IDENTITY} == {f: good[f] for f in IDENTITY}
+    for body in bodies[1:3]:
+        assert {f: body[f] for f in IDENTITY} == {"eventId": "", "conversationId": "", "eventType": "",
+                                                   "correlationId": None}
+    # Partly identified: each field is the element's or blank ("" / null), never something else.
+    assert all(bodies[3][f] in (partial.get(f), "", None) for f in IDENTITY), bodies[3]
     assert "SendUnidentifiedDeadLetter" in entered(d)
 
 

@@ -82,6 +82,19 @@ def no_echo_params() -> set[str]:
     return {name for name, p in PARAMS.items() if str(p.get("NoEcho", "false")).lower() == "true"}
 
 
+def accepts(parameter: str, value) -> bool:
+    """Whether CloudFormation takes `value` for `parameter` (MinValue/MaxValue, AllowedValues, AllowedPattern)."""
+    spec = PARAMS[parameter]
+    text = str(value)
+    if spec["Type"] == "Number":
+        number = float(text)
+        if number < float(spec.get("MinValue", "-inf")) or number > float(spec.get("MaxValue", "inf")):
+            return False
+    if "AllowedValues" in spec and text not in [str(v) for v in spec["AllowedValues"]]:
+        return False
+    return "AllowedPattern" not in spec or re.fullmatch(spec["AllowedPattern"], text) is not None
+
+
 def poll(queue: str) -> set:
     return {(a, frozenset({queue})) for a in SQS_POLL}
 
@@ -312,16 +325,16 @@ def test_event_source_mapping(mapping, queue, function, size, window, concurrenc
     assert props["BatchSize"] == {"Ref": size}
     assert refs_in(props["MaximumBatchingWindowInSeconds"]) == {window}
     assert props["ScalingConfig"] == {"MaximumConcurrency": {"Ref": concurrency}}
-    # Within what Lambda accepts for an SQS standard queue.
-    assert 1 <= PARAMS[size]["MinValue"] and PARAMS[size]["MaxValue"] <= 10000
-    assert 0 <= PARAMS[window]["MinValue"] and PARAMS[window]["MaxValue"] <= 300
-    assert 2 <= PARAMS[concurrency]["MinValue"] and PARAMS[concurrency]["MaxValue"] <= 1000
+    # The parameters refuse what Lambda refuses for an SQS standard queue, and take their defaults.
+    for parameter, (low, high) in ((size, (1, 10000)), (window, (0, 300)), (concurrency, (2, 1000))):
+        assert accepts(parameter, PARAMS[parameter]["Default"]), parameter
+        assert not accepts(parameter, low - 1) and not accepts(parameter, high + 1), f"{parameter}: outside {low}-{high}"
     # As the local stack resolves it, with the defaults.
     (source,) = [s for s in CT.event_sources(resolver(CT)) if s.logical_id == mapping]
     assert (source.function, source.queue, source.report_failures) == (FUNCTIONS[function], queue, True)
-    assert source.batch_size == PARAMS[size]["Default"]
-    assert source.window == PARAMS[window]["Default"]
-    assert source.max_concurrency == PARAMS[concurrency]["Default"]
+    assert source.batch_size == int(PARAMS[size]["Default"])
+    assert source.window == float(PARAMS[window]["Default"])
+    assert source.max_concurrency == int(PARAMS[concurrency]["Default"])
 
 
 def test_fanout_batch_window_zero_means_none():
@@ -614,5 +627,7 @@ def test_samconfig_deploys_with_iam_capability():
     required = {n for n, p in PARAMS.items() if "Default" not in p}
     assert required <= set(overrides), f"samconfig.toml lacks placeholders for {required - set(overrides)}"
     for name, value in overrides.items():
-        if "AllowedValues" in PARAMS[name]:
-            assert value in [str(v) for v in PARAMS[name]["AllowedValues"]], f"{name}={value}"
+        if value.startswith("<") and value.endswith(">"):
+            assert not accepts(name, value), f"{name}: the placeholder {value} would deploy instead of failing fast"
+        else:
+            assert accepts(name, value), f"samconfig.toml: {name}={value} is not a value the template takes"
