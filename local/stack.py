@@ -394,7 +394,7 @@ class LocalStack:
     def _local_environment(self) -> dict[str, str]:
         env = {"AWS_ENDPOINT_URL": self.aws_proxy.url, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
                "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
-               "EXTERNAL_API_TOKEN": UPSTREAM_TOKEN, **LOCAL_ENVIRONMENT}
+               "EXTERNAL_API_TOKEN": UPSTREAM_TOKEN, "EXTERNAL_API_ALLOW_HTTP": "true", **LOCAL_ENVIRONMENT}
         if self.external_genesys:
             env.update(self.external_genesys)
         else:

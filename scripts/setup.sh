@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every tool `make test` needs, at pinned versions, into the project: Python packages into .venv
-# (requirements-dev.txt), npm packages into node_modules (package-lock.json), and cargo-deny and cargo-machete
+# (requirements-dev.txt), checkov into its own venv .tools/checkov, npm packages into node_modules (package-lock.json),
+# and cargo-deny and cargo-machete
 # into .tools/ (crates.io, --locked). Idempotent: each step is skipped when its stamp matches.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -26,6 +27,17 @@ if [ ! -f "$VENV/.dev-$py_hash.stamp" ]; then
   touch "$VENV/.dev-$py_hash.stamp"
 else
   echo "python tools up to date"
+fi
+
+ckv_hash="$(sha256sum tests/template/requirements-checkov.txt | cut -c1-16)"
+if [ ! -f ".tools/checkov/.stamp-$ckv_hash" ]; then
+  step "pip install checkov into .tools/checkov (its own venv: its pins clash with aws-sam-cli's; about a minute, once)"
+  rm -rf .tools/checkov
+  python3 -m venv .tools/checkov
+  .tools/checkov/bin/python -m pip install --disable-pip-version-check --quiet -r tests/template/requirements-checkov.txt
+  touch ".tools/checkov/.stamp-$ckv_hash"
+else
+  echo "checkov up to date"
 fi
 
 npm_hash="$(sha256sum package-lock.json | cut -c1-16)"

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from template_support import (
+    CONTRACTS,
     ASL,
     BINARIES,
     GENESYS_ACCOUNT_ROOT,
@@ -198,7 +199,8 @@ def test_globals_runtime_and_logging():
     assert g["Tracing"] == "Active"
     assert g["LoggingConfig"]["LogFormat"] == "JSON"
     assert 128 <= g["MemorySize"] <= 1024
-    assert "Environment" not in g, "each function gets only the variables its contract names"
+    # Each function gets only the variables its contract names; the one shared is the metrics namespace.
+    assert g["Environment"]["Variables"] == {"METRICS_NAMESPACE": {"Fn::Sub": "GenesysCx/${AWS::StackName}"}}
 
 
 def test_contracts_env_sections_were_read():
@@ -213,6 +215,10 @@ def test_contracts_env_sections_were_read():
 def test_environment_uses_only_names_from_contracts(binary):
     documented = contract_env_vars()[binary]
     used = set(env_vars(LOGICAL_ID[binary]))
+    # The one variable every function shares is documented once, with the invocation line it turns into metrics.
+    shared = {"METRICS_NAMESPACE"}
+    assert "`METRICS_NAMESPACE`" in CONTRACTS.read_text(encoding="utf-8").split("## Every function's log line")[1]
+    used -= shared
     assert used <= documented, f"{binary} gets {sorted(used - documented)}, not in docs/contracts.md for {binary}"
 
 
@@ -395,7 +401,23 @@ def test_table():
     assert t["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert t["SSESpecification"]["SSEEnabled"] is True
     assert t["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
-    assert RES["ConversationsTable"]["DeletionPolicy"] == "Retain"
+    assert t["DeletionProtectionEnabled"] == {"Fn::If": ["RetainData", True, False]}
+
+
+def test_state_survives_deleting_or_replacing_the_stack_unless_it_is_a_throw_away_stack():
+    assert PARAMS["DataRetention"]["Default"] == "Retain"
+    assert PARAMS["DataRetention"]["AllowedValues"] == ["Retain", "Delete"]
+    assert T["Transform"][0] == "AWS::LanguageExtensions", "Ref in DeletionPolicy needs the language extensions"
+    stateful = {lid for lid, r in RES.items() if r["Type"] in ("AWS::SQS::Queue", "AWS::DynamoDB::Table")}
+    assert {"ConversationsTable", "DeadLetterQueue", "EnrichmentQueue", "FanoutBufferQueue"} <= stateful
+    for lid in stateful:
+        assert RES[lid].get("DeletionPolicy") == {"Ref": "DataRetention"}, lid
+        assert RES[lid].get("UpdateReplacePolicy") == {"Ref": "DataRetention"}, lid
+
+
+def test_queues_nobody_redrives_into_refuse_redrives():
+    for lid in ("DeadLetterQueue", "FanoutDeadLetterQueue"):
+        assert RES[lid]["Properties"]["RedriveAllowPolicy"] == {"redrivePermission": "denyAll"}, lid
 
 
 def dead_letter_queues() -> set[str]:
@@ -506,10 +528,8 @@ ROLE_GRANTS = {
         send("EnrichmentDeadLetterQueue"),
     },
     "PipelineStateMachineRole": {
-        ("lambda:InvokeFunction", frozenset({"ValidateFunction"})),
-        ("lambda:InvokeFunction", frozenset({"ProcessFunction"})),
-        ("lambda:InvokeFunction", frozenset({"SaveFunction"})),
-        send("DeadLetterQueue"),
+        ("lambda:InvokeFunction", frozenset({"ValidateFunction", "ProcessFunction", "SaveFunction"})),
+        ("sqs:SendMessage", frozenset({"DeadLetterQueue"})),
         *LOGS_DELIVERY,
     },
     "GenesysDataActionInvokeRole": {("lambda:InvokeFunction", frozenset({"DataActionFunction"}))},
@@ -538,12 +558,13 @@ def test_state_machine_may_invoke_exactly_its_task_functions():
     invoked = {n for action, names in grants(CFN, "PipelineStateMachineRole") if action == "lambda:InvokeFunction"
                for n in names}
     assert invoked == used == {"ValidateFunction", "ProcessFunction", "SaveFunction"}
-    # SAM's LambdaInvokePolicy: the function and its versions/aliases, nothing wider.
+    # Exactly the functions' unqualified ARNs: no `function:<name>*` wildcard.
     for st in iam_statements(CFN):
         if st.role == "PipelineStateMachineRole" and "lambda:InvokeFunction" in st.actions:
-            (resource,) = st.resources
-            text, _ = resource["Fn::Sub"]
-            assert text.endswith(":function:${functionName}*"), text
+            assert sorted(st.resources, key=str) == sorted(
+                ({"Fn::GetAtt": [f, "Arn"]} for f in ("ValidateFunction", "ProcessFunction", "SaveFunction")), key=str)
+        if st.role == "PipelineStateMachineRole" and any(a.startswith("sqs:") for a in st.actions):
+            assert st.actions == ["sqs:SendMessage"] or st.actions == {"sqs:SendMessage"}, st.actions
 
 
 def test_secret_like_parameters_are_no_echo():
@@ -595,7 +616,8 @@ def test_genesys_role_trusts_only_the_genesys_account_with_the_org_id():
     (stmt,) = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
     assert stmt["Effect"] == "Allow"
     assert as_list(stmt["Action"]) == ["sts:AssumeRole"]
-    assert stmt["Principal"] == {"AWS": GENESYS_ACCOUNT_ROOT} or stmt["Principal"] == {"AWS": [GENESYS_ACCOUNT_ROOT]}
+    assert stmt["Principal"] == {"AWS": {"Fn::Sub": "arn:${AWS::Partition}:iam::${GenesysAwsAccountId}:root"}}
+    assert f"arn:aws:iam::{PARAMS['GenesysAwsAccountId']['Default']}:root" == GENESYS_ACCOUNT_ROOT
     assert stmt["Condition"] == {"StringEquals": {"sts:ExternalId": {"Ref": "GenesysOrgId"}}}
     statements = [s for p in role["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
     assert len(statements) == 1

@@ -43,7 +43,7 @@ pub fn tls_config(extra_pem: Option<&std::ffi::OsStr>) -> rustls::ClientConfig {
                 tracing::debug!(added, ignored, "SSL_CERT_FILE certificates trusted");
             }
             Err(e) => {
-                tracing::warn!(error = %e, "SSL_CERT_FILE could not be read; only the built-in roots are trusted")
+                tracing::warn!(error = %e, "SSL_CERT_FILE could not be read; only the built-in roots are trusted");
             }
         }
     }

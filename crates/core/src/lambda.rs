@@ -8,7 +8,8 @@
 //! - the optional warm-up (`WARM_CONNECTIONS=true`);
 //! - the runtime loop (`lambda_runtime::run`);
 //! - one structured line per invocation: `requestId`, `function`, `outcome` (a stable name),
-//!   `durationMs` and the function's own counts ([`Outcome::fields`]);
+//!   `durationMs` and the function's own counts ([`Outcome::fields`]), which is also the invocation's
+//!   CloudWatch metric record when `METRICS_NAMESPACE` is set ([`crate::metrics`]);
 //! - the exit code.
 
 use std::future::Future;
@@ -20,6 +21,7 @@ use serde_json::{Map, Value};
 use tracing::Level;
 
 use crate::config::{flag, ConfigError, Env, ProcessEnv};
+use crate::metrics::Unit;
 use crate::names::StableName;
 
 /// One Lambda function: its settings, its app (built once per container) and its handler.
@@ -66,6 +68,11 @@ pub trait Outcome {
 
     /// Extra fields for the log line (counts, statuses; never PII).
     fn fields(&self, _fields: &mut Map<String, Value>) {}
+
+    /// Which of those fields are CloudWatch metrics too (dimension `function`), with their units.
+    fn metrics(&self) -> &'static [(&'static str, Unit)] {
+        &[]
+    }
 }
 
 /// The error type of a function that answers every event (validate, enrich): it has no values.
@@ -112,8 +119,12 @@ pub async fn serve<F: Function>() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let outcome =
-        lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| invoke(&app, event))).await;
+    let namespace = crate::metrics::namespace(&env);
+    let namespace = namespace.as_deref();
+    let outcome = lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        invoke(&app, event, namespace)
+    }))
+    .await;
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -141,13 +152,17 @@ async fn init<F: Function>(env: &dyn Env) -> Result<F, ConfigError> {
     Ok(app)
 }
 
-async fn invoke<F: Function>(app: &F, event: LambdaEvent<Value>) -> Result<F::Output, F::Error> {
+async fn invoke<F: Function>(
+    app: &F,
+    event: LambdaEvent<Value>,
+    namespace: Option<&str>,
+) -> Result<F::Output, F::Error> {
     let invocation = Invocation::new(
         event.context.request_id.clone(),
         time_left(event.context.deadline),
     );
     let result = app.handle(event.payload, &invocation).await;
-    let (level, fields) = invocation_line::<F>(&invocation, &result);
+    let (level, fields) = invocation_line::<F>(&invocation, &result, namespace);
     crate::logging::write_line(level, "invocation", fields);
     result
 }
@@ -156,6 +171,7 @@ async fn invoke<F: Function>(app: &F, event: LambdaEvent<Value>) -> Result<F::Ou
 fn invocation_line<F: Function>(
     invocation: &Invocation,
     result: &Result<F::Output, F::Error>,
+    namespace: Option<&str>,
 ) -> (Level, Map<String, Value>) {
     let mut fields = Map::new();
     fields.insert("requestId".into(), invocation.request_id.clone().into());
@@ -174,7 +190,11 @@ fn invocation_line<F: Function>(
     };
     // Milliseconds with microsecond resolution: warm invocations take well under a millisecond.
     let micros = invocation.started.elapsed().as_micros() as f64;
-    fields.insert("durationMs".into(), (micros / 1000.0).into());
+    fields.insert(crate::metrics::DURATION.into(), (micros / 1000.0).into());
+    if let Some(namespace) = namespace {
+        let own = result.as_ref().map_or(&[][..], Outcome::metrics);
+        crate::metrics::embed(&mut fields, namespace, own);
+    }
     (level, fields)
 }
 
@@ -262,6 +282,9 @@ mod tests {
         fn fields(&self, fields: &mut Map<String, Value>) {
             fields.insert("stored".into(), self.0.into());
         }
+        fn metrics(&self) -> &'static [(&'static str, Unit)] {
+            &[("stored", Unit::Count)]
+        }
     }
 
     struct Probe;
@@ -284,17 +307,37 @@ mod tests {
     #[test]
     fn the_invocation_line_names_request_outcome_and_counts() {
         let invocation = Invocation::new("req-1", Duration::from_secs(1));
-        let (level, ok) = invocation_line::<Probe>(&invocation, &Ok(Answer(3)));
+        let (level, ok) = invocation_line::<Probe>(&invocation, &Ok(Answer(3)), None);
         assert_eq!(level, Level::INFO);
         assert_eq!(ok["requestId"], "req-1");
         assert_eq!(ok["function"], "probe");
         assert_eq!(ok["outcome"], "partial");
         assert_eq!(ok["stored"], 3);
         assert!(ok["durationMs"].as_f64().unwrap() >= 0.0);
-        let (level, failed) = invocation_line::<Probe>(&invocation, &Err(Failure::Gone));
+        assert!(ok.get("_aws").is_none(), "no namespace, no metrics");
+        let (level, failed) = invocation_line::<Probe>(&invocation, &Err(Failure::Gone), None);
         assert_eq!(level, Level::WARN);
         assert_eq!(failed["outcome"], "Test.Gone");
         assert_eq!(failed["errorMessage"], "the table is gone");
+    }
+
+    #[test]
+    fn with_a_namespace_the_line_is_also_the_metric_record() {
+        let invocation = Invocation::new("req-2", Duration::from_secs(1));
+        let (_, ok) = invocation_line::<Probe>(&invocation, &Ok(Answer(3)), Some("GenesysCx/s"));
+        let directives = ok["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+        assert_eq!(directives.len(), 2);
+        assert_eq!(directives[1]["Metrics"][0]["Name"], "stored");
+        assert_eq!(ok["invocations"], 1);
+        let (_, failed) =
+            invocation_line::<Probe>(&invocation, &Err(Failure::Gone), Some("GenesysCx/s"));
+        let directives = failed["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+        assert_eq!(
+            directives.len(),
+            1,
+            "a failed invocation has no counts of its own"
+        );
+        assert_eq!(failed["outcome"], "Test.Gone");
     }
 
     #[tokio::test]

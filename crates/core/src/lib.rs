@@ -6,6 +6,7 @@
 //!   loop, one log line per invocation).
 //! - [`config`]: reading the environment once, with errors that name the variable.
 //! - [`logging`]: JSON lines on stdout, each carrying the invocation's `requestId`.
+//! - [`metrics`]: CloudWatch metrics embedded in the invocation line (Embedded Metric Format).
 //! - [`names`]: stable error names, declared once per variant ([`stable_names!`]).
 //! - [`contract`]: what the parts of the pipeline hand each other (execution input, Task answers, records,
 //!   enrichment requests, dead letters) and the one check of an execution input.
@@ -22,6 +23,7 @@ pub mod genesys;
 pub mod http;
 pub mod lambda;
 pub mod logging;
+pub mod metrics;
 pub mod names;
 pub mod queue;
 pub mod redact;

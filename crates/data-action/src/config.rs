@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use gcx_core::config::{optional, seconds, url, ConfigError, Env};
+use gcx_core::config::{flag, optional, seconds, url, ConfigError, Env};
 use secrecy::SecretString;
 
 /// The upstream endpoint; required, an absolute http(s) URL (its own query is kept).
@@ -14,6 +14,9 @@ pub const URL_VAR: &str = "EXTERNAL_API_URL";
 pub const TOKEN_VAR: &str = "EXTERNAL_API_TOKEN";
 /// A Secrets Manager secret whose `SecretString` is the bearer token, read once at init.
 pub const TOKEN_SECRET_VAR: &str = "EXTERNAL_API_TOKEN_SECRET_ARN";
+/// `true` lets a bearer token go to an `http://` upstream: for local stand-ins only (the template never
+/// sets it, and its `ExternalApiUrl` takes https only).
+pub const ALLOW_HTTP_VAR: &str = "EXTERNAL_API_ALLOW_HTTP";
 /// Seconds the whole upstream exchange (retry included) may take; fractions allowed.
 pub const TIMEOUT_VAR: &str = "EXTERNAL_API_TIMEOUT";
 
@@ -62,6 +65,15 @@ impl Settings {
             }
         };
         let timeout = seconds(env, TIMEOUT_VAR, DEFAULT_TIMEOUT, MIN_TIMEOUT, MAX_TIMEOUT)?;
+        let allow_http = flag(env, ALLOW_HTTP_VAR, false)?;
+        if url.scheme() == "http" && !matches!(token, TokenSource::None) && !allow_http {
+            return Err(ConfigError::new(
+                URL_VAR,
+                format!(
+                    "is http://, so the bearer token would travel in cleartext; use https (or {ALLOW_HTTP_VAR}=true for a local stand-in)"
+                ),
+            ));
+        }
         Ok(Settings {
             url,
             token,
@@ -84,17 +96,42 @@ mod tests {
     }
 
     #[test]
+    fn a_token_never_goes_to_plain_http_unless_allowed() {
+        let e = Settings::from_env(&[(URL_VAR, "http://h/"), (TOKEN_VAR, "tok")]).unwrap_err();
+        assert_eq!(e.variable, URL_VAR);
+        assert!(e.to_string().contains("cleartext") && !e.to_string().contains("tok\""));
+        let e =
+            Settings::from_env(&[(URL_VAR, "http://h/"), (TOKEN_SECRET_VAR, "arn:x")]).unwrap_err();
+        assert_eq!(e.variable, URL_VAR);
+        assert!(Settings::from_env(&[(URL_VAR, "https://h/"), (TOKEN_VAR, "tok")]).is_ok());
+        assert!(
+            Settings::from_env(&[(URL_VAR, "http://h/")]).is_ok(),
+            "no token, nothing to leak"
+        );
+        assert!(Settings::from_env(&[
+            (URL_VAR, "http://h/"),
+            (TOKEN_VAR, "tok"),
+            (ALLOW_HTTP_VAR, "true")
+        ])
+        .is_ok());
+        let e =
+            Settings::from_env(&[(URL_VAR, "http://h/"), (ALLOW_HTTP_VAR, "maybe")]).unwrap_err();
+        assert_eq!(e.variable, ALLOW_HTTP_VAR);
+    }
+
+    #[test]
     fn token_timeout_and_secret() {
         let c = Settings::from_env(&[
             (URL_VAR, "http://127.0.0.1:9/x?k=v"),
             (TOKEN_VAR, " tok "),
             (TIMEOUT_VAR, "0.3"),
+            (ALLOW_HTTP_VAR, "true"),
         ])
         .unwrap();
         assert!(matches!(&c.token, TokenSource::Direct(t) if t.expose_secret() == "tok"));
         assert_eq!(c.timeout, Duration::from_millis(300));
         let c = Settings::from_env(&[
-            (URL_VAR, "http://h/"),
+            (URL_VAR, "https://h/"),
             (TOKEN_SECRET_VAR, "arn:aws:secretsmanager:x"),
         ])
         .unwrap();

@@ -22,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use gcx_core::config::{ConfigError, Env};
 use gcx_core::lambda::{Function, Invocation, Never, Outcome};
+use gcx_core::metrics::Unit;
 use gcx_core::redact::pii_ref;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
@@ -104,6 +105,13 @@ impl Outcome for Answer {
             millis(r.upstream_latency).into(),
         );
         fields.insert("attempts".into(), r.attempts.into());
+    }
+
+    fn metrics(&self) -> &'static [(&'static str, Unit)] {
+        &[
+            ("upstream_latency_ms", Unit::Milliseconds),
+            ("attempts", Unit::Count),
+        ]
     }
 }
 

@@ -32,6 +32,7 @@ use gcx_core::genesys::{
     mapping, CredentialSource, Endpoints, GenesysClient, GenesysError, RateLimiter,
 };
 use gcx_core::lambda::{Function, Invocation, Never, Outcome};
+use gcx_core::metrics::Unit;
 use gcx_core::names::StableName;
 use gcx_core::queue::{self, Outgoing};
 use serde::{Deserialize, Serialize};
@@ -152,7 +153,7 @@ gcx_core::stable_names!(RequestFailure {
 });
 
 /// What one invocation did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Report {
     /// Requests received.
@@ -175,6 +176,18 @@ pub struct Report {
     pub rate_limited: bool,
     /// The longest time from queueing to enrichment among the conversations written, ms.
     pub lag_ms: i64,
+    /// Each Genesys API request's time, ms (the first 100: what one metric record holds).
+    #[serde(skip)]
+    pub genesys_latency_ms: Vec<f64>,
+    /// Genesys answers 429 (Too Many Requests).
+    #[serde(skip)]
+    pub genesys_rate_limited: usize,
+    /// Genesys answers 5xx, and requests that got no answer.
+    #[serde(skip)]
+    pub genesys_unavailable: usize,
+    /// Token requests made (a new container, an expired or revoked token).
+    #[serde(skip)]
+    pub token_requests: u64,
     /// The messages to deliver again (Lambda's partial batch response).
     pub batch_item_failures: Vec<BatchItemFailure>,
 }
@@ -212,6 +225,34 @@ impl Outcome for Report {
             fields.insert(name.into(), n.into());
         }
         fields.insert("lagMs".into(), self.lag_ms.into());
+        fields.insert(
+            "genesysLatencyMs".into(),
+            self.genesys_latency_ms.clone().into(),
+        );
+        for (name, n) in [
+            ("genesysRateLimited", self.genesys_rate_limited),
+            ("genesysUnavailable", self.genesys_unavailable),
+        ] {
+            fields.insert(name.into(), n.into());
+        }
+        fields.insert("tokenRequests".into(), self.token_requests.into());
+    }
+
+    fn metrics(&self) -> &'static [(&'static str, Unit)] {
+        &[
+            ("requests", Unit::Count),
+            ("conversations", Unit::Count),
+            ("genesysRequests", Unit::Count),
+            ("enriched", Unit::Count),
+            ("notIndexed", Unit::Count),
+            ("requeued", Unit::Count),
+            ("deadLettered", Unit::Count),
+            ("lagMs", Unit::Milliseconds),
+            ("genesysLatencyMs", Unit::Milliseconds),
+            ("genesysRateLimited", Unit::Count),
+            ("genesysUnavailable", Unit::Count),
+            ("tokenRequests", Unit::Count),
+        ]
     }
 }
 
@@ -296,6 +337,7 @@ impl App {
     /// Handles one SQS batch of enrichment messages (or one enrichment message, invoked directly).
     pub async fn enrich(&self, event: Value, invocation: &Invocation) -> Report {
         let (message_ids, bodies) = messages(&event);
+        let tokens_before = self.genesys.tokens().requests_sent();
         let mut report = Report::default();
         let mut plan = Plan::default();
         let mut pending: BTreeMap<String, Vec<Tracked>> = BTreeMap::new();
@@ -369,7 +411,29 @@ impl App {
             }
         }
         self.send(plan, &message_ids, &mut report).await;
+        self.note_calls(&mut report, tokens_before);
         report
+    }
+
+    /// What Genesys saw of this invocation, for its metrics.
+    fn note_calls(&self, report: &mut Report, tokens_before: u64) {
+        for call in self.genesys.take_calls() {
+            match call.status {
+                429 => report.genesys_rate_limited += 1,
+                0 | 500..=599 => report.genesys_unavailable += 1,
+                _ => {}
+            }
+            if report.genesys_latency_ms.len() < 100 {
+                report
+                    .genesys_latency_ms
+                    .push((call.latency.as_secs_f64() * 1000.0 * 10.0).round() / 10.0);
+            }
+        }
+        report.token_requests = self
+            .genesys
+            .tokens()
+            .requests_sent()
+            .saturating_sub(tokens_before);
     }
 
     /// What a failed multi-get means for its chunk and the rest of the invocation.

@@ -27,6 +27,7 @@ use gcx_core::config::{integer, positive, required, ConfigError, Env};
 use gcx_core::contract::{Incomplete, PipelineEvent};
 use gcx_core::events::GenesysEvent;
 use gcx_core::lambda::{Function, Invocation, Outcome};
+use gcx_core::metrics::Unit;
 use gcx_core::queue::{self, Outgoing, SendError};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -188,6 +189,18 @@ impl Outcome for Report {
         ] {
             fields.insert(name.into(), n.into());
         }
+    }
+
+    fn metrics(&self) -> &'static [(&'static str, Unit)] {
+        &[
+            ("events", Unit::Count),
+            ("executions", Unit::Count),
+            ("started", Unit::Count),
+            ("duplicates", Unit::Count),
+            ("skipped", Unit::Count),
+            ("deadLettered", Unit::Count),
+            ("failed", Unit::Count),
+        ]
     }
 }
 

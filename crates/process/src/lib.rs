@@ -14,6 +14,7 @@ use gcx_core::contract::{
 };
 use gcx_core::events::DetailTopic;
 use gcx_core::lambda::{Function, Invocation, Outcome};
+use gcx_core::metrics::Unit;
 use serde_json::{Map, Value};
 
 /// Topics enriched when `ENRICH_TOPICS` is not set: the ones after which the analytics record is complete
@@ -117,6 +118,14 @@ impl Outcome for Answer {
         fields.insert("records".into(), self.0.records.len().into());
         fields.insert("enrich".into(), self.0.enrich.len().into());
         fields.insert("deadLetters".into(), self.0.dead_letters.len().into());
+    }
+
+    fn metrics(&self) -> &'static [(&'static str, Unit)] {
+        &[
+            ("records", Unit::Count),
+            ("enrich", Unit::Count),
+            ("deadLetters", Unit::Count),
+        ]
     }
 }
 

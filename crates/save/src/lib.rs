@@ -20,6 +20,7 @@ use gcx_core::contract::{
     Stage, TaskInput,
 };
 use gcx_core::lambda::{Function, Invocation, Outcome};
+use gcx_core::metrics::Unit;
 use gcx_core::queue::{self, Outgoing, SendError};
 use serde_json::{Map, Value};
 
@@ -308,6 +309,16 @@ impl Outcome for Answer {
         ] {
             fields.insert(name.into(), n.into());
         }
+    }
+
+    fn metrics(&self) -> &'static [(&'static str, Unit)] {
+        &[
+            ("stored", Unit::Count),
+            ("stale", Unit::Count),
+            ("duplicate", Unit::Count),
+            ("deadLettered", Unit::Count),
+            ("enrichmentQueued", Unit::Count),
+        ]
     }
 }
 

@@ -76,6 +76,7 @@ async fn data_action_logs_hold_no_token_and_no_customer_id() {
             &[
                 ("EXTERNAL_API_URL", &url),
                 ("EXTERNAL_API_TOKEN", UPSTREAM_TOKEN),
+                ("EXTERNAL_API_ALLOW_HTTP", "true"),
                 ("EXTERNAL_API_TIMEOUT", "1"),
             ],
         );

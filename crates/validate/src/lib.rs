@@ -8,6 +8,7 @@ use gcx_core::contract::{
     check_event, events_of, DeadLetter, Rejection, Stage, TaskInput, Validated,
 };
 use gcx_core::lambda::{Function, Invocation, Never, Outcome};
+use gcx_core::metrics::Unit;
 use serde_json::{Map, Value};
 
 /// Why an event may not be processed; the dead letter's `error`.
@@ -85,6 +86,10 @@ impl Outcome for Answer {
     fn fields(&self, fields: &mut Map<String, Value>) {
         fields.insert("valid".into(), self.0.events.len().into());
         fields.insert("invalid".into(), self.0.dead_letters.len().into());
+    }
+
+    fn metrics(&self) -> &'static [(&'static str, Unit)] {
+        &[("valid", Unit::Count), ("invalid", Unit::Count)]
     }
 }
 

@@ -59,3 +59,38 @@ fn answers_valid_and_invalid_inputs_without_failing() {
         "a deep payload must not crash the process: {out:?}"
     );
 }
+
+#[test]
+fn with_a_metrics_namespace_the_invocation_line_is_a_cloudwatch_metric_record() {
+    let f = FunctionProcess::start(
+        env!("CARGO_BIN_EXE_validate"),
+        &[("METRICS_NAMESPACE", "GenesysCx/test-stack")],
+    );
+    let input: Value =
+        serde_json::from_str(include_str!("../../../events/pipeline/validate-input.json")).unwrap();
+    let out = f.invoke(&input);
+    let line = f.assert_logged_with_request_id(&out);
+    // Embedded Metric Format: every metric named in a directive is a number at the top level, and
+    // every dimension a string.
+    let directives = line["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+    assert!(line["_aws"]["Timestamp"].is_u64());
+    let mut names = Vec::new();
+    for d in directives {
+        assert_eq!(d["Namespace"], "GenesysCx/test-stack");
+        for dims in d["Dimensions"].as_array().unwrap() {
+            for dim in dims.as_array().unwrap() {
+                assert!(line[dim.as_str().unwrap()].is_string(), "{dim}: {line}");
+            }
+        }
+        for m in d["Metrics"].as_array().unwrap() {
+            let name = m["Name"].as_str().unwrap();
+            assert!(line[name].is_number(), "{name}: {line}");
+            names.push(name.to_owned());
+        }
+    }
+    assert_eq!(names, ["invocations", "durationMs", "valid", "invalid"]);
+    assert_eq!(
+        (line["valid"].clone(), line["invalid"].clone()),
+        (json!(2), json!(1))
+    );
+}

@@ -2,8 +2,8 @@
 //! request within the budget ([`RateLimiter`]), answers mapped by [`super::response::classify`]. Built once
 //! per container; clones share the connection pool, the token cache and the budget.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::auth::{Credentials, TokenCache};
 use super::error::GenesysError;
@@ -24,7 +24,21 @@ pub struct GenesysClient {
     tokens: TokenCache,
     timeout: Duration,
     budget: Option<RateLimiter>,
+    calls: Arc<Mutex<Vec<Call>>>,
 }
+
+/// One API request as it went: the HTTP status (0 when no answer came) and how long the exchange took
+/// (the budget and token waits not included). The caller drains them for its metrics ([`GenesysClient::take_calls`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Call {
+    /// The HTTP status; 0 for a timeout or a connection failure.
+    pub status: u16,
+    /// From sending the request to having the whole body.
+    pub latency: Duration,
+}
+
+/// At most this many calls are kept between two drains (a caller that never drains keeps memory flat).
+const MAX_KEPT_CALLS: usize = 1000;
 
 /// What a multi-get answered, by conversation.
 #[derive(Debug, Clone, Default)]
@@ -60,6 +74,26 @@ impl GenesysClient {
             tokens,
             timeout,
             budget,
+            calls: Arc::default(),
+        }
+    }
+
+    /// The API requests made since the last call, oldest first.
+    pub fn take_calls(&self) -> Vec<Call> {
+        self.calls
+            .lock()
+            .map(|mut calls| std::mem::take(&mut *calls))
+            .unwrap_or_default()
+    }
+
+    fn note(&self, status: u16, started: Instant) {
+        if let Ok(mut calls) = self.calls.lock() {
+            if calls.len() < MAX_KEPT_CALLS {
+                calls.push(Call {
+                    status,
+                    latency: started.elapsed(),
+                });
+            }
         }
     }
 
@@ -131,7 +165,8 @@ impl GenesysClient {
                         reason: "access token is not a valid header value".into(),
                     })?;
             bearer.set_sensitive(true);
-            let response = self
+            let started = Instant::now();
+            let response = match self
                 .http
                 .get(url.clone())
                 .header(reqwest::header::AUTHORIZATION, bearer)
@@ -139,15 +174,23 @@ impl GenesysClient {
                 .timeout(self.timeout)
                 .send()
                 .await
-                .map_err(|e| GenesysError::transport("API request", &e))?;
+            {
+                Ok(response) => response,
+                Err(e) => {
+                    self.note(0, started);
+                    return Err(GenesysError::transport("API request", &e));
+                }
+            };
             let status = response.status().as_u16();
             if status == 401 && !refreshed {
+                self.note(status, started);
                 self.tokens.invalidate(&token).await;
                 refreshed = true;
                 continue;
             }
             let headers = response.headers().clone();
             let body = read_bounded(response, MAX_BODY).await;
+            self.note(status, started);
             let answer = classify(Endpoint::Api, status, &headers, body);
             if let (
                 Err(GenesysError::RateLimited {

@@ -12,7 +12,7 @@ pub mod region;
 pub mod response;
 
 pub use auth::{AccessToken, CredentialSource, Credentials, TokenCache};
-pub use client::{Fetched, GenesysClient};
+pub use client::{Call, Fetched, GenesysClient};
 pub use error::{ApiErrorBody, GenesysError};
 pub use limiter::RateLimiter;
 pub use models::ConversationDetails;

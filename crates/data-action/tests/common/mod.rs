@@ -47,7 +47,11 @@ pub fn output_schema() -> Value {
 
 /// Starts the built data-action binary with `url` as `EXTERNAL_API_URL` plus `env`.
 pub fn start(url: &str, env: &[(&str, &str)]) -> FunctionProcess {
-    let mut all = vec![("EXTERNAL_API_URL", url)];
+    // The stand-ins speak plain http on loopback.
+    let mut all = vec![
+        ("EXTERNAL_API_URL", url),
+        ("EXTERNAL_API_ALLOW_HTTP", "true"),
+    ];
     all.extend_from_slice(env);
     FunctionProcess::start(env!("CARGO_BIN_EXE_data-action"), &all)
 }
