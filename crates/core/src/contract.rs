@@ -360,6 +360,27 @@ pub struct DeadLetter {
 }
 
 impl DeadLetter {
+    /// One log line for it, so a dead letter can be found from its event id or Genesys correlation id
+    /// without reading the queue (the cause is already free of PII and secrets).
+    pub fn log(&self) {
+        // A conversation id that is not a UUID may be anything a producer put there: only its reference.
+        let conversation =
+            if is_hyphenated_uuid(&self.conversation_id) || self.conversation_id.is_empty() {
+                self.conversation_id.clone()
+            } else {
+                format!("ref:{}", crate::redact::pii_ref(&self.conversation_id))
+            };
+        tracing::warn!(
+            event_id = %self.event_id,
+            conversation_id = %conversation,
+            correlation_id = self.correlation_id.as_deref().unwrap_or_default(),
+            error = %self.error,
+            stage = ?self.stage,
+            cause = %self.cause,
+            "dead-lettered"
+        );
+    }
+
     /// A dead letter for a valid event.
     pub fn for_event<E: StableName + std::fmt::Display>(
         event: &PipelineEvent,

@@ -283,10 +283,9 @@ impl Plan {
 
     fn dead_letter(&mut self, tracked: &[Tracked], failure: &RequestFailure) {
         for t in tracked {
-            self.letters.push((
-                DeadLetter::for_request(&t.request, failure),
-                Some(t.message),
-            ));
+            let letter = DeadLetter::for_request(&t.request, failure);
+            letter.log();
+            self.letters.push((letter, Some(t.message)));
         }
     }
 }

@@ -301,6 +301,13 @@ impl App {
                 Started::New => {
                     report.executions += 1;
                     report.started += batch.events.len();
+                    // Genesys's correlation ids lead from a notification to the execution carrying it.
+                    let correlation_ids: Vec<&str> = batch
+                        .events
+                        .iter()
+                        .filter_map(|e| e.correlation_id.as_deref())
+                        .collect();
+                    tracing::info!(execution = %batch.name, events = batch.events.len(), correlation_ids = ?correlation_ids, "execution started");
                 }
                 Started::Existing => report.duplicates += batch.events.len(),
                 Started::Failed(cause) => {

@@ -215,6 +215,7 @@ impl App {
         queue::send_all(&self.sqs, &self.settings.dead_letter_queue_url, &letters)
             .await
             .map_err(SaveError::QueueUnavailable)?;
+        dead_letters.iter().for_each(DeadLetter::log);
         saved.dead_lettered = dead_letters.len();
         Ok(saved)
     }
