@@ -51,7 +51,7 @@ FUNCTIONS = {lid: res["Metadata"]["BuildProperties"]["Binary"] for lid, res in R
 LOGICAL_ID = {binary: lid for lid, binary in FUNCTIONS.items()}
 SQS_POLL = frozenset({"sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilityBatch", "sqs:DeleteMessage",
                       "sqs:DeleteMessageBatch", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"})
-SQS_SEND_ACTION = "sqs:SendMessage*"  # SAM's SQSSendMessagePolicy
+SQS_SEND_ACTION = "sqs:SendMessage"  # exactly: SendMessageBatch needs the same permission
 GENESYS_SECRET = frozenset({"GenesysCredentialsSecretArn", "GenesysCredentialsSecret"})
 
 
@@ -473,7 +473,10 @@ def test_outputs():
 # ------------------------------------------------------------------------------------------ security
 
 
-def test_no_wildcard_resource_except_logs_delivery():
+XRAY_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+
+
+def test_no_wildcard_resource_except_logs_delivery_and_tracing():
     statements = iam_statements(CFN)
     assert len(statements) > 5
     for st in statements:
@@ -481,18 +484,27 @@ def test_no_wildcard_resource_except_logs_delivery():
             continue
         assert not any(a == "*" or a.endswith(":*") for a in st.actions), f"{st.owner}: wildcard action {st.actions}"
         if "*" in st.resources:
-            extra = set(st.actions) - LOGS_DELIVERY_ACTIONS
+            extra = set(st.actions) - LOGS_DELIVERY_ACTIONS - XRAY_ACTIONS
             assert not extra, f"{st.owner}: Resource '*' for {sorted(extra)}"
     wildcard_owners = {st.role for st in statements if "*" in st.resources}
-    assert wildcard_owners == {"PipelineStateMachineRole"}, wildcard_owners
+    assert wildcard_owners == {"PipelineStateMachineRole", *(f"{f}Role" for f in FUNCTIONS)}, wildcard_owners
 
 
-def test_wildcard_resource_is_documented_in_the_template():
-    text = TEMPLATE.read_text(encoding="utf-8")
-    star = [i for i, line in enumerate(text.splitlines()) if re.search(r"Resource:\s*['\"]\*['\"]", line)]
-    assert len(star) == 1, "exactly one Resource '*' (logs delivery)"
-    before = "\n".join(text.splitlines()[max(0, star[0] - 20): star[0]])
-    assert "resource-level permissions" in before
+def test_wildcard_resources_are_documented_in_the_template():
+    lines = TEMPLATE.read_text(encoding="utf-8").splitlines()
+    star = [i for i, line in enumerate(lines) if re.search(r"Resource:\s*['\"]\*['\"]", line)]
+    assert len(star) == 1 + len(FUNCTIONS), "logs delivery, and X-Ray once per function role"
+    for i in star:
+        assert "resource-level permissions" in "\n".join(lines[max(0, i - 20): i]), lines[i - 3: i + 1]
+
+
+def test_each_function_writes_only_its_own_log_group():
+    for lid in FUNCTIONS:
+        role = RES[lid]["Properties"]["Role"]
+        assert role == {"Fn::GetAtt": [f"{lid}Role", "Arn"]}, lid
+        logs = {(a, names) for a, names in grants(CFN, f"{lid}Role") if a.startswith("logs:")}
+        group = RES[lid]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert logs == {("logs:CreateLogStream", frozenset({group})), ("logs:PutLogEvents", frozenset({group}))}, lid
 
 
 def test_managed_policies_are_only_logs_and_tracing():
@@ -505,22 +517,31 @@ def test_managed_policies_are_only_logs_and_tracing():
 
 # Everything each role may do: {(action, the template names its resources reference)} (both Fn::If branches).
 LOGS_DELIVERY = {(a, frozenset({"*"})) for a in LOGS_DELIVERY_ACTIONS}
+def own_logs(group: str) -> set:
+    return {("logs:CreateLogStream", frozenset({group})), ("logs:PutLogEvents", frozenset({group})),
+            ("xray:PutTraceSegments", frozenset({"*"})), ("xray:PutTelemetryRecords", frozenset({"*"}))}
+
+
 ROLE_GRANTS = {
-    "DataActionFunctionRole": {("secretsmanager:GetSecretValue", frozenset({"ExternalApiTokenSecretArn"}))},
+    "DataActionFunctionRole": {
+        *own_logs("DataActionLogGroup"),("secretsmanager:GetSecretValue", frozenset({"ExternalApiTokenSecretArn"}))},
     "FanoutFunctionRole": {
+        *own_logs("FanoutLogGroup"),
         ("states:StartExecution", frozenset({"PipelineStateMachine"})),
         send("EventDeadLetterQueue"),
         ("sqs:SendMessage", frozenset({"FanoutDeadLetterQueue"})),  # SAM's, for the on-failure destination
         *poll("FanoutBufferQueue"),
     },
-    "ValidateFunctionRole": set(),
-    "ProcessFunctionRole": set(),
+    "ValidateFunctionRole": own_logs("ValidateLogGroup"),
+    "ProcessFunctionRole": own_logs("ProcessLogGroup"),
     "SaveFunctionRole": {
+        *own_logs("SaveLogGroup"),
         ("dynamodb:UpdateItem", frozenset({"ConversationsTable"})),
         send("EnrichmentQueue"),
         send("DeadLetterQueue"),
     },
     "EnrichFunctionRole": {
+        *own_logs("EnrichLogGroup"),
         ("secretsmanager:GetSecretValue", GENESYS_SECRET),
         ("dynamodb:UpdateItem", frozenset({"ConversationsTable"})),
         *poll("EnrichmentQueue"),
