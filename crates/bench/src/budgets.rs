@@ -148,6 +148,9 @@ pub fn load(path: &Path) -> Result<Vec<Budget>, String> {
 
 /// A number for people: three significant-ish digits.
 pub fn figure(v: f64) -> String {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        return format!("{v:.0}");
+    }
     match v.abs() {
         a if a >= 100.0 => format!("{v:.0}"),
         a if a >= 10.0 => format!("{v:.1}"),
@@ -164,7 +167,10 @@ pub fn evaluate(budget: &Budget, results: &Value) -> Verdict {
         (None, Some(v)) => Some((v, format!("{} {unit}", figure(v)))),
         (Some(over), Some(v)) => at(over).filter(|d| *d != 0.0).map(|d| {
             let ratio = v / d;
-            (ratio, format!("{} / {} = {} {unit}", figure(v), figure(d), figure(ratio)))
+            (
+                ratio,
+                format!("{} / {} = {} {unit}", figure(v), figure(d), figure(ratio)),
+            )
         }),
         (_, None) => None,
     };
@@ -220,19 +226,29 @@ mod tests {
 
     #[test]
     fn plain_ratio_missing_and_optional_budgets() {
-        let results = json!({"functions": {"a": {"init_ms": {"p50": 6.0}}, "b": {"init_ms": {"p50": 2.0}}}});
-        let plain = budget(json!({"id": "a.init", "description": "", "pointer": "/functions/a/init_ms/p50",
-            "comparison": "<=", "limit": 10, "unit": "ms"}));
+        let results =
+            json!({"functions": {"a": {"init_ms": {"p50": 6.0}}, "b": {"init_ms": {"p50": 2.0}}}});
+        let plain = budget(
+            json!({"id": "a.init", "description": "", "pointer": "/functions/a/init_ms/p50",
+            "comparison": "<=", "limit": 10, "unit": "ms"}),
+        );
         assert_eq!(evaluate(&plain, &results).status, Status::Pass);
-        let ratio = budget(json!({"id": "a.vs-b", "description": "", "pointer": "/functions/a/init_ms/p50",
-            "over": "/functions/b/init_ms/p50", "comparison": "<=", "limit": 2}));
+        let ratio = budget(
+            json!({"id": "a.vs-b", "description": "", "pointer": "/functions/a/init_ms/p50",
+            "over": "/functions/b/init_ms/p50", "comparison": "<=", "limit": 2}),
+        );
         let v = evaluate(&ratio, &results);
         assert_eq!((v.status, v.value), (Status::Fail, Some(3.0)));
-        assert_eq!(v.shown, "6.00 / 2.00 = 3.00");
-        let missing = budget(json!({"id": "c.init", "description": "", "pointer": "/functions/c/init_ms/p50",
-            "comparison": "==", "limit": 1}));
+        assert_eq!(v.shown, "6 / 2 = 3");
+        let missing = budget(
+            json!({"id": "c.init", "description": "", "pointer": "/functions/c/init_ms/p50",
+            "comparison": "==", "limit": 1}),
+        );
         assert_eq!(evaluate(&missing, &results).status, Status::Fail);
-        let optional = Budget { optional: true, ..missing };
+        let optional = Budget {
+            optional: true,
+            ..missing
+        };
         assert_eq!(evaluate(&optional, &results).status, Status::Skip);
     }
 

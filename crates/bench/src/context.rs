@@ -146,7 +146,10 @@ impl Context {
         let stage = Stage::start(&settings.root)?;
         let (baseline, baseline_note) = match baseline {
             Ok(Some(b)) => (Some(b), None),
-            Ok(None) => (None, Some("no baseline directory: the project's figures alone".into())),
+            Ok(None) => (
+                None,
+                Some("no baseline directory: the project's figures alone".into()),
+            ),
             Err(e) => (None, Some(e)),
         };
         Ok(Context {

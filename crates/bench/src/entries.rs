@@ -143,7 +143,7 @@ fn fanout(ctx: &Context) -> Result<Entry<'_>, String> {
     })
 }
 
-/// save pointed at `endpoint` for DynamoDB and SQS.
+/// save writing to `table` and queueing to `enrichment` and `dlq` (the caller adds the endpoint).
 pub fn save_target(
     ctx: &Context,
     table: &str,
@@ -218,7 +218,10 @@ fn enrich(ctx: &Context) -> Result<Entry<'_>, String> {
         .with("GENESYS_CLIENT_SECRET", CLIENT_SECRET)
         .with("DYNAMODB_TABLE_NAME", ENRICH_TABLE)
         .with("ENRICHMENT_QUEUE_URL", &stage.queues.enrichment)
-        .with("ENRICHMENT_DEAD_LETTER_QUEUE_URL", &stage.queues.enrichment_dlq)
+        .with(
+            "ENRICHMENT_DEAD_LETTER_QUEUE_URL",
+            &stage.queues.enrichment_dlq,
+        )
         // The budget must not make the bench wait: it measures work, not the request budget.
         .with("GENESYS_REQUESTS_PER_MINUTE", "100000")
         .with("ENRICH_MAX_CONCURRENCY", "1");
@@ -256,8 +259,11 @@ fn seeds(ctx: &Context) -> Result<Vec<Entry<'_>>, String> {
     let wrapped = &ctx.fixtures.wrapped;
     let mut out = vec![Entry {
         name: SEED_DATA_ACTION,
-        target: Target::new(SEED_DATA_ACTION, baseline.wrapper("seed_data_action.lambda_handler")?)
-            .with("EXTERNAL_API_URL", &ctx.stage.upstream.url()),
+        target: Target::new(
+            SEED_DATA_ACTION,
+            baseline.wrapper("seed_data_action.lambda_handler")?,
+        )
+        .with("EXTERNAL_API_URL", &ctx.stage.upstream.url()),
         against: "upstream stand-in".into(),
         event: "events/data-action/wrapped.json".into(),
         event_for: Box::new(|_| wrapped.clone()),
@@ -268,9 +274,12 @@ fn seeds(ctx: &Context) -> Result<Vec<Entry<'_>>, String> {
         let fixtures = &ctx.fixtures;
         out.push(Entry {
             name: SEED_FANOUT,
-            target: Target::new(SEED_FANOUT, baseline.wrapper("seed_fanout_fixed.lambda_handler")?)
-                .with("STATE_MACHINE_ARN", STATE_MACHINE_ARN)
-                .with("AWS_ENDPOINT_URL", &ctx.stage.sfn.server.uri()),
+            target: Target::new(
+                SEED_FANOUT,
+                baseline.wrapper("seed_fanout_fixed.lambda_handler")?,
+            )
+            .with("STATE_MACHINE_ARN", STATE_MACHINE_ARN)
+            .with("AWS_ENDPOINT_URL", &ctx.stage.sfn.server.uri()),
             against: "Step Functions stand-in (no delay)".into(),
             event: "one event (customer-end.json, new id) per invocation".into(),
             event_for: Box::new(|i| fixtures.customer_end("seed-warm", i)),

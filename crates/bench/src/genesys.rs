@@ -21,7 +21,7 @@ pub struct GenesysStandIn {
     child: Child,
     /// `http://127.0.0.1:<port>`: both `GENESYS_LOGIN_URL` and `GENESYS_API_URL`.
     pub base: String,
-    _log: tempfile::NamedTempFile,
+    log: tempfile::NamedTempFile,
 }
 
 /// The Python that runs the stand-in: `GENESYS_STANDIN_PYTHON`, else the project's `.venv` (the stand-in
@@ -57,7 +57,7 @@ impl GenesysStandIn {
         let mut standin = GenesysStandIn {
             child,
             base: format!("http://127.0.0.1:{port}"),
-            _log: log,
+            log,
         };
         standin.wait_ready(http)?;
         Ok(standin)
@@ -70,11 +70,14 @@ impl GenesysStandIn {
                 return Ok(());
             }
             if let Ok(Some(status)) = self.child.try_wait() {
-                let log = std::fs::read_to_string(self._log.path()).unwrap_or_default();
+                let log = std::fs::read_to_string(self.log.path()).unwrap_or_default();
                 return Err(format!("the Genesys stand-in exited: {status}\n{log}"));
             }
             if Instant::now() > until {
-                return Err(format!("the Genesys stand-in at {} did not answer within 20 s", self.base));
+                return Err(format!(
+                    "the Genesys stand-in at {} did not answer within 20 s",
+                    self.base
+                ));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -87,7 +90,10 @@ impl GenesysStandIn {
     /// Makes `ids` known conversations (`POST /__admin/conversations`); answers how many it knows.
     pub fn register(&self, http: &Http, ids: &[String]) -> Result<u64, String> {
         let body: Vec<Value> = ids.iter().map(|id| json!({"conversationId": id})).collect();
-        let answer = http.json(&Req::post(self.admin("conversations"), json!(body).to_string()))?;
+        let answer = http.json(&Req::post(
+            self.admin("conversations"),
+            json!(body).to_string(),
+        ))?;
         Ok(answer["known"].as_u64().unwrap_or(0))
     }
 

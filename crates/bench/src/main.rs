@@ -124,7 +124,10 @@ static STARTED: OnceLock<Instant> = OnceLock::new();
 /// A progress line on stderr, stamped with the seconds since the start.
 pub fn say(message: &str) {
     let started = STARTED.get_or_init(Instant::now);
-    eprintln!("[bench {:>6.1}s] {message}", started.elapsed().as_secs_f64());
+    eprintln!(
+        "[bench {:>6.1}s] {message}",
+        started.elapsed().as_secs_f64()
+    );
 }
 
 /// The workspace root (this crate is `crates/bench`).
@@ -177,16 +180,23 @@ fn settings(args: &Args, root: &Path) -> Result<Settings, String> {
 /// Runs what the arguments ask; `Ok(false)` only with `--strict` and a missed budget.
 fn run(args: &Args) -> Result<bool, String> {
     let root = workspace_root();
-    let budget_file = args.budgets.clone().unwrap_or_else(|| root.join("bench/budgets.json"));
+    let budget_file = args
+        .budgets
+        .clone()
+        .unwrap_or_else(|| root.join("bench/budgets.json"));
     let budgets = budgets::load(&budget_file)?;
     let settings = settings(args, &root)?;
     if let Some(builds) = &args.variants {
         return variants(args, &settings, builds);
     }
     if let Some(file) = &args.report {
-        let file = file.clone().unwrap_or_else(|| root.join("bench/results.json"));
-        let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let doc: Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+        let file = file
+            .clone()
+            .unwrap_or_else(|| root.join("bench/results.json"));
+        let text =
+            std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let doc: Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
         let verdicts = budgets::evaluate_all(&budgets, &doc);
         print!("{}", report::table(&doc, &verdicts));
         return Ok(!args.strict || verdicts.iter().all(|v| v.status != budgets::Status::Fail));
@@ -205,7 +215,10 @@ fn run(args: &Args) -> Result<bool, String> {
     doc["budgets"] = budgets::to_json(&verdicts);
     doc["all_budgets_pass"] = json!(verdicts.iter().all(|v| v.status != budgets::Status::Fail));
     print!("{}", report::table(&doc, &verdicts));
-    let out = args.out.clone().unwrap_or_else(|| root.join("bench/results.json"));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| root.join("bench/results.json"));
     write_json(&out, &doc)?;
     println!("results written to {}", out.display());
     Ok(!args.strict || doc["all_budgets_pass"] == json!(true))
@@ -216,8 +229,12 @@ fn find_baseline(args: &Args, root: &Path) -> Result<Option<baseline::Baseline>,
     if args.no_baseline {
         return Ok(None);
     }
-    let dir = args.baseline_dir.clone().unwrap_or_else(|| baseline::default_dir(root));
-    let venv = std::env::var_os("BASELINE_VENV").map_or_else(|| root.join(".venv-baseline"), PathBuf::from);
+    let dir = args
+        .baseline_dir
+        .clone()
+        .unwrap_or_else(|| baseline::default_dir(root));
+    let venv = std::env::var_os("BASELINE_VENV")
+        .map_or_else(|| root.join(".venv-baseline"), PathBuf::from);
     let found = baseline::Baseline::find(&dir, &venv);
     match &found {
         Ok(Some(b)) => say(&format!("baseline: {}", b.dir.display())),
@@ -273,8 +290,15 @@ fn describe(doc: &mut Value, ctx: &Context, info: Value) {
     doc["baseline"] = json!({ "dir": dir, "note": ctx.baseline_note });
 }
 
-fn variants(args: &Args, settings: &Settings, builds: &[(String, PathBuf)]) -> Result<bool, String> {
-    let out = args.out.clone().unwrap_or_else(|| settings.root.join("bench/variants.json"));
+fn variants(
+    args: &Args,
+    settings: &Settings,
+    builds: &[(String, PathBuf)],
+) -> Result<bool, String> {
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| settings.root.join("bench/variants.json"));
     let variants = phase::variants::run(settings, builds)?;
     let info = machine::describe(&settings.root);
     let record = json!({

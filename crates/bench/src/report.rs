@@ -10,7 +10,9 @@ use crate::entries::{BARE, FUNCTIONS, SEED_DATA_ACTION, SEED_FANOUT};
 
 /// The number at `pointer`, NaN when absent.
 fn num(v: &Value, pointer: &str) -> f64 {
-    v.pointer(pointer).and_then(Value::as_f64).unwrap_or(f64::NAN)
+    v.pointer(pointer)
+        .and_then(Value::as_f64)
+        .unwrap_or(f64::NAN)
 }
 
 /// The table's rows, in order: the project's functions, bench-bare, the seeds (those present).
@@ -62,11 +64,22 @@ fn functions(w: &mut String, r: &Value, verdicts: &[Verdict]) {
     let _ = writeln!(
         w,
         "{:<22} {:>22} {:>8} {:>17} {:>5} {:>7} {:>7} {:>6}  budgets",
-        "function", "init ms min/med/max", "1st inv", "warm p50/p99 ms", "n", "RSS MB", "bin MB", "zip MB"
+        "function",
+        "init ms min/med/max",
+        "1st inv",
+        "warm p50/p99 ms",
+        "n",
+        "RSS MB",
+        "bin MB",
+        "zip MB"
     );
     let _ = writeln!(w, "{}", "-".repeat(118));
     for (name, f) in rows(r) {
-        let size = |key: &str| f.get(key).and_then(Value::as_f64).map_or("-".into(), |v| format!("{v:.2}"));
+        let size = |key: &str| {
+            f.get(key)
+                .and_then(Value::as_f64)
+                .map_or("-".into(), |v| format!("{v:.2}"))
+        };
         let _ = writeln!(
             w,
             "{name:<22} {:>6.2} /{:>6.2} /{:>6.2} {:>8.2} {:>8.3} /{:>7.3} {:>5} {:>7.2} {:>7} {:>6}  {}",
@@ -79,25 +92,49 @@ fn functions(w: &mut String, r: &Value, verdicts: &[Verdict]) {
     let _ = writeln!(w, "\n  1st inv = median first invocation of a fresh process; n = timed warm invocations; RSS = peak VmHWM of any of its processes.");
     for (name, f) in rows(r) {
         let text = |key: &str| f.get(key).and_then(Value::as_str).unwrap_or("?").to_owned();
-        let _ = writeln!(w, "  {name:<22} {} against {}", text("event"), text("against"));
+        let _ = writeln!(
+            w,
+            "  {name:<22} {} against {}",
+            text("event"),
+            text("against")
+        );
     }
     for (name, f) in rows(r) {
         if let Some(a) = f.get("arm64").filter(|a| a.is_object()) {
-            let _ = writeln!(w, "  {name:<22} arm64 (cargo lambda): binary {:.2} MB, zip {:.2} MB", num(a, "/binary_mb"), num(a, "/zip_mb"));
+            let _ = writeln!(
+                w,
+                "  {name:<22} arm64 (cargo lambda): binary {:.2} MB, zip {:.2} MB",
+                num(a, "/binary_mb"),
+                num(a, "/zip_mb")
+            );
         }
     }
 }
 
 fn batch_and_enrich(w: &mut String, r: &Value) {
-    let _ = writeln!(w, "\nbatch Tasks, {} events per invocation (warm p50 per event):", num(r, "/batch_tasks/events_per_batch"));
+    let _ = writeln!(
+        w,
+        "\nbatch Tasks, {} events per invocation (warm p50 per event):",
+        num(r, "/batch_tasks/events_per_batch")
+    );
     for task in ["validate", "process", "save"] {
-        let _ = write!(w, "  {task:<9} {:>7.0} us per event", num(r, &format!("/batch_tasks/tasks/{task}/warm_p50_per_event_us")));
+        let _ = write!(
+            w,
+            "  {task:<9} {:>7.0} us per event",
+            num(
+                r,
+                &format!("/batch_tasks/tasks/{task}/warm_p50_per_event_us")
+            )
+        );
         if task == "save" {
             let _ = write!(
                 w,
                 "; {} UpdateItem and {} SendMessageBatch calls per invocation",
                 num(r, "/batch_tasks/tasks/save/update_items_per_invocation"),
-                num(r, "/batch_tasks/tasks/save/send_message_batches_per_invocation")
+                num(
+                    r,
+                    "/batch_tasks/tasks/save/send_message_batches_per_invocation"
+                )
             );
         }
         let _ = writeln!(w);
@@ -105,9 +142,12 @@ fn batch_and_enrich(w: &mut String, r: &Value) {
     let _ = writeln!(
         w,
         "enrich, {} conversations per invocation against local/genesys_standin.py and moto: {} multi-get(s) per invocation;\n  \
+         warm p50/p99 {:.1}/{:.1} ms against the DynamoDB stand-in instead of moto (enrich's own cost, the Genesys stand-in's included);\n  \
          token cache: {} token request(s) in {} invocations of one enrich process",
         num(r, "/enrich/conversations_per_invocation"),
         num(r, "/enrich/multi_gets_per_invocation"),
+        num(r, "/enrich/own_cost_ms/p50"),
+        num(r, "/enrich/own_cost_ms/p99"),
         num(r, "/token_cache/token_requests"),
         num(r, "/token_cache/invocations")
     );
@@ -148,7 +188,10 @@ fn save_moto(w: &mut String, r: &Value) {
 }
 
 fn standins(w: &mut String, r: &Value) {
-    let _ = writeln!(w, "\nstand-ins' own cost per call (reqwest keep-alive client on loopback), p50 / p99:");
+    let _ = writeln!(
+        w,
+        "\nstand-ins' own cost per call (reqwest keep-alive client on loopback), p50 / p99:"
+    );
     for s in r["standins"].as_array().into_iter().flatten() {
         let _ = writeln!(
             w,
@@ -162,16 +205,34 @@ fn standins(w: &mut String, r: &Value) {
 
 fn baseline(w: &mut String, r: &Value) {
     let f = |name: &str, pointer: &str| num(&r["functions"], &format!("/{name}{pointer}"));
-    if r.pointer(&format!("/functions/{SEED_DATA_ACTION}")).is_none() {
-        let note = r.pointer("/baseline/note").and_then(Value::as_str).unwrap_or("not run");
+    if r.pointer(&format!("/functions/{SEED_DATA_ACTION}"))
+        .is_none()
+    {
+        let note = r
+            .pointer("/baseline/note")
+            .and_then(Value::as_str)
+            .unwrap_or("not run");
         let _ = writeln!(w, "\nbaseline: {note}");
         return;
     }
-    let dir = r.pointer("/baseline/dir").and_then(Value::as_str).unwrap_or("?");
+    let dir = r
+        .pointer("/baseline/dir")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
     let _ = writeln!(w, "\nRust vs the Python seed, same run (baseline: {dir}):");
-    let _ = writeln!(w, "  {:<34} {:>10} {:>10} {:>9}", "", "Rust", "Python", "ratio");
+    let _ = writeln!(
+        w,
+        "  {:<34} {:>10} {:>10} {:>9}",
+        "", "Rust", "Python", "ratio"
+    );
     let mut row = |label: &str, rust: f64, py: f64, unit: &str| {
-        let _ = writeln!(w, "  {label:<34} {:>7} {unit:<2} {:>7} {unit:<2} {:>8.1}x", figure(rust), figure(py), py / rust);
+        let _ = writeln!(
+            w,
+            "  {label:<34} {:>7} {unit:<2} {:>7} {unit:<2} {:>8.1}x",
+            figure(rust),
+            figure(py),
+            py / rust
+        );
     };
     for (label, pointer, unit) in [
         ("data-action init (median)", "/init_ms/p50", "ms"),
@@ -180,22 +241,57 @@ fn baseline(w: &mut String, r: &Value) {
         ("data-action warm p99", "/warm_ms/p99", "ms"),
         ("data-action peak RSS", "/peak_rss_mb", "MB"),
     ] {
-        row(label, f("data-action", pointer), f(SEED_DATA_ACTION, pointer), unit);
+        row(
+            label,
+            f("data-action", pointer),
+            f(SEED_DATA_ACTION, pointer),
+            unit,
+        );
     }
     if r.pointer(&format!("/functions/{SEED_FANOUT}")).is_some() {
-        row("fanout init (median)", f("fanout", "/init_ms/p50"), f(SEED_FANOUT, "/init_ms/p50"), "ms");
-        row("fanout warm p50 (1 event)", f("fanout", "/warm_ms/p50"), f(SEED_FANOUT, "/warm_ms/p50"), "ms");
-        row("fanout peak RSS", f("fanout", "/peak_rss_mb"), f(SEED_FANOUT, "/peak_rss_mb"), "MB");
+        row(
+            "fanout init (median)",
+            f("fanout", "/init_ms/p50"),
+            f(SEED_FANOUT, "/init_ms/p50"),
+            "ms",
+        );
+        row(
+            "fanout warm p50 (1 event)",
+            f("fanout", "/warm_ms/p50"),
+            f(SEED_FANOUT, "/warm_ms/p50"),
+            "ms",
+        );
+        row(
+            "fanout peak RSS",
+            f("fanout", "/peak_rss_mb"),
+            f(SEED_FANOUT, "/peak_rss_mb"),
+            "MB",
+        );
         let t = &r["fanout_throughput"];
         let label = format!("fanout {} events", num(t, "/events"));
-        row(&label, num(t, "/concurrency-16/elapsed_ms"), num(t, "/seed/elapsed_ms"), "ms");
+        row(
+            &label,
+            num(t, "/concurrency-16/elapsed_ms"),
+            num(t, "/seed/elapsed_ms"),
+            "ms",
+        );
     }
 }
 
 fn budgets(w: &mut String, verdicts: &[Verdict], duration_s: f64) {
-    let _ = writeln!(w, "\nbudgets (bench/budgets.json; this machine, through the Runtime API):");
+    let _ = writeln!(
+        w,
+        "\nbudgets (bench/budgets.json; this machine, through the Runtime API):"
+    );
     for v in verdicts {
-        let _ = writeln!(w, "  {}  {:<26} {:<92} {}", v.word(), v.budget.id, v.budget.description, v.shown);
+        let _ = writeln!(
+            w,
+            "  {}  {:<26} {:<26} {}",
+            v.word(),
+            v.budget.id,
+            v.shown,
+            v.budget.description
+        );
     }
     let count = |s: Status| verdicts.iter().filter(|v| v.status == s).count();
     let _ = writeln!(

@@ -71,7 +71,10 @@ impl Results {
         f.insert("init_samples_ms".into(), samples(&cold.init_ms));
         let first = Summary::of(&cold.first_invoke_ms).to_json();
         f.insert("first_invoke_ms".into(), first);
-        f.insert("first_invoke_samples_ms".into(), samples(&cold.first_invoke_ms));
+        f.insert(
+            "first_invoke_samples_ms".into(),
+            samples(&cold.first_invoke_ms),
+        );
         self.rss(name, "cold", cold.peak_rss_kb);
     }
 
@@ -89,9 +92,9 @@ impl Results {
     pub fn finish(mut self) -> Value {
         let functions = self.section("functions");
         for f in functions.values_mut() {
-            let peak = f["peak_rss_kb_by_phase"]
-                .as_object()
-                .map_or(0, |m| m.values().filter_map(Value::as_u64).max().unwrap_or(0));
+            let peak = f["peak_rss_kb_by_phase"].as_object().map_or(0, |m| {
+                m.values().filter_map(Value::as_u64).max().unwrap_or(0)
+            });
             f["peak_rss_kb"] = json!(peak);
             f["peak_rss_mb"] = json!(rss_mb(peak));
         }

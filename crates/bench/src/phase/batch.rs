@@ -1,7 +1,7 @@
 //! Phase: the batch Tasks. validate, process and save each get a 100-event batch made from the
 //! `events/eventbridge` fixtures with new ids; each Task's input is the previous Task's real answer
 //! (`prepare` runs validate and process once to get them). save runs against the zero-latency DynamoDB
-//! + SQS stand-in here, so its figure is its own cost; `phase::moto` runs it against real conditional
+//! and SQS stand-in here, so its figure is its own cost; `phase::moto` runs it against real conditional
 //! writes.
 
 use serde_json::{json, Value};
@@ -36,9 +36,15 @@ fn answer_of(target: &Target, input: &Value) -> Result<Value, String> {
 pub fn prepare(ctx: &Context) -> Result<BatchInputs, String> {
     let settings = &ctx.settings;
     let validate = task_input(&ctx.fixtures.batch(BATCH));
-    let validated = answer_of(&Target::new("validate", settings.binary("validate")?), &validate)?;
+    let validated = answer_of(
+        &Target::new("validate", settings.binary("validate")?),
+        &validate,
+    )?;
     let process = task_input(&validated);
-    let processed = answer_of(&Target::new("process", settings.binary("process")?), &process)?;
+    let processed = answer_of(
+        &Target::new("process", settings.binary("process")?),
+        &process,
+    )?;
     let save = task_input(&processed);
     say(&format!(
         "batch: {BATCH} events, {} B for validate, {} B for save ({} enrichment requests)",

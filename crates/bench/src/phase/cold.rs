@@ -22,7 +22,12 @@ pub fn run(ctx: &Context, entries: &mut [Entry], results: &mut Results) -> Resul
     for round in 1..=rounds {
         for (entry, cold) in entries.iter_mut().zip(&mut colds) {
             let event = (entry.event_for)(0);
-            cold.absorb(measure::cold_starts(&entry.target, 1, &event, &*entry.check)?);
+            cold.absorb(measure::cold_starts(
+                &entry.target,
+                1,
+                &event,
+                &*entry.check,
+            )?);
         }
         if round % 5 == 0 || round == rounds {
             say(&format!(

@@ -65,26 +65,39 @@ pub fn run(ctx: &Context, entries: &mut [Entry], results: &mut Results) -> Resul
     let mut out = serde_json::Map::new();
     sfn.set_delay(SFN_DELAY);
     for (i, run) in runs(ctx, entries, events)?.into_iter().enumerate() {
-        say(&format!("fanout throughput: {events} events in one invocation, {}", run.label));
+        say(&format!(
+            "fanout throughput: {events} events in one invocation, {}",
+            run.label
+        ));
         sfn.reset();
         let prime = ctx.fixtures.customer_end("prime", i);
-        let single = measure::primed_invocation(&run.target, &prime, &payload, LONG_DEADLINE, &*run.check)?;
+        let single =
+            measure::primed_invocation(&run.target, &prime, &payload, LONG_DEADLINE, &*run.check)?;
         // The priming invocation made one call.
         let calls = sfn.calls().saturating_sub(1);
         let executions = single.body["executions"].as_u64().unwrap_or(calls as u64);
         say(&format!(
             "fanout throughput, {}: {:.0} ms, {calls} StartExecution calls, RSS {:.1} MB",
-            run.label, single.elapsed_ms, rss_mb(single.peak_rss_kb)
+            run.label,
+            single.elapsed_ms,
+            rss_mb(single.peak_rss_kb)
         ));
-        let owner = if run.key == "seed" { SEED_FANOUT } else { "fanout" };
+        let owner = if run.key == "seed" {
+            SEED_FANOUT
+        } else {
+            "fanout"
+        };
         results.rss(owner, "other", single.peak_rss_kb);
-        out.insert(run.key.into(), json!({
-            "label": run.label, "elapsed_ms": measure::ms(single.elapsed_ms),
-            "init_ms": measure::ms(single.init_ms), "executions": executions,
-            "start_execution_calls": calls, "max_in_flight": sfn.max_in_flight(),
-            "events_per_s": (events as f64 / (single.elapsed_ms / 1e3)).round(),
-            "peak_rss_kb": single.peak_rss_kb, "answer": single.body,
-        }));
+        out.insert(
+            run.key.into(),
+            json!({
+                "label": run.label, "elapsed_ms": measure::ms(single.elapsed_ms),
+                "init_ms": measure::ms(single.init_ms), "executions": executions,
+                "start_execution_calls": calls, "max_in_flight": sfn.max_in_flight(),
+                "events_per_s": (events as f64 / (single.elapsed_ms / 1e3)).round(),
+                "peak_rss_kb": single.peak_rss_kb, "answer": single.body,
+            }),
+        );
     }
     sfn.set_delay(Duration::ZERO);
     out.insert("events".into(), json!(events));

@@ -23,8 +23,12 @@ fn moto_update_item(ctx: &Context, n: usize) -> Result<Summary, String> {
         "TableName": SAVE_TABLE, "Key": {"conversationId": {"S": "overhead"}},
         "UpdateExpression": "SET n = :n", "ExpressionAttributeValues": {":n": {"N": "1"}},
     });
-    let req = Req::aws(&ctx.stage.moto.moto.endpoint, "DynamoDB_20120810.UpdateItem", &body)
-        .header("Authorization", MOTO_AUTH);
+    let req = Req::aws(
+        &ctx.stage.moto.moto.endpoint,
+        "DynamoDB_20120810.UpdateItem",
+        &body,
+    )
+    .header("Authorization", MOTO_AUTH);
     ctx.stage.http.time(&req, n)
 }
 
@@ -44,22 +48,44 @@ fn summary(warm: &Warm) -> Value {
 pub fn run(ctx: &Context, inputs: &BatchInputs, results: &mut Results) -> Result<(), String> {
     let (stage, runs) = (&ctx.stage, ctx.settings.slow_runs());
     let moto_put = moto_update_item(ctx, ctx.settings.warm_runs.div_ceil(5))?;
-    let target = save_target(ctx, SAVE_TABLE, &stage.queues.save_enrichment, &stage.queues.save_dlq)?
-        .with_all(&stage.moto.env());
-    say(&format!("save against moto: {runs} warm invocations of {BATCH} events, every write newer"));
-    let stored = measure::warm_loop(&target, runs, &mut |i| newer_records(&inputs.save, i as u64), &outcome("/stored"))?;
+    let target = save_target(
+        ctx,
+        SAVE_TABLE,
+        &stage.queues.save_enrichment,
+        &stage.queues.save_dlq,
+    )?
+    .with_all(&stage.moto.env());
+    say(&format!(
+        "save against moto: {runs} warm invocations of {BATCH} events, every write newer"
+    ));
+    let stored = measure::warm_loop(
+        &target,
+        runs,
+        &mut |i| newer_records(&inputs.save, i as u64),
+        &outcome("/stored"),
+    )?;
     let duplicates = runs.div_ceil(2);
-    say(&format!("save against moto: {duplicates} warm invocations, every write a duplicate"));
+    say(&format!(
+        "save against moto: {duplicates} warm invocations, every write a duplicate"
+    ));
     let last = newer_records(&inputs.save, runs as u64);
-    let duplicate = measure::warm_loop(&target, duplicates, &mut |_| last.clone(), &outcome("/duplicate"))?;
+    let duplicate = measure::warm_loop(
+        &target,
+        duplicates,
+        &mut |_| last.clone(),
+        &outcome("/duplicate"),
+    )?;
     let per_event = |w: &Warm| (Summary::of(&w.samples_ms).p50 * 1e3 / BATCH as f64).round();
-    results.set("save_moto", json!({
-        "events_per_invocation": BATCH,
-        "moto_update_item_ms": moto_put.to_json(),
-        "stored": summary(&stored),
-        "stored_p50_per_event_us": per_event(&stored),
-        "duplicate": summary(&duplicate),
-        "duplicate_p50_per_event_us": per_event(&duplicate),
-    }));
+    results.set(
+        "save_moto",
+        json!({
+            "events_per_invocation": BATCH,
+            "moto_update_item_ms": moto_put.to_json(),
+            "stored": summary(&stored),
+            "stored_p50_per_event_us": per_event(&stored),
+            "duplicate": summary(&duplicate),
+            "duplicate_p50_per_event_us": per_event(&duplicate),
+        }),
+    );
     Ok(())
 }

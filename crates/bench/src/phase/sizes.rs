@@ -39,7 +39,9 @@ pub fn run(ctx: &Context, results: &mut Results) -> Result<(), String> {
         f.insert("arm64".into(), json!(arm64));
     }
     let tool = artifacts::zip_tool();
-    results.section("settings").insert("zip_tool".into(), json!(tool));
+    results
+        .section("settings")
+        .insert("zip_tool".into(), json!(tool));
     say(&format!("sizes measured ({tool})"));
     Ok(())
 }

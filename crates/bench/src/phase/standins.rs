@@ -26,10 +26,22 @@ fn wiremock_requests(ctx: &Context) -> Vec<(String, Req)> {
     let send = json!({"QueueUrl": stage.aws.queue_url("enrichment"),
         "Entries": [{"Id": "0", "MessageBody": "{}"}]});
     vec![
-        ("upstream GET /v1/user-info (wiremock)".into(), Req::get(format!("{}?id=12345&locale=en-US", stage.upstream.url()))),
-        ("Step Functions StartExecution, no delay (wiremock)".into(), Req::aws(&sfn, "AWSStepFunctions.StartExecution", &start)),
-        ("DynamoDB UpdateItem (wiremock)".into(), Req::aws(&aws, "DynamoDB_20120810.UpdateItem", &update)),
-        ("SQS SendMessageBatch (wiremock)".into(), Req::aws(&aws, "AmazonSQS.SendMessageBatch", &send)),
+        (
+            "upstream GET /v1/user-info (wiremock)".into(),
+            Req::get(format!("{}?id=12345&locale=en-US", stage.upstream.url())),
+        ),
+        (
+            "Step Functions StartExecution, no delay (wiremock)".into(),
+            Req::aws(&sfn, "AWSStepFunctions.StartExecution", &start),
+        ),
+        (
+            "DynamoDB UpdateItem (wiremock)".into(),
+            Req::aws(&aws, "DynamoDB_20120810.UpdateItem", &update),
+        ),
+        (
+            "SQS SendMessageBatch (wiremock)".into(),
+            Req::aws(&aws, "AmazonSQS.SendMessageBatch", &send),
+        ),
     ]
 }
 
@@ -37,13 +49,22 @@ fn wiremock_requests(ctx: &Context) -> Vec<(String, Req)> {
 fn genesys_request(ctx: &Context) -> Result<(String, Req), String> {
     let (http, base) = (&ctx.stage.http, &ctx.stage.genesys.base);
     let token = http.json(
-        &Req::post(format!("{base}/oauth/token"), "grant_type=client_credentials")
-            .header("Authorization", BASIC)
-            .header("Content-Type", "application/x-www-form-urlencoded"),
+        &Req::post(
+            format!("{base}/oauth/token"),
+            "grant_type=client_credentials",
+        )
+        .header("Authorization", BASIC)
+        .header("Content-Type", "application/x-www-form-urlencoded"),
     )?;
     let ids: Vec<String> = (0..BATCH).map(conversation_id).collect();
-    let url = format!("{base}/api/v2/analytics/conversations/details?id={}", ids.join(","));
-    let bearer = format!("Bearer {}", token["access_token"].as_str().unwrap_or_default());
+    let url = format!(
+        "{base}/api/v2/analytics/conversations/details?id={}",
+        ids.join(",")
+    );
+    let bearer = format!(
+        "Bearer {}",
+        token["access_token"].as_str().unwrap_or_default()
+    );
     let name = format!("Genesys multi-get of {BATCH} conversations (local/genesys_standin.py)");
     Ok((name, Req::get(url).header("Authorization", bearer)))
 }
@@ -61,13 +82,24 @@ pub fn run(ctx: &Context, entries: &[Entry], results: &mut Results) -> Result<()
     say("stand-ins timed on their own");
     if let Some(bare) = entries.iter().find(|e| e.name == BARE) {
         let small = compact_len(&ctx.fixtures.flat);
-        let warm = results.function(BARE).get("warm_ms").cloned().unwrap_or(Value::Null);
+        let warm = results
+            .function(BARE)
+            .get("warm_ms")
+            .cloned()
+            .unwrap_or(Value::Null);
         out.push(json!({"name": format!("runtime API round trip, {small} B event (bench-bare)"), "ms": warm}));
         let batch = task_input(&ctx.fixtures.batch(BATCH));
-        let echo = |v: &Value| (*v == batch).then_some(()).ok_or("bench-bare did not echo the batch".to_owned());
+        let echo = |v: &Value| {
+            (*v == batch)
+                .then_some(())
+                .ok_or("bench-bare did not echo the batch".to_owned())
+        };
         let target: &Target = &bare.target;
         let big = measure::warm_loop(target, n.div_ceil(5), &mut |_| batch.clone(), &echo)?;
-        let name = format!("runtime API round trip, {BATCH}-event batch, {} B (bench-bare)", compact_len(&batch));
+        let name = format!(
+            "runtime API round trip, {BATCH}-event batch, {} B (bench-bare)",
+            compact_len(&batch)
+        );
         out.push(json!({"name": name, "ms": Summary::of(&big.samples_ms).to_json()}));
     }
     results.set("standins", Value::Array(out));

@@ -17,7 +17,11 @@ use crate::say;
 use crate::standins::Upstream;
 
 /// Interleaved cold starts of every target: init samples per target.
-fn cold_rounds(settings: &Settings, targets: &[Target], event: &Value) -> Result<Vec<Vec<f64>>, String> {
+fn cold_rounds(
+    settings: &Settings,
+    targets: &[Target],
+    event: &Value,
+) -> Result<Vec<Vec<f64>>, String> {
     let check = |v: &Value| expect(v, "/success", &json!(true));
     let mut init: Vec<Vec<f64>> = vec![Vec::new(); targets.len()];
     for round in 1..=settings.cold_runs {
@@ -25,7 +29,10 @@ fn cold_rounds(settings: &Settings, targets: &[Target], event: &Value) -> Result
             init[i].extend(measure::cold_starts(target, 1, event, &check)?.init_ms);
         }
         if round % 5 == 0 {
-            say(&format!("variants: {round} of {} cold rounds", settings.cold_runs));
+            say(&format!(
+                "variants: {round} of {} cold rounds",
+                settings.cold_runs
+            ));
         }
     }
     Ok(init)
@@ -43,13 +50,16 @@ pub fn run(settings: &Settings, builds: &[(String, PathBuf)]) -> Result<Vec<Valu
     let check = |v: &Value| expect(v, "/success", &json!(true));
     let targets: Vec<Target> = builds
         .iter()
-        .map(|(label, path)| Target::new(label, path.clone()).with("EXTERNAL_API_URL", &upstream.url()))
+        .map(|(label, path)| {
+            Target::new(label, path.clone()).with("EXTERNAL_API_URL", &upstream.url())
+        })
         .collect();
     let init = cold_rounds(settings, &targets, &wrapped)?;
     let mut out = Vec::new();
     for (i, (target, (label, path))) in targets.iter().zip(builds).enumerate() {
         let artifact = artifacts::measure(&format!("variant-{i}"), path, scratch.path())?;
-        let warm = measure::warm_loop(target, settings.warm_runs, &mut |_| wrapped.clone(), &check)?;
+        let warm =
+            measure::warm_loop(target, settings.warm_runs, &mut |_| wrapped.clone(), &check)?;
         let (init, warm_s) = (Summary::of(&init[i]), Summary::of(&warm.samples_ms));
         println!(
             "{label:<12} binary {:>6.2} MB  zip {:>5.2} MB  init min/med/max {:>5.2}/{:>5.2}/{:>5.2} ms  warm p50/p99 {:.3}/{:.3} ms  RSS {:.1} MB",

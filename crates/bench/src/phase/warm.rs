@@ -9,7 +9,10 @@ use crate::say;
 
 /// The warm loop of one entry, with a progress line.
 pub fn one(entry: &mut Entry) -> Result<Warm, String> {
-    say(&format!("{}: {} warm invocations", entry.name, entry.warm_runs));
+    say(&format!(
+        "{}: {} warm invocations",
+        entry.name, entry.warm_runs
+    ));
     let warm = measure::warm_loop(
         &entry.target,
         entry.warm_runs,
