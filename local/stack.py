@@ -429,7 +429,14 @@ class LocalStack:
     def _warm_functions(self) -> None:
         for function, event in WARM_EVENTS.items():
             self.on_status(f"warming {function} (the first call may compile it)")
-            result = self._invoke_watching_log(function, event, WARM_TIMEOUT)
+            try:
+                result = self._invoke_watching_log(function, event, WARM_TIMEOUT)
+            except StackError as first:
+                # cargo lambda watch sometimes starts a second instance of a function that is still compiling,
+                # and that one can die on a Runtime API answer without a request id (lambda_runtime panics).
+                # A function that really cannot start fails the second try the same way.
+                self.on_status(f"{function} exited while starting; trying once more ({str(first).splitlines()[0]})")
+                result = self._invoke_watching_log(function, event, WARM_TIMEOUT)
             if result.error_type in STARTUP_ERRORS:
                 raise StackError(f"{function} did not start: {result.error_type}: {result.error_message}")
             if result.status not in (200, 500):

@@ -1,4 +1,4 @@
-//! The optional Python baseline (`../shared/baseline`, or `BASELINE_DIR`): the seed tutorials' handlers run
+//! The Python baseline (`bench/baseline`, vendored, or `BASELINE_DIR`): the seed tutorials' handlers run
 //! with `python -m awslambdaric` from the venv `scripts/bench.sh` prepares, through the same emulator as
 //! the Rust functions. The emulator spawns a program without arguments, so each handler gets a two-line
 //! wrapper script that `exec`s Python (same pid: the peak RSS read is Python's own).
@@ -15,9 +15,9 @@ pub struct Baseline {
     scratch: tempfile::TempDir,
 }
 
-/// Where to look: `BASELINE_DIR`, else `<repo>/../shared/baseline`.
+/// Where to look: `BASELINE_DIR`, else `<repo>/bench/baseline`.
 pub fn default_dir(root: &Path) -> PathBuf {
-    std::env::var_os("BASELINE_DIR").map_or_else(|| root.join("../shared/baseline"), PathBuf::from)
+    std::env::var_os("BASELINE_DIR").map_or_else(|| root.join("bench/baseline"), PathBuf::from)
 }
 
 impl Baseline {

@@ -46,7 +46,7 @@ const USAGE: &str = "usage: bench [--strict] [--arm64] [--no-baseline] [--baseli
   --strict         exit 1 when a budget is missed
   --arm64          also report the arm64 zips `cargo lambda build --release --arm64` left in target/lambda
   --no-baseline    skip the Python baseline even when it is present
-  --baseline-dir   the baseline directory (default: $BASELINE_DIR, else ../shared/baseline)
+  --baseline-dir   the baseline directory (default: $BASELINE_DIR, else bench/baseline)
   --cold N         fresh processes per function (default 20)
   --warm N         timed warm invocations per function (default 1000; enrich and save-on-moto: N/50, at least 5)
   --events N       events in fanout's throughput invocation (default 1000)
