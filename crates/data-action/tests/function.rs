@@ -712,3 +712,19 @@ fn reports_init_time_memory_and_warm_latency() {
         f.peak_rss_kb()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_log_line_of_an_invocation_carries_its_request_id() {
+    let (server, url) = upstream().await;
+    Mock::given(method("GET"))
+        .and(path(PATH))
+        .respond_with(ok_with(seed_body()))
+        .mount(&server)
+        .await;
+    let f = start(&url, &[("AWS_LAMBDA_LOG_LEVEL", "DEBUG")]);
+    for event in [json!({"customer_id": "12345"}), json!({"customer_id": " "})] {
+        let out = f.invoke(&event);
+        let line = f.assert_logged_with_request_id(&out);
+        assert_eq!(line["function"], "data-action");
+    }
+}
