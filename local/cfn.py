@@ -85,10 +85,14 @@ class Resolver:
             "Fn::Or": lambda arg: any(self.resolve(a) for a in arg),
             "Condition": self.condition,
             "Fn::Join": lambda arg: arg[0].join(str(v) for v in self.resolve(arg[1])),
+            "Fn::Select": lambda arg: self.resolve(arg[1])[int(self.resolve(arg[0]))],
+            "Fn::Split": lambda arg: str(self.resolve(arg[1])).split(arg[0]),
         }
 
     def _ref(self, name: str) -> Any:
         pseudo = {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID, "AWS::StackName": self.template.stack_name,
+                  "AWS::StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/{self.template.stack_name}/"
+                                  "00000000-0000-4000-8000-000000000000",
                   "AWS::Partition": "aws", "AWS::NoValue": NO_VALUE, "AWS::URLSuffix": "amazonaws.com"}
         if name in pseudo:
             return pseudo[name]

@@ -415,6 +415,19 @@ def test_state_survives_deleting_or_replacing_the_stack_unless_it_is_a_throw_awa
         assert RES[lid].get("UpdateReplacePolicy") == {"Ref": "DataRetention"}, lid
 
 
+def test_the_enrichment_dead_letter_queue_takes_redrives_only_from_the_enrichment_queue():
+    name = RES["EnrichmentQueue"]["Properties"]["QueueName"]
+    policy = RES["EnrichmentDeadLetterQueue"]["Properties"]["RedriveAllowPolicy"]
+    assert policy["redrivePermission"] == "byQueue"
+    (arn,) = policy["sourceQueueArns"]
+    stack_id = {"Fn::Select": [2, {"Fn::Split": ["/", {"Ref": "AWS::StackId"}]}]}
+    assert name == {"Fn::Join": ["-", ["gcx-enrichment", stack_id]]}
+    parts = arn["Fn::Join"][1]
+    assert parts[-2:] == [":gcx-enrichment-", stack_id] and parts[2] == ":sqs:", "the ARN must name that queue"
+    # The stack id's UUID keeps the name unique and under SQS's 80 characters.
+    assert len("gcx-enrichment-") + 36 <= 80
+
+
 def test_queues_nobody_redrives_into_refuse_redrives():
     for lid in ("DeadLetterQueue", "FanoutDeadLetterQueue"):
         assert RES[lid]["Properties"]["RedriveAllowPolicy"] == {"redrivePermission": "denyAll"}, lid
