@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= us-east-1
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test setup build lint unit checks e2e deny chaos bench replay load figures sam-build clean
+.PHONY: help demo test setup build lint unit checks e2e deny chaos bench replay load figures sam-build actions clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -34,9 +34,9 @@ lint: setup ## rustfmt, clippy (warnings are errors) and unused dependencies (ca
 unit: build ## unit, property, and integration tests (binaries through the Runtime API, moto, stand-ins)
 	cargo test --workspace --no-fail-fast
 
-checks: setup ## fixtures, Genesys import file, SAM template, state machine, licences
+checks: setup ## fixtures, Genesys action files (fresh and linted), SAM template, state machine, licences
 	$(PY) events/check_events.py
-	$(PY) genesys/check_action.py
+	cargo run -q -p data-action --bin gcx-actions -- check
 	$(VENV)/bin/pytest -q tests/template tests/local
 	$(MAKE) deny
 
@@ -67,6 +67,9 @@ bench: ## release build, every function through the Runtime API; table + bench/r
 sam-build: setup ## arm64 release build of every function into .aws-sam (not part of make test; needs the aarch64 target)
 	rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 $(VENV)/bin/sam build --beta-features $(ARGS)
+
+actions: ## write every data action's Genesys files from the code (import files, schemas, Terraform)
+	cargo run -q -p data-action --bin gcx-actions -- write
 
 clean: ## remove build output and installed tools
 	cargo clean

@@ -8,11 +8,6 @@ output "credential_id" {
   value       = genesyscloud_integration_credential.lambda_role.id
 }
 
-output "action_id" {
-  description = "Id of the data action (select it in Architect's Call Data Action)."
-  value       = genesyscloud_integration_action.customer_lookup.id
-}
-
 output "role_arn" {
   description = "Role Genesys Cloud assumes to invoke the Lambda."
   value       = local.role_arn

@@ -49,20 +49,3 @@ variable "integration_name" {
   type        = string
   default     = "AWS Lambda Customer Lookup"
 }
-
-variable "action_name" {
-  description = "Name of the data action as Architect shows it."
-  type        = string
-  default     = "Customer Lookup (AWS Lambda)"
-}
-
-variable "action_timeout_seconds" {
-  description = "Data action timeout (1-60 s). Keep it above the function's EXTERNAL_API_TIMEOUT plus cold start."
-  type        = number
-  default     = 15
-
-  validation {
-    condition     = var.action_timeout_seconds >= 1 && var.action_timeout_seconds <= 60
-    error_message = "action_timeout_seconds must be between 1 and 60."
-  }
-}

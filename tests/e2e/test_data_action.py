@@ -72,3 +72,36 @@ def test_upstream_faults_are_answers_not_failures(pipeline, customer_id: str, er
     invocation = pipeline.stack.invoke("data-action", event, timeout=60)
     assert data_action_problems(event, invocation) == []
     assert invocation.payload["error"] == error
+
+
+def test_a_repeat_caller_is_found_in_what_the_pipeline_stored(pipeline) -> None:
+    """customer.start through the pipeline stores the caller's keyed hash; recent-contact then finds that
+    conversation from the caller's number in another spelling, and leaves it out when it is the current one."""
+    import random
+    import time
+
+    number = "+3245" + "".join(random.choice("0123456789") for _ in range(7))
+    conversation = pipeline.new_conversation()
+    start = pipeline.event("customer-start", conversation)
+    body = start["detail"]["eventBody"]
+    body.update({"ani": f"tel:{number}", "mediaType": "VOICE", "eventTime": int(time.time() * 1000) - 60_000})
+    pipeline.deliver([start])
+    item = pipeline.item(conversation)
+    assert item is not None and len(item.get("customerKey", "")) == 64, item
+    assert number[1:] not in json.dumps(item), "the raw number is stored"
+
+    spaced = f"tel:{number[:3]} {number[3:6]} {number[6:]}"
+    answer = ask(pipeline.stack, {"action": "recent-contact", "inputs": {"ani": spaced, "window_hours": 1}})
+    assert answer["success"] is True and answer["found"] is True, answer
+    assert answer["last_conversation_id"] == conversation and answer["contacts_in_window"] == 1, answer
+    assert 0 <= answer["hours_since_last"] < 1, answer
+    current = ask(pipeline.stack, {"action": "recent-contact",
+                                   "inputs": {"ani": f"tel:{number}", "conversation_id": conversation}})
+    assert (current["success"], current["found"], current["contacts_in_window"]) == (True, False, 0), current
+
+
+def test_an_unknown_action_lists_what_the_function_serves(pipeline) -> None:
+    answer = ask(pipeline.stack, {"action": "no-such-action", "customer_id": "12345"})
+    assert answer["success"] is False and answer["error"] == "ValidationError", answer
+    assert answer["message"] == "Unknown action. This function serves: customer-lookup, recent-contact.", answer
+    assert set(answer) == set(DATA_ACTION_FIELDS), "the default action's full output"

@@ -53,6 +53,8 @@ SQS_POLL = frozenset({"sqs:ChangeMessageVisibility", "sqs:ChangeMessageVisibilit
                       "sqs:DeleteMessageBatch", "sqs:GetQueueAttributes", "sqs:ReceiveMessage"})
 SQS_SEND_ACTION = "sqs:SendMessage"  # exactly: SendMessageBatch needs the same permission
 GENESYS_SECRET = frozenset({"GenesysCredentialsSecretArn", "GenesysCredentialsSecret"})
+CUSTOMER_KEY = ("secretsmanager:GetSecretValue", frozenset({"CustomerKeySecret"}))
+CUSTOMER_INDEX = "CustomerRecency"
 
 
 def tool(name: str) -> str:
@@ -224,11 +226,12 @@ def test_environment_uses_only_names_from_contracts(binary):
 
 # Variable -> what it must reference, for the variables a function cannot start without (docs/contracts.md).
 REQUIRED_ENV = {
-    "data-action": {"EXTERNAL_API_URL": "ExternalApiUrl", "EXTERNAL_API_TIMEOUT": "ExternalApiTimeout"},
+    "data-action": {"EXTERNAL_API_URL": "ExternalApiUrl", "EXTERNAL_API_TIMEOUT": "ExternalApiTimeout",
+                    "CACHE_ACTIONS": "DataActionCacheActions", "CACHE_TTL": "DataActionCacheTtl"},
     "fanout": {"STATE_MACHINE_ARN": "PipelineStateMachine", "EVENT_DEAD_LETTER_QUEUE_URL": "EventDeadLetterQueue",
                "BATCH_MAX_EVENTS": "BatchMaxEvents", "FANOUT_CONCURRENCY": "FanoutConcurrency"},
     "validate": {},
-    "process": {"ENRICH_TOPICS": "EnrichTopics"},
+    "process": {"ENRICH_TOPICS": "EnrichTopics", "CUSTOMER_KEY_SECRET_ARN": "CustomerKeySecret"},
     "save": {"DYNAMODB_TABLE_NAME": "ConversationsTable", "ENRICHMENT_QUEUE_URL": "EnrichmentQueue",
              "DEAD_LETTER_QUEUE_URL": "DeadLetterQueue", "ENRICH_DELAY_SECONDS": "EnrichDelaySeconds"},
     "enrich": {"DYNAMODB_TABLE_NAME": "ConversationsTable", "ENRICHMENT_QUEUE_URL": "EnrichmentQueue",
@@ -404,6 +407,53 @@ def test_table():
     assert t["DeletionProtectionEnabled"] == {"Fn::If": ["RetainData", True, False]}
 
 
+def test_the_customer_index():
+    """One Query answers "this customer's latest conversations": hash customerKey, range customerContactAt, as
+    process writes them (crates/core/src/contract.rs: serialized camelCase, a string and epoch ms)."""
+    t = RES["ConversationsTable"]["Properties"]
+    types = {a["AttributeName"]: a["AttributeType"] for a in t["AttributeDefinitions"]}
+    assert types == {"conversationId": "S", "customerKey": "S", "customerContactAt": "N"}
+    (index,) = t["GlobalSecondaryIndexes"]
+    assert index == {
+        "IndexName": CUSTOMER_INDEX,
+        "KeySchema": [{"AttributeName": "customerKey", "KeyType": "HASH"},
+                      {"AttributeName": "customerContactAt", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    assert env_vars("DataActionFunction")["CUSTOMER_INDEX"]["Fn::If"][1] == CUSTOMER_INDEX
+    contract = (ROOT / "crates" / "core" / "src" / "contract.rs").read_text(encoding="utf-8")
+    assert "pub customer_key: Option<String>" in contract and "pub customer_contact_at: Option<i64>" in contract
+
+
+def test_the_data_action_may_only_query_the_customer_index():
+    (query,) = [st for st in iam_statements(CFN)
+                if st.role == "DataActionFunctionRole" and any(a.startswith("dynamodb:") for a in st.actions)]
+    assert as_list(query.actions) == ["dynamodb:Query"]
+    assert query.resources == [{"Fn::Sub": "${ConversationsTable.Arn}/index/" + CUSTOMER_INDEX}]
+
+
+def test_the_customer_key_is_generated_and_read_by_process_and_the_data_action_only():
+    secret = RES["CustomerKeySecret"]
+    assert secret["Type"] == "AWS::SecretsManager::Secret" and "Condition" not in secret
+    assert secret["Properties"]["GenerateSecretString"] == {"PasswordLength": 64, "ExcludePunctuation": True}
+    assert "SecretString" not in secret["Properties"], "nobody chooses or sees the key"
+    # Kept with the table: the stored customer keys only match under this key.
+    assert secret["DeletionPolicy"] == secret["UpdateReplacePolicy"] == {"Ref": "DataRetention"}
+    readers = {lid for lid in FUNCTIONS if any(refs_in(v) & {"CustomerKeySecret"} for v in env_vars(lid).values())}
+    assert readers == {"ProcessFunction", "DataActionFunction"}
+    assert env_vars("ProcessFunction")["CUSTOMER_KEY_SECRET_ARN"] == {"Ref": "CustomerKeySecret"}
+    # The data action reads it (and queries the table) only when it serves recent-contact.
+    recent = env_vars("DataActionFunction")
+    for var, value in [("CUSTOMER_KEY_SECRET_ARN", {"Ref": "CustomerKeySecret"}),
+                       ("TABLE_NAME", {"Ref": "ConversationsTable"}), ("CUSTOMER_INDEX", CUSTOMER_INDEX)]:
+        assert recent[var] == {"Fn::If": ["HasRecentContact", value, {"Ref": "AWS::NoValue"}]}, var
+    assert T["Conditions"]["HasRecentContact"] == {"Fn::Equals": [{"Ref": "RecentContact"}, "enabled"]}
+    assert PARAMS["RecentContact"]["Default"] == "enabled"
+    for lid in readers:
+        assert "CUSTOMER_KEY" not in env_vars(lid), "the key itself is for local runs only"
+    assert T["Outputs"]["CustomerKeySecretArn"]["Value"] == {"Ref": "CustomerKeySecret"}
+
+
 def test_state_survives_deleting_or_replacing_the_stack_unless_it_is_a_throw_away_stack():
     assert PARAMS["DataRetention"]["Default"] == "Retain"
     assert PARAMS["DataRetention"]["AllowedValues"] == ["Retain", "Delete"]
@@ -537,7 +587,10 @@ def own_logs(group: str) -> set:
 
 ROLE_GRANTS = {
     "DataActionFunctionRole": {
-        *own_logs("DataActionLogGroup"),("secretsmanager:GetSecretValue", frozenset({"ExternalApiTokenSecretArn"}))},
+        *own_logs("DataActionLogGroup"),("secretsmanager:GetSecretValue", frozenset({"ExternalApiTokenSecretArn"})),
+        CUSTOMER_KEY,
+        ("dynamodb:Query", frozenset({"ConversationsTable"})),  # its CustomerRecency index only (below)
+    },
     "FanoutFunctionRole": {
         *own_logs("FanoutLogGroup"),
         ("states:StartExecution", frozenset({"PipelineStateMachine"})),
@@ -546,7 +599,7 @@ ROLE_GRANTS = {
         *poll("FanoutBufferQueue"),
     },
     "ValidateFunctionRole": own_logs("ValidateLogGroup"),
-    "ProcessFunctionRole": own_logs("ProcessLogGroup"),
+    "ProcessFunctionRole": {*own_logs("ProcessLogGroup"), CUSTOMER_KEY},
     "SaveFunctionRole": {
         *own_logs("SaveLogGroup"),
         ("dynamodb:UpdateItem", frozenset({"ConversationsTable"})),
@@ -631,9 +684,13 @@ def test_enrich_reads_exactly_the_genesys_secret():
     assert env["GENESYS_CREDENTIALS_SECRET_ARN"] == {
         "Fn::If": ["UseExistingGenesysSecret", {"Ref": "GenesysCredentialsSecretArn"}, {"Ref": "GenesysCredentialsSecret"}]}
     assert not {"GENESYS_CLIENT_ID", "GENESYS_CLIENT_SECRET"} & set(env)
-    readers = {st.role: refs_in(st.resources) for st in iam_statements(CFN)
-               if any(a.startswith("secretsmanager:") for a in st.actions)}
-    assert readers == {"EnrichFunctionRole": GENESYS_SECRET, "DataActionFunctionRole": {"ExternalApiTokenSecretArn"}}
+    readers: dict[str, set[str]] = {}
+    for st in iam_statements(CFN):
+        if any(a.startswith("secretsmanager:") for a in st.actions):
+            readers.setdefault(st.role, set()).update(refs_in(st.resources))
+    assert readers == {"EnrichFunctionRole": GENESYS_SECRET,
+                       "DataActionFunctionRole": {"ExternalApiTokenSecretArn", "CustomerKeySecret"},
+                       "ProcessFunctionRole": {"CustomerKeySecret"}}
 
 
 def test_created_secret_is_conditional_on_no_existing_arn():

@@ -258,6 +258,7 @@ fn phases(ctx: &Context) -> Result<Results, String> {
     phase::standins::run(ctx, &entries, &mut results)?;
     phase::fanout::run(ctx, &mut entries, &mut results)?;
     phase::moto::run(ctx, &inputs, &mut results)?;
+    phase::actions::run(ctx, &mut results)?;
     Ok(results)
 }
 

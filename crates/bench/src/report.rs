@@ -31,6 +31,7 @@ pub fn table(r: &Value, verdicts: &[Verdict]) -> String {
     batch_and_enrich(&mut s, r);
     fanout(&mut s, r);
     save_moto(&mut s, r);
+    data_actions(&mut s, r);
     standins(&mut s, r);
     baseline(&mut s, r);
     budgets(&mut s, verdicts, num(r, "/duration_s"));
@@ -184,6 +185,23 @@ fn save_moto(w: &mut String, r: &Value) {
         num(m, "/stored/ms/p50"), num(m, "/stored/ms/p99"), num(m, "/stored_p50_per_event_us"),
         num(m, "/duplicate/ms/p50"), num(m, "/duplicate/ms/p99"), num(m, "/duplicate_p50_per_event_us"),
         num(m, "/moto_update_item_ms/p50")
+    );
+}
+
+fn data_actions(w: &mut String, r: &Value) {
+    let a = &r["data_actions"];
+    if a.is_null() {
+        return;
+    }
+    let _ = writeln!(
+        w,
+        "\ndata-action's other paths:\n  \
+         recent-contact against moto ({} contacts): warm p50/p99 {:.3}/{:.3} ms; moto's own Query {:.3} ms p50\n  \
+         customer-lookup with CACHE_ACTIONS on, every call a hit: warm p50/p99 {:.3}/{:.3} ms (uncached: the table's data-action row)",
+        num(a, "/recent_contact/contacts_per_caller"),
+        num(a, "/recent_contact/warm/ms/p50"), num(a, "/recent_contact/warm/ms/p99"),
+        num(a, "/recent_contact/moto_query_ms/p50"),
+        num(a, "/customer_lookup_cached/warm/ms/p50"), num(a, "/customer_lookup_cached/warm/ms/p99")
     );
 }
 

@@ -5,7 +5,7 @@
 
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::config::ConfigError;
+use crate::config::{ConfigError, SecretSource};
 
 /// Loads the shared SDK configuration from the Lambda environment (region, credentials, endpoints).
 pub async fn sdk_config() -> aws_config::SdkConfig {
@@ -46,4 +46,20 @@ pub async fn read_secret(
 /// A secret's value, trimmed, as a [`SecretString`] (for bearer tokens pasted with a newline).
 pub fn trimmed(secret: &SecretString) -> SecretString {
     SecretString::from(secret.expose_secret().trim().to_owned())
+}
+
+/// The value `source` gives, trimmed: the variable's own, or the `SecretString` of the secret it names, read
+/// from Secrets Manager (the SDK configuration is loaded only then). `arn_var` names the variable in errors.
+pub async fn secret_value(
+    source: &SecretSource,
+    arn_var: &str,
+) -> Result<Option<SecretString>, ConfigError> {
+    match source {
+        SecretSource::None => Ok(None),
+        SecretSource::Direct(value) => Ok(Some(trimmed(value))),
+        SecretSource::Secret(arn) => {
+            let sdk = sdk_config().await;
+            Ok(Some(trimmed(&read_secret(&sdk, arn_var, arn).await?)))
+        }
+    }
 }

@@ -7,6 +7,8 @@
 
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 /// A configuration problem found at init. The Lambda `error_type` is `Config.Invalid`.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
 #[error("{variable}: {problem}")]
@@ -218,6 +220,36 @@ pub fn parse_url(name: &str, raw: &str) -> Result<reqwest::Url, ConfigError> {
     Ok(parsed)
 }
 
+/// Where a secret value comes from: the value itself in one variable (local runs), or the Secrets Manager
+/// secret whose ARN another variable holds (what the template sets), or neither. At most one may be set.
+/// [`crate::aws::secret_value`] turns it into the value, reading the secret once at init.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// Neither variable is set.
+    None,
+    /// The value, given directly.
+    Direct(SecretString),
+    /// The ARN of the secret whose `SecretString` is the value.
+    Secret(String),
+}
+
+/// Reads `direct_var` (the value) and `arn_var` (a secret's ARN); both set is an error naming both.
+pub fn secret_source(
+    env: &dyn Env,
+    direct_var: &str,
+    arn_var: &str,
+) -> Result<SecretSource, ConfigError> {
+    match (optional(env, direct_var), optional(env, arn_var)) {
+        (None, None) => Ok(SecretSource::None),
+        (Some(value), None) => Ok(SecretSource::Direct(SecretString::from(value))),
+        (None, Some(arn)) => Ok(SecretSource::Secret(arn)),
+        (Some(_), Some(_)) => Err(ConfigError::new(
+            direct_var,
+            format!("and {arn_var} are both set; set only one of them"),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -263,6 +295,28 @@ mod tests {
         assert!(e.problem.contains("\"x\""), "{e}");
         assert_eq!(integer(&[("N", "0")], "N", 5, 0, 9).unwrap(), 0);
         assert!(integer(&[("N", "10")], "N", 5, 0, 9).is_err());
+    }
+
+    #[test]
+    fn a_secret_comes_from_one_variable_at_most() {
+        use secrecy::ExposeSecret;
+        assert!(matches!(
+            secret_source(&[("X", "")], "K", "K_ARN").unwrap(),
+            SecretSource::None
+        ));
+        match secret_source(&[("K", " v ")], "K", "K_ARN").unwrap() {
+            SecretSource::Direct(v) => assert_eq!(v.expose_secret(), "v"),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            secret_source(&[("K_ARN", "arn:x")], "K", "K_ARN").unwrap(),
+            SecretSource::Secret(arn) if arn == "arn:x"
+        ));
+        let e = secret_source(&[("K", "v"), ("K_ARN", "arn:x")], "K", "K_ARN").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "K: and K_ARN are both set; set only one of them"
+        );
     }
 
     #[test]

@@ -583,6 +583,14 @@ pub struct ConversationRecord {
     /// Its Genesys `CorrelationId`.
     #[serde(default)]
     pub correlation_id: Option<String>,
+    /// The customer's key ([`crate::customer::CustomerKeyer::key`] of the event's `ani`, or `dnis` when the
+    /// event is outbound): the hash key of the table's `CustomerRecency` index. Only when a customer key is
+    /// configured and the event names a customer address; never the address itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_key: Option<String>,
+    /// The `eventTime` (epoch ms) of the event that gave [`Self::customer_key`]: the index's range key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_contact_at: Option<i64>,
 }
 
 /// What enrich writes from the analytics details of a conversation (genesys::mapping builds it).

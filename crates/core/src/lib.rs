@@ -10,6 +10,8 @@
 //! - [`names`]: stable error names, declared once per variant ([`stable_names!`]).
 //! - [`contract`]: what the parts of the pipeline hand each other (execution input, Task answers, records,
 //!   enrichment requests, dead letters) and the one check of an execution input.
+//! - [`customer`]: the customer across conversations as a keyed hash of the normalized address (never the
+//!   address itself), and where its key comes from.
 //! - [`events`]: the Genesys event in its EventBridge envelope, and the conversation detail topics.
 //! - [`genesys`]: the Genesys Cloud client (regions, OAuth, budget, API, answers, details mapping).
 //! - [`aws`], [`queue`], [`http`]: SDK config and the one secret reader; SQS batch sends; the HTTP client.
@@ -18,6 +20,7 @@
 pub mod aws;
 pub mod config;
 pub mod contract;
+pub mod customer;
 pub mod events;
 pub mod genesys;
 pub mod http;

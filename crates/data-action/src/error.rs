@@ -1,6 +1,8 @@
 //! The outcomes that are not a success, with the stable names Architect flows branch on (`error` field) and
 //! the short sentences a flow may show or say (`message` field).
 //!
+//! One list for every action a function serves, so a name means the same thing in every contract.
+//!
 //! Nothing here carries internal error text, the customer id or a URL: the `detail` of a variant is a
 //! fixed, log-safe phrase. Every outcome is still a *successful* invocation (see `docs/contracts.md`).
 
@@ -13,12 +15,21 @@ pub enum InvalidInput {
     MissingId,
     /// `customer_id` is a bool, array, object or a non-integer number.
     IdNotText,
-    /// `customer_id` is longer than [`crate::input::MAX_ID_CHARS`] characters.
+    /// `customer_id` is longer than [`crate::actions::customer_lookup::input::MAX_ID_CHARS`] characters.
     IdTooLong,
     /// `customer_id` contains control characters.
     IdControlCharacters,
     /// `locale` is not text or not a BCP-47-like tag.
     BadLocale,
+    /// `action` names no action this function serves, or is not text. The message (built once at init)
+    /// lists the actions it does serve.
+    UnknownAction(&'static str),
+    /// `ani` (recent-contact) is absent, null or empty.
+    MissingAddress,
+    /// `ani` is not text, or not a phone number or SIP address.
+    BadAddress,
+    /// `window_hours` is not a whole number from 1 to [`crate::actions::recent_contact::MAX_WINDOW_HOURS`].
+    BadWindow,
 }
 
 impl InvalidInput {
@@ -31,6 +42,10 @@ impl InvalidInput {
             InvalidInput::IdTooLong => "customer_id is too long",
             InvalidInput::IdControlCharacters => "customer_id contains control characters",
             InvalidInput::BadLocale => "locale is not a language tag",
+            InvalidInput::UnknownAction(_) => "action is not one this function serves",
+            InvalidInput::MissingAddress => "ani is missing",
+            InvalidInput::BadAddress => "ani is not a phone number or SIP address",
+            InvalidInput::BadWindow => "window_hours is out of range",
         }
     }
 
@@ -45,6 +60,12 @@ impl InvalidInput {
                 "The customer ID contains characters that are not allowed."
             }
             InvalidInput::BadLocale => "The locale must be a language tag such as en-US.",
+            InvalidInput::UnknownAction(message) => message,
+            InvalidInput::MissingAddress => "The caller's address (ani) is required.",
+            InvalidInput::BadAddress => {
+                "The caller's address must be a phone number or a SIP address."
+            }
+            InvalidInput::BadWindow => "The window must be a whole number of hours from 1 to 8760.",
         }
     }
 }
@@ -70,6 +91,9 @@ pub enum ActionError {
     /// Something that points at this function or its configuration: another 4xx, an unfollowed 3xx.
     #[error("InternalServerError: {0}")]
     Internal(&'static str),
+    /// The pipeline's table could not be read (recent-contact): throttled, unavailable or refused.
+    #[error("StoreError: {0}")]
+    Store(&'static str),
 }
 
 impl std::fmt::Display for InvalidInput {
@@ -82,7 +106,7 @@ impl std::error::Error for InvalidInput {}
 
 impl ActionError {
     /// One of each kind, for exhaustive tests (schema, messages) that must not miss a new variant.
-    pub const EXAMPLES: [ActionError; 11] = [
+    pub const EXAMPLES: [ActionError; 16] = [
         ActionError::Validation(InvalidInput::NotAnObject),
         ActionError::Validation(InvalidInput::MissingId),
         ActionError::Validation(InvalidInput::IdNotText),
@@ -94,6 +118,11 @@ impl ActionError {
         ActionError::ExternalApiTimeout,
         ActionError::InvalidExternalResponse("not_json"),
         ActionError::Internal("unexpected_status"),
+        ActionError::Validation(InvalidInput::UnknownAction("Unknown action.")),
+        ActionError::Validation(InvalidInput::MissingAddress),
+        ActionError::Validation(InvalidInput::BadAddress),
+        ActionError::Validation(InvalidInput::BadWindow),
+        ActionError::Store("unavailable"),
     ];
 
     /// The stable name returned in the `error` field and logged as `outcome`.
@@ -105,6 +134,7 @@ impl ActionError {
             ActionError::ExternalApiTimeout => "ExternalApiTimeout",
             ActionError::InvalidExternalResponse(_) => "InvalidExternalResponse",
             ActionError::Internal(_) => "InternalServerError",
+            ActionError::Store(_) => "StoreError",
         }
     }
 
@@ -123,6 +153,7 @@ impl ActionError {
                 "The customer system returned a response that could not be read."
             }
             ActionError::Internal(_) => "Something went wrong while looking up the customer.",
+            ActionError::Store(_) => "The contact history is unavailable. Please try again later.",
         }
     }
 
@@ -134,7 +165,8 @@ impl ActionError {
             ActionError::ExternalApiTimeout => "upstream did not answer within the time budget",
             ActionError::ExternalApi(d)
             | ActionError::InvalidExternalResponse(d)
-            | ActionError::Internal(d) => d,
+            | ActionError::Internal(d)
+            | ActionError::Store(d) => d,
         }
     }
 }

@@ -1,21 +1,24 @@
-//! The Genesys Cloud Architect data action backed by Lambda: looks a customer up in an external REST API
-//! and returns the flat seven-field output object (`docs/contracts.md`, section data-action).
+//! The Genesys Cloud Architect data actions backed by one Lambda: several actions in one function, chosen by
+//! the event's `action` field (`DEFAULT_ACTION` when it has none), each written in the small framework of
+//! [`action`] (`docs/contracts.md`, section data-action).
 //!
 //! Every business outcome, including validation failures and upstream outages, is a *successful*
 //! invocation with `success: false`, because Architect only takes its failure path on a thrown error and
 //! voice flows cannot read failure outputs. Each invocation writes exactly one JSON log line; the raw
 //! customer id, the token and the request URL never appear in logs.
 //!
-//! Modules: [`input`] (event validation), [`upstream`] (the HTTP call), [`output`] (the answer's shape),
+//! Modules: [`action`] (the framework), [`actions`] (customer-lookup, recent-contact), [`cache`] (the
+//! optional answer cache), [`contract`] (the Genesys files `make actions` writes, and their lint),
 //! [`config`] (environment), [`error`] (outcome names and messages).
 
 #![warn(missing_docs)]
 
+pub mod action;
+pub mod actions;
+pub mod cache;
 pub mod config;
+pub mod contract;
 pub mod error;
-pub mod input;
-pub mod output;
-pub mod upstream;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,55 +26,39 @@ use std::time::{Duration, Instant};
 use gcx_core::config::{ConfigError, Env};
 use gcx_core::lambda::{Function, Invocation, Never, Outcome};
 use gcx_core::metrics::Unit;
-use gcx_core::redact::pii_ref;
 use secrecy::SecretString;
 use serde_json::{Map, Value};
 
-pub use crate::config::Settings;
-use crate::config::{TokenSource, TOKEN_SECRET_VAR};
+pub use crate::action::{Answer, Record};
+use crate::action::{Registered, Served};
+pub use crate::actions::customer_lookup::output::Output;
+use crate::actions::customer_lookup::CustomerLookup;
+use crate::actions::recent_contact::RecentContactAction;
+use crate::cache::Cache;
+use crate::config::{Settings, TokenSource, TOKEN_SECRET_VAR};
 pub use crate::error::{ActionError, InvalidInput};
-pub use crate::output::Output;
-use crate::upstream::Upstream;
 
 /// Time kept in hand before the Lambda deadline to serialize and post the answer, so the function
 /// always answers before Lambda would stop it.
 pub const SAFETY_MARGIN: Duration = Duration::from_millis(250);
-/// The `User-Agent` sent upstream.
-const USER_AGENT: &str = concat!("gcx-data-action/", env!("CARGO_PKG_VERSION"));
 
-/// Everything built once at init and shared by all invocations; cheap to clone (an `Arc` inside).
-#[derive(Debug, Clone)]
+/// Everything built once at init and shared by all invocations: the actions served, by name.
+#[derive(Clone)]
 pub struct App {
-    upstream: Arc<Upstream>,
+    actions: Arc<[Box<dyn Served>]>,
+    /// Index in `actions` of the action for events without an `action` field.
+    default: usize,
+    /// The unknown-action message, listing the served actions (built once).
+    unknown: &'static str,
 }
 
-/// What an invocation did, for its single log line.
-#[derive(Debug, Clone, Default)]
-pub struct Record {
-    /// `None` on success.
-    pub error: Option<ActionError>,
-    /// [`pii_ref`] of the customer id, when there was one.
-    pub customer_ref: Option<String>,
-    /// The last upstream HTTP status, if a response arrived.
-    pub upstream_status: Option<u16>,
-    /// Upstream requests started.
-    pub attempts: u32,
-    /// Time spent in upstream requests.
-    pub upstream_latency: Duration,
-}
-
-/// The answer: the seven-field output (all Genesys sees) and what the log line says about it.
-#[derive(Debug, Clone)]
-pub struct Answer {
-    /// The output object.
-    pub output: Output,
-    /// The invocation's facts for the log line.
-    pub record: Record,
-}
-
-impl serde::Serialize for Answer {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.output.serialize(serializer)
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.actions.iter().map(|a| a.name()).collect();
+        f.debug_struct("App")
+            .field("actions", &names)
+            .field("default", &names[self.default])
+            .finish()
     }
 }
 
@@ -88,23 +75,27 @@ impl Outcome for Answer {
         }
     }
 
-    /// `detail` (a fixed phrase), `customer_ref`, `upstream_status`, `upstream_latency_ms`, `attempts`:
-    /// never the id, the token or the URL.
+    /// `action`, `detail` (a fixed phrase), `customer_ref`, `upstream_status`, `upstream_latency_ms`,
+    /// `attempts`, `cache`: never the input, the token or the URL.
     fn fields(&self, fields: &mut Map<String, Value>) {
         let r = &self.record;
+        fields.insert("action".into(), r.action.into());
         fields.insert("detail".into(), r.error.map_or("", |e| e.detail()).into());
         fields.insert(
             "customer_ref".into(),
             r.customer_ref.clone().unwrap_or_default().into(),
         );
-        if let Some(status) = r.upstream_status {
+        if let Some(status) = r.facts.upstream_status {
             fields.insert("upstream_status".into(), status.into());
         }
         fields.insert(
             "upstream_latency_ms".into(),
-            millis(r.upstream_latency).into(),
+            millis(r.facts.upstream_latency).into(),
         );
-        fields.insert("attempts".into(), r.attempts.into());
+        fields.insert("attempts".into(), r.facts.attempts.into());
+        if let Some(cache) = r.cache {
+            fields.insert("cache".into(), cache.name().into());
+        }
     }
 
     fn metrics(&self) -> &'static [(&'static str, Unit)] {
@@ -116,49 +107,99 @@ impl Outcome for Answer {
 }
 
 impl App {
-    /// Builds the app from validated settings and the token, if any (one HTTP client, reused).
+    /// An app serving customer-lookup only (what a function without `TABLE_NAME` serves), with `token`
+    /// as its bearer token: no AWS call, for tests and local runs.
     pub fn new(settings: &Settings, token: Option<&SecretString>) -> Result<App, ConfigError> {
-        let client = gcx_core::http::client(USER_AGENT, settings.timeout);
-        let upstream = Upstream::new(client, settings.url.clone(), token, settings.timeout)?;
+        App::serving(settings, token, None)
+    }
+
+    /// An app serving every action `settings` configures; `recent` is recent-contact, built by the
+    /// caller (it needs the AWS SDK).
+    pub fn serving(
+        settings: &Settings,
+        token: Option<&SecretString>,
+        recent: Option<RecentContactAction>,
+    ) -> Result<App, ConfigError> {
+        let cache = |name: &str| {
+            settings
+                .cache
+                .caches(name)
+                .then(|| Cache::new(settings.cache.ttl, settings.cache.max_entries))
+        };
+        let mut actions: Vec<Box<dyn Served>> = Vec::new();
+        if let Some(lookup) = &settings.lookup {
+            let action = CustomerLookup::new(lookup, token)?;
+            actions.push(Box::new(Registered::new(
+                action,
+                cache(actions::CUSTOMER_LOOKUP),
+            )));
+        }
+        if let Some(recent) = recent {
+            actions.push(Box::new(Registered::new(
+                recent,
+                cache(actions::RECENT_CONTACT),
+            )));
+        }
+        let default = actions
+            .iter()
+            .position(|a| a.name() == settings.default_action)
+            .ok_or_else(|| {
+                ConfigError::new(
+                    config::DEFAULT_ACTION_VAR,
+                    format!(
+                        "names {}, which this function does not serve",
+                        settings.default_action
+                    ),
+                )
+            })?;
+        let names: Vec<&str> = actions.iter().map(|a| a.name()).collect();
+        // Built once per container and kept for its life: the error type holds `&'static str`s.
+        let unknown: &'static str = Box::leak(
+            format!(
+                "Unknown action. This function serves: {}.",
+                names.join(", ")
+            )
+            .into_boxed_str(),
+        );
         Ok(App {
-            upstream: Arc::new(upstream),
+            actions: actions.into(),
+            default,
+            unknown,
         })
     }
 
-    /// Answers one event by `deadline`: validation, lookup, mapping. Never fails and never panics on input.
+    /// The names of the actions served.
+    pub fn action_names(&self) -> Vec<&'static str> {
+        self.actions.iter().map(|a| a.name()).collect()
+    }
+
+    /// Answers one event by `deadline`: the action named by its `action` field (the default action when
+    /// there is none), validation, the action, the full output shape. Never fails, never panics on input.
     pub async fn answer(&self, event: &Value, deadline: Instant) -> Answer {
-        let request = match input::parse(event) {
-            Ok(request) => request,
-            Err(rejected) => {
-                let error = ActionError::Validation(rejected.reason);
-                return Answer {
-                    output: Output::failure(&error),
-                    record: Record {
-                        error: Some(error),
-                        customer_ref: rejected.customer_ref,
-                        ..Record::default()
-                    },
-                };
+        let default = &self.actions[self.default];
+        let Value::Object(fields) = event else {
+            return default.failure(ActionError::Validation(InvalidInput::NotAnObject));
+        };
+        let served = match fields.get("action") {
+            None | Some(Value::Null) => default,
+            Some(Value::String(name)) => {
+                match self.actions.iter().find(|a| a.name() == name.trim()) {
+                    Some(served) => served,
+                    None => return self.unknown_action(),
+                }
             }
+            Some(_) => return self.unknown_action(),
         };
-        let exchange = self.upstream.fetch(&request, deadline).await;
-        let (output, error) = match exchange
-            .outcome
-            .and_then(|body| Output::from_upstream(&body))
-        {
-            Ok(output) => (output, None),
-            Err(error) => (Output::failure(&error), Some(error)),
-        };
-        Answer {
-            output,
-            record: Record {
-                error,
-                customer_ref: Some(pii_ref(&request.customer_id)),
-                upstream_status: exchange.status,
-                attempts: exchange.attempts,
-                upstream_latency: exchange.latency,
-            },
-        }
+        served.answer(fields, deadline).await
+    }
+
+    /// The default action's failure shape with a `ValidationError` listing the served actions.
+    fn unknown_action(&self) -> Answer {
+        let mut answer = self.actions[self.default].failure(ActionError::Validation(
+            InvalidInput::UnknownAction(self.unknown),
+        ));
+        answer.record.action = "unknown";
+        answer
     }
 }
 
@@ -173,19 +214,41 @@ impl Function for App {
         Settings::from_env(env)
     }
 
-    /// Reads the token secret (the only AWS call) if one is configured, so init without a secret loads
-    /// no SDK configuration.
+    /// Reads the secrets configured (the upstream token, the customer key) and builds the table client
+    /// only when recent-contact is served, so a customer-lookup-only init loads no SDK configuration.
     async fn build(settings: Settings) -> Result<Self, ConfigError> {
-        let token = match &settings.token {
-            TokenSource::None => None,
-            TokenSource::Direct(token) => Some(token.clone()),
-            TokenSource::Secret(arn) => {
-                let sdk = gcx_core::aws::sdk_config().await;
-                let secret = gcx_core::aws::read_secret(&sdk, TOKEN_SECRET_VAR, arn).await?;
+        let token_source = settings.lookup.as_ref().map(|l| &l.token);
+        let needs_sdk =
+            matches!(token_source, Some(TokenSource::Secret(_))) || settings.recent.is_some();
+        let sdk = if needs_sdk {
+            Some(gcx_core::aws::sdk_config().await)
+        } else {
+            None
+        };
+        let token = match (token_source, &sdk) {
+            (Some(TokenSource::Direct(token)), _) => Some(token.clone()),
+            (Some(TokenSource::Secret(arn)), Some(sdk)) => {
+                let secret = gcx_core::aws::read_secret(sdk, TOKEN_SECRET_VAR, arn).await?;
                 Some(gcx_core::aws::trimmed(&secret))
             }
+            _ => None,
         };
-        App::new(&settings, token.as_ref())
+        let recent = match (&settings.recent, &sdk) {
+            (Some(recent), Some(sdk)) => {
+                let keyer = gcx_core::customer::load_customer_keyer(&recent.key)
+                    .await?
+                    .ok_or_else(|| {
+                        ConfigError::new(
+                            gcx_core::customer::CUSTOMER_KEY_SECRET_VAR,
+                            "is required to serve recent-contact",
+                        )
+                    })?;
+                let client = aws_sdk_dynamodb::Client::new(sdk);
+                Some(RecentContactAction::new(client, keyer, recent))
+            }
+            _ => None,
+        };
+        App::serving(&settings, token.as_ref(), recent)
     }
 
     /// Answers before the deadline minus [`SAFETY_MARGIN`].
@@ -219,7 +282,7 @@ mod tests {
             .handle(serde_json::json!({"customer_id": "1"}), &invocation)
             .await
             .unwrap();
-        assert_eq!(answer.output.error, "ExternalApiTimeout");
-        assert_eq!(answer.record.attempts, 0);
+        assert_eq!(answer.output["error"], "ExternalApiTimeout");
+        assert_eq!(answer.record.facts.attempts, 0);
     }
 }

@@ -728,3 +728,88 @@ async fn every_log_line_of_an_invocation_carries_its_request_id() {
         assert_eq!(line["function"], "data-action");
     }
 }
+
+/* ------------------------------------- several actions ------------------------------------- */
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_action_field_routes_and_an_unknown_name_lists_the_served_actions() {
+    let (server, url) = upstream().await;
+    any_lookup()
+        .and(query_param("id", "12345"))
+        .respond_with(ok_with(seed_body()))
+        .expect(2)
+        .mount(&server)
+        .await;
+    let f = start(&url, &[]);
+    // The request template's form, and the flat form with the name.
+    for event in [
+        json!({"action": "customer-lookup", "inputs": {"customer_id": "12345"}}),
+        json!({"action": " customer-lookup ", "customer_id": "12345"}),
+    ] {
+        assert_eq!(answered(&f.invoke(&event))["success"], true, "{event}");
+    }
+    // Unknown names (recent-contact included: this function has no TABLE_NAME) and names that are not
+    // text: the default action's full shape, a ValidationError naming what is served, no upstream call.
+    for action in [
+        json!("customer_lookup"),
+        json!("recent-contact"),
+        json!(""),
+        json!(7),
+        json!({"name": "customer-lookup"}),
+        json!("<script>".repeat(100)),
+    ] {
+        let r = f.invoke(&json!({"action": action, "customer_id": "12345"}));
+        let message = failed_with(&r, "ValidationError");
+        assert_eq!(
+            message, "Unknown action. This function serves: customer-lookup.",
+            "{action}"
+        );
+        let line = last_line(&f);
+        assert_eq!(line["action"], "unknown");
+        assert!(!f.logs().contains("<script>"), "the name is not echoed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cached_action_answers_a_repeat_from_memory_and_says_so() {
+    let (server, url) = upstream().await;
+    any_lookup()
+        .respond_with(ok_with(seed_body()))
+        .mount(&server)
+        .await;
+    any_lookup()
+        .and(query_param("id", "missing"))
+        .respond_with(ResponseTemplate::new(404))
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    let f = start(
+        &url,
+        &[("CACHE_ACTIONS", "customer-lookup"), ("CACHE_TTL", "60")],
+    );
+    let first = f.invoke(&json!({"customer_id": "12345"}));
+    assert_eq!(last_line(&f)["cache"], "miss");
+    let second = f.invoke(&json!({"customer_id": "12345", "locale": "en-US"}));
+    assert_eq!(last_line(&f)["cache"], "hit");
+    assert_eq!(last_line(&f)["attempts"], 0);
+    assert_eq!(answered(&first), answered(&second));
+    // Another locale is another key; a failure is never cached.
+    f.invoke(&json!({"customer_id": "12345", "locale": "fr-FR"}));
+    assert_eq!(last_line(&f)["cache"], "miss");
+    for _ in 0..2 {
+        failed_with(&f.invoke(&json!({"customer_id": "missing"})), "NotFound");
+        assert_eq!(last_line(&f)["cache"], "miss");
+    }
+    assert_eq!(
+        received(&server).await.len(),
+        4,
+        "12345 twice (two locales), missing twice"
+    );
+
+    // Off by default: no cache field, every call goes upstream.
+    let uncached = start(&url, &[]);
+    uncached.invoke(&json!({"customer_id": "12345"}));
+    uncached.invoke(&json!({"customer_id": "12345"}));
+    assert!(last_line(&uncached).get("cache").is_none());
+    assert_eq!(received(&server).await.len(), 6);
+}

@@ -190,6 +190,9 @@ mod tests {
             "divisionIds",
             "wrapUpCodes",
             "lastEventId",
+            // save's: the customer index keys stay as the events stored them.
+            "customerKey",
+            "customerContactAt",
         ] {
             assert!(
                 !set.iter().any(|n| *n == field),
@@ -198,5 +201,10 @@ mod tests {
         }
         assert_eq!(u.values[":at"], AttributeValue::N("99".into()));
         assert!(u.expression.contains("#exp = if_not_exists(#exp, :exp)"));
+        assert!(
+            u.expression.starts_with("SET ") && !u.expression.contains("REMOVE"),
+            "enrich never removes an attribute: {}",
+            u.expression
+        );
     }
 }

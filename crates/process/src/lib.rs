@@ -1,7 +1,11 @@
 //! process: the second Task of the state machine. It builds the record of each validated event
 //! ([`record::from_event`]) and says which conversations the analytics API should enrich
-//! (`ENRICH_TOPICS`). It calls nothing: enrichment happens later, in bulk and under the Genesys request
+//! (`ENRICH_TOPICS`). It calls nothing per batch: enrichment happens later, in bulk and under the Genesys request
 //! budget, in the `enrich` function, so a batch is never held up by Genesys.
+//!
+//! With a customer key configured (`CUSTOMER_KEY_SECRET_ARN`, or `CUSTOMER_KEY` locally; read once at init),
+//! each record also carries the customer's key, a keyed hash of the caller's address (`gcx_core::customer`).
+//! The address itself is never logged, stored or put in a record.
 
 pub mod record;
 
@@ -11,6 +15,9 @@ use gcx_core::config::{list_of, ConfigError, Env};
 use gcx_core::contract::{
     check_event, events_of, ContractError, DeadLetter, EnrichmentRequest, Processed, Stage,
     TaskInput,
+};
+use gcx_core::customer::{
+    customer_key_source, load_customer_keyer, CustomerKeySource, CustomerKeyer,
 };
 use gcx_core::events::DetailTopic;
 use gcx_core::lambda::{Function, Invocation, Outcome};
@@ -26,14 +33,17 @@ pub const DEFAULT_ENRICH_TOPICS: &[DetailTopic] = &[
 ];
 
 /// Settings read once at init.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// Topics whose conversations are enriched from the analytics API.
     pub enrich_topics: Vec<DetailTopic>,
+    /// Where the customer key comes from (none: records carry no customer key).
+    pub customer_key: CustomerKeySource,
 }
 
 impl Settings {
-    /// Reads `ENRICH_TOPICS`: a comma list of topic suffixes, or `none`.
+    /// Reads `ENRICH_TOPICS` (a comma list of topic suffixes, or `none`) and `CUSTOMER_KEY` /
+    /// `CUSTOMER_KEY_SECRET_ARN` (at most one).
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
         let allowed: Vec<&str> = DetailTopic::ALL.iter().map(|t| t.suffix()).collect();
         let enrich_topics = match list_of(env, "ENRICH_TOPICS", &allowed)? {
@@ -43,7 +53,10 @@ impl Settings {
                 .filter_map(|t| DetailTopic::from_suffix(t))
                 .collect(),
         };
-        Ok(Self { enrich_topics })
+        Ok(Self {
+            enrich_topics,
+            customer_key: customer_key_source(env)?,
+        })
     }
 }
 
@@ -51,12 +64,23 @@ impl Settings {
 #[derive(Debug, Clone)]
 pub struct App {
     settings: Settings,
+    customer_keyer: Option<CustomerKeyer>,
 }
 
 impl App {
-    /// The app for `settings`.
+    /// The app for `settings`, without customer keys ([`Function::build`] loads the configured key and adds
+    /// it with [`Self::with_customer_keyer`]).
     pub fn new(settings: Settings) -> Self {
-        Self { settings }
+        Self {
+            settings,
+            customer_keyer: None,
+        }
+    }
+
+    /// The same app, keying customers with `keyer` (none: records carry no customer key).
+    pub fn with_customer_keyer(mut self, keyer: Option<CustomerKeyer>) -> Self {
+        self.customer_keyer = keyer;
+        self
     }
 
     /// Builds the records of a Task input `{"batch": <validate's answer>, "executionId"}`. An event that
@@ -94,7 +118,8 @@ impl App {
                 out.enrich
                     .push(EnrichmentRequest::for_event(&event, execution_id, now_ms));
             }
-            out.records.push(record::from_event(&event));
+            out.records
+                .push(record::from_event(&event, self.customer_keyer.as_ref()));
             out.events.push(event);
         }
         Ok(out)
@@ -139,8 +164,10 @@ impl Function for App {
         Settings::from_env(env)
     }
 
+    /// Reads the customer key's secret, when one is configured (the only AWS call, once per container).
     async fn build(settings: Settings) -> Result<Self, ConfigError> {
-        Ok(Self::new(settings))
+        let keyer = load_customer_keyer(&settings.customer_key).await?;
+        Ok(Self::new(settings).with_customer_keyer(keyer))
     }
 
     async fn handle(
@@ -211,8 +238,67 @@ mod tests {
         );
         let none = App::new(Settings {
             enrich_topics: vec![],
+            customer_key: CustomerKeySource::None,
         });
         assert!(none.process(input(), 1).unwrap().enrich.is_empty());
+    }
+
+    const KEY: &str = "0123456789abcdef";
+
+    /// An inbound voice `customer.start` whose caller is `ani`.
+    fn inbound_call(ani: &str) -> Value {
+        let event = json!({
+            "conversationId": "1bc96a39-6725-40c4-9345-db72aa67b8c6",
+            "eventId": "2b210248-9483-4cc8-8df0-4630b6980803",
+            "eventType": "v2.detail.events.conversation.{id}.customer.start",
+            "eventTime": 1_617_280_073_386_i64,
+            "correlationId": "c1",
+            "detail": {"eventBody": {"conversationId": "1bc96a39-6725-40c4-9345-db72aa67b8c6",
+                "mediaType": "VOICE", "direction": "INBOUND", "ani": ani, "dnis": "tel:+3280012345"}},
+        });
+        json!({"batch": {"events": [event]}, "executionId": "arn:x"})
+    }
+
+    #[test]
+    fn customer_key_settings() {
+        let s = Settings::from_env(&[("CUSTOMER_KEY", KEY)]).unwrap();
+        assert!(matches!(s.customer_key, CustomerKeySource::Direct(_)));
+        assert!(!format!("{s:?}").contains(KEY), "Debug shows no key");
+        let e = Settings::from_env(&[("CUSTOMER_KEY", KEY), ("CUSTOMER_KEY_SECRET_ARN", "arn")])
+            .unwrap_err();
+        assert_eq!(e.variable, "CUSTOMER_KEY");
+        assert!(e.problem.contains("CUSTOMER_KEY_SECRET_ARN"));
+        let e = Settings::from_env(&[("CUSTOMER_KEY", "too-short")]).unwrap_err();
+        assert_eq!(e.variable, "CUSTOMER_KEY");
+    }
+
+    #[tokio::test]
+    async fn an_inbound_caller_is_keyed_and_the_number_is_in_no_record() {
+        let app = <App as Function>::build(Settings::from_env(&[("CUSTOMER_KEY", KEY)]).unwrap())
+            .await
+            .unwrap();
+        let out = app.process(inbound_call("tel:+3212345678"), 1).unwrap();
+        let keyer = CustomerKeyer::new(&secrecy::SecretString::from(KEY)).unwrap();
+        let record = &out.records[0];
+        assert_eq!(record.customer_key, keyer.key("+32 12 34 56 78"));
+        assert_eq!(record.customer_key.as_ref().map(String::len), Some(64));
+        assert_eq!(record.customer_contact_at, Some(1_617_280_073_386));
+        // The events travel on verbatim (save dead-letters them with their full input); everything process
+        // made of them holds no spelling of the number.
+        let mut answer = serde_json::to_value(&out).unwrap();
+        assert_eq!(
+            answer["records"][0]["customerKey"],
+            json!(record.customer_key)
+        );
+        answer.as_object_mut().unwrap().remove("events");
+        let text = answer.to_string();
+        for spelling in ["3212345678", "12345678", "+32", "3280012345"] {
+            assert!(!text.contains(spelling), "{spelling} in {text}");
+        }
+        // Without a key, nothing.
+        let plain = App::new(Settings::from_env(&[("X", "")]).unwrap());
+        let out = plain.process(inbound_call("tel:+3212345678"), 1).unwrap();
+        assert_eq!(out.records[0].customer_key, None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The built `save` binary through the Lambda Runtime API, against real DynamoDB and SQS APIs (moto on
 //! loopback, which enforces condition expressions): ordering, replay, ties, TTL, per-event isolation,
-//! enrichment requests and dead letters, whole-batch failures.
+//! enrichment requests and dead letters, whole-batch failures, the customer index.
 
 use gcx_core::contract::{
     ConversationRecord, DeadLetter, EnrichmentRequest, PipelineEvent, Processed, Stage,
@@ -64,7 +64,7 @@ fn event(id: &str, time: i64, topic: &str, body: Value) -> PipelineEvent {
 }
 
 fn record(e: &PipelineEvent) -> ConversationRecord {
-    process::record::from_event(e)
+    process::record::from_event(e, None)
 }
 
 /// Save's Task input for `events` (enriching those with `enrich`), plus `dead_letters`.
@@ -276,4 +276,106 @@ fn an_unreachable_dynamodb_is_unavailable() {
         Some("Store.Unavailable"),
         "{out:?}"
     );
+}
+
+/// `event` moved to conversation `id`.
+fn in_conversation(mut e: PipelineEvent, id: &str) -> PipelineEvent {
+    e.conversation_id = id.into();
+    e.detail["eventBody"]["conversationId"] = json!(id);
+    e
+}
+
+#[test]
+fn a_customer_keyed_record_lands_in_the_customer_index_and_keeps_its_first_contact() {
+    let stack = Stack::new();
+    let f = stack.save(&[]);
+    let keyer =
+        gcx_core::customer::CustomerKeyer::new(&secrecy::SecretString::from("0123456789abcdef"))
+            .unwrap();
+    let second = "2f7bf00a-0fc2-4d6a-9b56-92238191433e";
+    let other = "6f52126a-ea0c-47c5-a488-3cd1c4fa5f36";
+    let inbound = |ani: &str| json!({"mediaType": "VOICE", "direction": "INBOUND", "ani": ani});
+    let events = [
+        event("c1", 1_000, "customer.start", inbound("tel:+3212345678")),
+        in_conversation(
+            event(
+                "c2",
+                5_000,
+                "customer.start",
+                inbound("sip:+32-12-34-56-78@edge;user=phone"),
+            ),
+            second,
+        ),
+        in_conversation(
+            event("c3", 3_000, "customer.start", inbound("tel:+3298765432")),
+            other,
+        ),
+    ];
+    let keyed = |events: &[PipelineEvent]| {
+        let mut t = task(
+            &events
+                .iter()
+                .map(|e| (e.clone(), false))
+                .collect::<Vec<_>>(),
+            vec![],
+        );
+        let records: Vec<ConversationRecord> = events
+            .iter()
+            .map(|e| process::record::from_event(e, Some(&keyer)))
+            .collect();
+        t["batch"]["records"] = json!(records);
+        t
+    };
+    let out = f.invoke(&keyed(&events));
+    assert!(out.ok, "{out:?}\n{}", f.logs());
+    assert_eq!(out.body["stored"], 3);
+
+    let customer = keyer.key("+3212345678").unwrap();
+    let contacts = stack.aws.customer_contacts(TABLE, &customer);
+    let found: Vec<(&str, i64)> = contacts
+        .iter()
+        .map(|i| {
+            (
+                i["conversationId"].as_str().unwrap(),
+                i["customerContactAt"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [(second, 5_000), (CONVERSATION, 1_000)],
+        "newest first"
+    );
+    assert_eq!(contacts[0]["customerKey"], customer.as_str());
+    assert_eq!(
+        contacts[0]["mediaType"], "voice",
+        "the index projects every attribute"
+    );
+
+    // A later event of the conversation names the caller again: the first contact stays.
+    let later = event("c4", 9_000, "acw", inbound("tel:+3212345678"));
+    let out = f.invoke(&keyed(&[later]));
+    assert_eq!(outcomes(&out.body)[0].1, "stored");
+    let item = stack.item();
+    assert_eq!(
+        (
+            item["lastEventId"].as_str(),
+            item["customerContactAt"].as_i64()
+        ),
+        (Some("c4"), Some(1_000))
+    );
+    // An event without a keyer or an address leaves the key alone.
+    f.invoke(&task(
+        &[(event("c5", 10_000, "wrapup", json!({})), false)],
+        vec![],
+    ));
+    assert_eq!(stack.item()["customerKey"], customer.as_str());
+
+    let table = serde_json::to_string(&stack.aws.items(TABLE)).unwrap();
+    for spelling in ["3212345678", "3298765432"] {
+        assert!(
+            !table.contains(spelling),
+            "the table holds {spelling}: {table}"
+        );
+    }
 }

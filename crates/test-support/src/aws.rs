@@ -8,6 +8,9 @@ use serde_json::Value;
 
 use crate::moto::MotoServer;
 
+/// The conversations table's index of each customer's conversations by time (template.yaml).
+pub const CUSTOMER_INDEX: &str = "CustomerRecency";
+
 /// A moto server plus Step Functions, DynamoDB and SQS clients for it.
 pub struct LocalAws {
     /// The server (stopped on drop).
@@ -70,33 +73,75 @@ impl LocalAws {
         self.moto.env()
     }
 
-    /// Creates the conversations table (key `conversationId`, on demand).
+    /// Creates the conversations table as template.yaml does: key `conversationId`, on demand, and the
+    /// `CustomerRecency` index (hash `customerKey`, range `customerContactAt`, every attribute projected).
     pub fn create_table(&self, name: &str) {
         use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+            AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+            Projection, ProjectionType, ScalarAttributeType,
         };
+        let attribute = |name: &str, kind: ScalarAttributeType| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(kind)
+                .build()
+                .expect("attribute definition")
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .expect("key schema")
+        };
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(CUSTOMER_INDEX)
+            .key_schema(key("customerKey", KeyType::Hash))
+            .key_schema(key("customerContactAt", KeyType::Range))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
+            .build()
+            .expect("index");
         self.block_on(
             self.dynamo
                 .create_table()
                 .table_name(name)
                 .billing_mode(BillingMode::PayPerRequest)
-                .attribute_definitions(
-                    AttributeDefinition::builder()
-                        .attribute_name("conversationId")
-                        .attribute_type(ScalarAttributeType::S)
-                        .build()
-                        .expect("attribute definition"),
-                )
-                .key_schema(
-                    KeySchemaElement::builder()
-                        .attribute_name("conversationId")
-                        .key_type(KeyType::Hash)
-                        .build()
-                        .expect("key schema"),
-                )
+                .attribute_definitions(attribute("conversationId", ScalarAttributeType::S))
+                .attribute_definitions(attribute("customerKey", ScalarAttributeType::S))
+                .attribute_definitions(attribute("customerContactAt", ScalarAttributeType::N))
+                .key_schema(key("conversationId", KeyType::Hash))
+                .global_secondary_indexes(index)
                 .send(),
         )
         .expect("create the table in moto");
+    }
+
+    /// The items of `table` whose `customerKey` is `customer_key`, newest `customerContactAt` first: one
+    /// query of the `CustomerRecency` index, as the recent-contact data action makes it.
+    pub fn customer_contacts(&self, table: &str, customer_key: &str) -> Vec<Value> {
+        let out = self
+            .block_on(
+                self.dynamo
+                    .query()
+                    .table_name(table)
+                    .index_name(CUSTOMER_INDEX)
+                    .key_condition_expression("customerKey = :k")
+                    .expression_attribute_values(
+                        ":k",
+                        aws_sdk_dynamodb::types::AttributeValue::S(customer_key.to_owned()),
+                    )
+                    .scan_index_forward(false)
+                    .send(),
+            )
+            .expect("query the customer index");
+        out.items()
+            .iter()
+            .map(|i| serde_dynamo::from_item(i.clone()).expect("an item as JSON"))
+            .collect()
     }
 
     /// Every item of `table`, as plain JSON, ordered by `conversationId`.

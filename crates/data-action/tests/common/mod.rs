@@ -39,7 +39,7 @@ pub const LOG_MESSAGE: &str = "invocation";
 pub fn output_schema() -> Value {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../genesys/data-action/output.schema.json"
+        "/../../genesys/data-action/customer-lookup.output.schema.json"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {path}: {e}"));
     serde_json::from_str(&text).expect("the output schema is JSON")

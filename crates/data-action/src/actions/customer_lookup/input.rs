@@ -5,8 +5,11 @@
 //! reason and the one-way [`pii_ref`] of the id for log correlation.
 
 use gcx_core::redact::pii_ref;
+use schemars::JsonSchema;
 use serde_json::{Map, Value};
 
+use crate::action::fields;
+pub use crate::action::Rejected;
 use crate::error::InvalidInput;
 
 /// The longest customer id accepted, in characters (after trimming).
@@ -16,33 +19,37 @@ pub const DEFAULT_LOCALE: &str = "en-US";
 /// The longest locale accepted (RFC 5646 recommends supporting at least 35 characters).
 const MAX_LOCALE_CHARS: usize = 35;
 
-/// A validated lookup: what the upstream is asked for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A validated lookup: what the upstream is asked for. Its schema is the action's input contract (the
+/// `schemars` texts are what Genesys shows; they are part of the published contract, so they do not change).
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[schemars(
+    title = "Customer lookup request",
+    description = "The request template passes this object to the Lambda unchanged: it is the Lambda event.",
+    extend("additionalProperties" = true)
+)]
 pub struct Request {
     /// The customer id, trimmed; 1 to 128 characters, no control characters.
+    #[schemars(description = "customer id to look up (Architect passes it as a string)")]
     pub customer_id: String,
-    /// A BCP-47-like tag such as `en-US`, trimmed.
+    /// A BCP-47-like tag such as `en-US`, trimmed ([`DEFAULT_LOCALE`] when the event has none).
+    #[schemars(
+        with = "Option<String>",
+        description = "BCP 47 locale such as en-US; the function uses en-US when it is absent"
+    )]
     pub locale: String,
-}
-
-/// A rejected event: why, and a log-safe reference to the id when there was one.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejected {
-    /// The validation rule that failed.
-    pub reason: InvalidInput,
-    /// [`pii_ref`] of the id as given (text or number), when there was one.
-    pub customer_ref: Option<String>,
 }
 
 /// Validates `event` into a [`Request`]; never panics, whatever the JSON.
 pub fn parse(event: &Value) -> Result<Request, Rejected> {
     let Value::Object(outer) = event else {
-        return Err(Rejected {
-            reason: InvalidInput::NotAnObject,
-            customer_ref: None,
-        });
+        return Err(Rejected::because(InvalidInput::NotAnObject));
     };
-    let fields = inputs(outer);
+    parse_fields(outer)
+}
+
+/// Validates an event object (its `inputs` object when it has no `customer_id`).
+pub fn parse_fields(outer: &Map<String, Value>) -> Result<Request, Rejected> {
+    let fields = fields::inputs(outer, &["customer_id"]);
     let reject = |reason, customer_ref| {
         Err(Rejected {
             reason,
@@ -81,15 +88,6 @@ pub fn parse(event: &Value) -> Result<Request, Rejected> {
         customer_id,
         locale: locale.to_owned(),
     })
-}
-
-/// The object holding the inputs: the event itself, or its `inputs` object (the original Python tutorial's form) when the event has
-/// no `customer_id` of its own.
-fn inputs(outer: &Map<String, Value>) -> &Map<String, Value> {
-    match outer.get("inputs") {
-        Some(Value::Object(inner)) if !outer.contains_key("customer_id") => inner,
-        _ => outer,
-    }
 }
 
 /// A BCP-47-like tag: a 2–8 letter language subtag, then `-`-separated 1–8 character alphanumeric

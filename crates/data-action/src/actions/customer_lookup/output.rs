@@ -4,6 +4,7 @@
 //! defaults for nulls, so the shape never varies: failures carry the same seven fields with the
 //! defaults below. Mapping follows the original Python tutorial (`data.name`, `data.tier`, `data.balance`, top-level `status`).
 
+use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -18,22 +19,41 @@ pub const DEFAULT_BALANCE: f64 = 0.0;
 /// `account_status` when the upstream has none (the original Python tutorial's default).
 pub const DEFAULT_STATUS: &str = "unknown";
 
-/// The flat object returned to Genesys: exactly these seven fields, always (output contract).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// The flat object returned to Genesys: exactly these seven fields, always (output contract). The
+/// `schemars` texts are the published contract's: they do not change.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(
+    title = "Customer lookup result",
+    description = "Every response has all seven fields, whatever the outcome. A business failure is success=false with error and message set.",
+    deny_unknown_fields
+)]
 pub struct Output {
     /// `true` only when customer data was found and read.
+    #[schemars(
+        description = "true when the customer was found and the upstream answer was usable"
+    )]
     pub success: bool,
     /// `data.name`, or [`DEFAULT_NAME`].
+    #[schemars(description = "customer name; Unknown when not found or success is false")]
     pub customer_name: String,
     /// `data.tier`, or [`DEFAULT_TIER`].
+    #[schemars(
+        description = "customer tier (e.g. gold); standard when missing or success is false"
+    )]
     pub customer_tier: String,
     /// `data.balance` (a number or a numeric string), or [`DEFAULT_BALANCE`].
+    #[schemars(description = "account balance; 0 when missing or success is false")]
     pub customer_balance: f64,
     /// Top-level `status`, or [`DEFAULT_STATUS`].
+    #[schemars(description = "upstream account status; unknown when missing or success is false")]
     pub account_status: String,
     /// Empty on success; else a short sentence safe to show or say.
+    #[schemars(description = "human-readable outcome, safe to log or play back")]
     pub message: String,
     /// Empty on success; else the stable error name ([`ActionError::name`]).
+    #[schemars(
+        description = "empty on success, else one of ValidationError, NotFound, ExternalApiError, ExternalApiTimeout, InvalidExternalResponse, InternalServerError"
+    )]
     pub error: String,
 }
 

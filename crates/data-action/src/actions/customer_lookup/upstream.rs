@@ -12,9 +12,9 @@ use gcx_core::http::{read_bounded, retry_after, BodyError};
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use secrecy::{ExposeSecret, SecretString};
 
+use super::input::Request;
 use crate::config::TOKEN_VAR;
 use crate::error::ActionError;
-use crate::input::Request;
 
 /// Largest upstream body read; a larger one is an invalid response, and reading stops there.
 pub const MAX_BODY: usize = 1024 * 1024;

@@ -1,0 +1,435 @@
+//! `recent-contact`: has this caller contacted us recently? For repeat-caller routing (a flow sends a
+//! caller who called yesterday straight to the agent or queue that handled them). A web-services data
+//! action cannot answer this: it reads what the pipeline stores.
+//!
+//! The pipeline stores, per conversation, `customerKey`: the HMAC-SHA256 of the customer's normalized
+//! address under a key from Secrets Manager (`gcx_core::customer`), and `customerContactAt`. The table's
+//! `CustomerRecency` index on those two answers in one query: the newest contacts of this key within
+//! the window. The raw address is never stored, logged or sent anywhere: only its keyed hash leaves
+//! the function, in the query.
+//!
+//! This module is also the framework's worked example: an input type, an output type, `parse`,
+//! `failure` and `run`.
+
+use std::collections::HashMap;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::types::AttributeValue;
+use gcx_core::contract::Agent;
+use gcx_core::customer::{normalize, CustomerKeyer};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::action::{fields, Action, Call, Rejected};
+use crate::config::RecentSettings;
+use crate::error::{ActionError, InvalidInput};
+
+/// `window_hours` when the request has none.
+pub const DEFAULT_WINDOW_HOURS: u32 = 72;
+/// The longest window: a year.
+pub const MAX_WINDOW_HOURS: u32 = 8760;
+/// `contacts_in_window` counts at most this many contacts (one query page, so one request).
+pub const MAX_COUNTED: i32 = 100;
+
+/// A validated request. Its schema is the action's input contract.
+#[derive(Debug, Clone, PartialEq, Eq, JsonSchema)]
+#[schemars(
+    title = "Recent contact request",
+    description = "The caller's address and how far back to look. The request template sends {\"action\": \"recent-contact\", \"inputs\": <this object>}.",
+    extend("additionalProperties" = true)
+)]
+pub struct Request {
+    /// The caller's address, normalized (`gcx_core::customer::normalize`): kept in memory only.
+    #[schemars(
+        description = "the caller's address as Architect has it (Call.Ani), e.g. tel:+3212345678 or sip:+3212345678@host"
+    )]
+    pub ani: String,
+    /// Hours to look back, 1 to [`MAX_WINDOW_HOURS`].
+    #[schemars(
+        with = "Option<u32>",
+        range(min = 1, max = 8760),
+        description = "how many hours to look back; 72 when absent"
+    )]
+    pub window_hours: u32,
+    /// The conversation asking (Architect's `Call.ConversationId`): left out of the answer, since the
+    /// pipeline may already have stored it.
+    #[schemars(
+        description = "the current conversation (Call.ConversationId), which is left out of the answer"
+    )]
+    pub conversation_id: Option<String>,
+}
+
+/// The flat answer: every field, always.
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
+#[schemars(
+    title = "Recent contact result",
+    description = "Every response has all eleven fields. found=false (with success=true) means no contact in the window; a failure is success=false with error and message set.",
+    deny_unknown_fields
+)]
+pub struct RecentContact {
+    /// The lookup worked (whether or not a contact was found).
+    #[schemars(description = "true when the contact history was read")]
+    pub success: bool,
+    /// At least one earlier contact in the window.
+    #[schemars(description = "true when this caller had a conversation within the window")]
+    pub found: bool,
+    /// The newest earlier conversation, or empty.
+    #[schemars(description = "the newest earlier conversation's id; empty when none")]
+    pub last_conversation_id: String,
+    /// Its end (ISO-8601, from the analytics details), or empty while unknown.
+    #[schemars(description = "when that conversation ended (ISO-8601); empty when not known yet")]
+    pub last_conversation_end: String,
+    /// Hours since that contact began, two decimals; -1 when none.
+    #[schemars(description = "hours since that contact began; -1 when none")]
+    pub hours_since_last: f64,
+    /// Its last queue, or empty.
+    #[schemars(description = "the last queue of that conversation; empty when none")]
+    pub last_queue_id: String,
+    /// Its last agent, or empty.
+    #[schemars(description = "the last agent (user id) of that conversation; empty when none")]
+    pub last_agent_id: String,
+    /// Its last wrap-up code, or empty.
+    #[schemars(description = "the last wrap-up code of that conversation; empty when none")]
+    pub last_wrapup_code: String,
+    /// Earlier conversations within the window (at most [`MAX_COUNTED`]).
+    #[schemars(
+        description = "earlier conversations of this caller within the window (at most 100)"
+    )]
+    pub contacts_in_window: u32,
+    /// Empty on success; else a short sentence safe to show or say.
+    #[schemars(description = "human-readable outcome, safe to log or play back")]
+    pub message: String,
+    /// Empty on success; else the stable error name.
+    #[schemars(
+        description = "empty on success, else one of ValidationError, StoreError, ExternalApiTimeout"
+    )]
+    pub error: String,
+}
+
+impl RecentContact {
+    fn none() -> RecentContact {
+        RecentContact {
+            success: true,
+            found: false,
+            last_conversation_id: String::new(),
+            last_conversation_end: String::new(),
+            hours_since_last: -1.0,
+            last_queue_id: String::new(),
+            last_agent_id: String::new(),
+            last_wrapup_code: String::new(),
+            contacts_in_window: 0,
+            message: String::new(),
+            error: String::new(),
+        }
+    }
+}
+
+/// The stored attributes the answer uses (`gcx_core::contract::ConversationRecord` and `Enrichment`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stored {
+    conversation_id: String,
+    customer_contact_at: i64,
+    #[serde(default)]
+    conversation_end: Option<String>,
+    #[serde(default)]
+    queue_ids: Vec<String>,
+    #[serde(default)]
+    agents: Vec<Agent>,
+    #[serde(default)]
+    wrap_up_codes: Vec<String>,
+}
+
+/// The attributes read (the index projects all of them; reading fewer keeps the answer small).
+const PROJECTION: &str = "#c, #at, #end, #q, #a, #w";
+
+/// The action, built once: the table client and the customer key.
+#[derive(Debug, Clone)]
+pub struct RecentContactAction {
+    client: aws_sdk_dynamodb::Client,
+    keyer: CustomerKeyer,
+    table: String,
+    index: String,
+    timeout: Duration,
+}
+
+impl RecentContactAction {
+    /// The action over `client`, hashing addresses with `keyer` (the pipeline's key).
+    pub fn new(
+        client: aws_sdk_dynamodb::Client,
+        keyer: CustomerKeyer,
+        settings: &RecentSettings,
+    ) -> RecentContactAction {
+        RecentContactAction {
+            client,
+            keyer,
+            table: settings.table.clone(),
+            index: settings.index.clone(),
+            timeout: settings.timeout,
+        }
+    }
+
+    async fn query(
+        &self,
+        key: String,
+        since: i64,
+        call: &mut Call,
+    ) -> Result<Vec<Stored>, ActionError> {
+        let request = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(&self.index)
+            .key_condition_expression("#k = :k AND #at >= :since")
+            .projection_expression(PROJECTION)
+            .set_expression_attribute_names(Some(HashMap::from(
+                [
+                    ("#k", "customerKey"),
+                    ("#at", "customerContactAt"),
+                    ("#c", "conversationId"),
+                    ("#end", "conversationEnd"),
+                    ("#q", "queueIds"),
+                    ("#a", "agents"),
+                    ("#w", "wrapUpCodes"),
+                ]
+                .map(|(k, v)| (k.to_owned(), v.to_owned())),
+            )))
+            .expression_attribute_values(":k", AttributeValue::S(key))
+            .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
+            .scan_index_forward(false)
+            .limit(MAX_COUNTED)
+            .send();
+        let started = std::time::Instant::now();
+        call.facts.attempts = 1;
+        let budget = self.timeout.min(call.remaining());
+        let result = tokio::time::timeout(budget, request).await;
+        call.facts.upstream_latency = started.elapsed();
+        let output = result
+            .map_err(|_| ActionError::Store("the query did not answer in time"))?
+            .map_err(|e| ActionError::Store(store_failure(e.code())))?;
+        serde_dynamo::from_items(output.items.unwrap_or_default())
+            .map_err(|_| ActionError::Store("a stored item has an unexpected shape"))
+    }
+}
+
+impl Action for RecentContactAction {
+    const NAME: &'static str = "recent-contact";
+    const TITLE: &'static str = "Recent Contact (AWS Lambda)";
+    type Input = Request;
+    type Output = RecentContact;
+
+    fn parse(event: &Map<String, Value>) -> Result<Request, Rejected> {
+        let fields = fields::inputs(event, &["ani"]);
+        let reject = |reason| Err(Rejected::because(reason));
+        let ani = match fields::text(fields, "ani") {
+            Ok(Some(ani)) => ani,
+            Ok(None) => return reject(InvalidInput::MissingAddress),
+            Err(()) => return reject(InvalidInput::BadAddress),
+        };
+        let Some(ani) = normalize(ani) else {
+            return reject(InvalidInput::BadAddress);
+        };
+        let window_hours = match fields::whole_number(fields, "window_hours") {
+            Ok(None) => DEFAULT_WINDOW_HOURS,
+            Ok(Some(h)) if (1..=i64::from(MAX_WINDOW_HOURS)).contains(&h) => h as u32,
+            _ => return reject(InvalidInput::BadWindow),
+        };
+        let conversation_id = match fields::text(fields, "conversation_id") {
+            Ok(id) => id.map(str::to_owned),
+            Err(()) => None,
+        };
+        Ok(Request {
+            ani,
+            window_hours,
+            conversation_id,
+        })
+    }
+
+    fn failure(error: &ActionError) -> RecentContact {
+        RecentContact {
+            success: false,
+            message: error.message().to_owned(),
+            error: error.name().to_owned(),
+            ..RecentContact::none()
+        }
+    }
+
+    fn cache_key(input: &Request) -> Option<String> {
+        Some(format!(
+            "{}\u{1f}{}\u{1f}{}",
+            input.ani,
+            input.window_hours,
+            input.conversation_id.as_deref().unwrap_or("")
+        ))
+    }
+
+    async fn run(&self, input: Request, call: &mut Call) -> Result<RecentContact, ActionError> {
+        let key = self
+            .keyer
+            .key(&input.ani)
+            .ok_or(ActionError::Validation(InvalidInput::BadAddress))?;
+        // Keyed, unlike `pii_ref`: a phone number's unkeyed hash can be reversed by trying every number.
+        call.facts.subject_ref = Some(key[..12].to_owned());
+        let now = now_ms();
+        let since = now - i64::from(input.window_hours) * 3_600_000;
+        let contacts: Vec<Stored> = self
+            .query(key, since, call)
+            .await?
+            .into_iter()
+            .filter(|c| Some(&c.conversation_id) != input.conversation_id.as_ref())
+            .collect();
+        Ok(answer(&contacts, now))
+    }
+}
+
+/// The answer from the contacts found, newest first.
+fn answer(contacts: &[Stored], now: i64) -> RecentContact {
+    let Some(last) = contacts.first() else {
+        return RecentContact::none();
+    };
+    let hours = (now - last.customer_contact_at).max(0) as f64 / 3_600_000.0;
+    RecentContact {
+        found: true,
+        last_conversation_id: last.conversation_id.clone(),
+        last_conversation_end: last.conversation_end.clone().unwrap_or_default(),
+        hours_since_last: (hours * 100.0).round() / 100.0,
+        last_queue_id: last.queue_ids.last().cloned().unwrap_or_default(),
+        last_agent_id: last
+            .agents
+            .iter()
+            .rev()
+            .find_map(|a| a.user_id.clone())
+            .unwrap_or_default(),
+        last_wrapup_code: last.wrap_up_codes.last().cloned().unwrap_or_default(),
+        contacts_in_window: u32::try_from(contacts.len()).unwrap_or(u32::MAX),
+        ..RecentContact::none()
+    }
+}
+
+/// A fixed phrase for a DynamoDB error code (never the service's text, which may quote the request).
+fn store_failure(code: Option<&str>) -> &'static str {
+    match code {
+        Some(
+            "ProvisionedThroughputExceededException"
+            | "ThrottlingException"
+            | "RequestLimitExceeded",
+        ) => "the table is throttling reads",
+        Some("ResourceNotFoundException") => "the table or its customer index does not exist",
+        Some("AccessDeniedException" | "UnrecognizedClientException") => "the query was refused",
+        Some("ValidationException") => "the query was rejected (is the index CustomerRecency?)",
+        _ => "the table is unavailable",
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<Request, InvalidInput> {
+        RecentContactAction::parse(v.as_object().unwrap()).map_err(|r| r.reason)
+    }
+
+    #[test]
+    fn the_address_is_normalized_and_the_window_defaults_to_72_hours() {
+        let r = parse(json!({"ani": "tel:+32 12 34 56 78"})).unwrap();
+        assert_eq!(r.ani, "+3212345678");
+        assert_eq!(r.window_hours, DEFAULT_WINDOW_HOURS);
+        let r = parse(json!({"action": "recent-contact", "inputs": {"ani": "tel:+3212345678", "window_hours": "24", "conversation_id": "c1"}})).unwrap();
+        assert_eq!(
+            (r.window_hours, r.conversation_id.as_deref()),
+            (24, Some("c1"))
+        );
+    }
+
+    #[test]
+    fn bad_requests_are_specific_validation_errors() {
+        assert_eq!(parse(json!({})), Err(InvalidInput::MissingAddress));
+        assert_eq!(
+            parse(json!({"ani": "  "})),
+            Err(InvalidInput::MissingAddress)
+        );
+        assert_eq!(
+            parse(json!({"ani": 3212345678_i64})),
+            Err(InvalidInput::BadAddress)
+        );
+        assert_eq!(parse(json!({"ani": "tel:"})), Err(InvalidInput::BadAddress));
+        for window in [
+            json!(0),
+            json!(8761),
+            json!(-1),
+            json!(1.5),
+            json!("x"),
+            json!(true),
+        ] {
+            assert_eq!(
+                parse(json!({"ani": "tel:+3212345678", "window_hours": window})),
+                Err(InvalidInput::BadWindow),
+                "{window}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_answer_is_the_newest_contact_and_the_count() {
+        let now = 10 * 3_600_000;
+        let stored = |id: &str, at: i64| Stored {
+            conversation_id: id.into(),
+            customer_contact_at: at,
+            conversation_end: Some("2026-11-30T10:00:00.000Z".into()),
+            queue_ids: vec!["q1".into(), "q2".into()],
+            agents: vec![Agent {
+                user_id: Some("u1".into()),
+                name: None,
+            }],
+            wrap_up_codes: vec!["w1".into()],
+        };
+        let a = answer(&[stored("c2", now - 5_400_000), stored("c1", 0)], now);
+        assert!(a.success && a.found);
+        assert_eq!(a.last_conversation_id, "c2");
+        assert_eq!(a.hours_since_last, 1.5);
+        assert_eq!(
+            (
+                a.last_queue_id.as_str(),
+                a.last_agent_id.as_str(),
+                a.last_wrapup_code.as_str()
+            ),
+            ("q2", "u1", "w1")
+        );
+        assert_eq!(a.contacts_in_window, 2);
+        let none = answer(&[], now);
+        assert!(none.success && !none.found && none.hours_since_last == -1.0);
+    }
+
+    #[test]
+    fn failures_keep_every_field() {
+        for error in ActionError::EXAMPLES {
+            let out = serde_json::to_value(RecentContactAction::failure(&error)).unwrap();
+            assert_eq!(out.as_object().unwrap().len(), 11);
+            assert_eq!(out["success"], false);
+            assert_eq!(out["error"], error.name());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_event_parses_or_is_a_validation_error(ani in any::<String>(), hours in any::<i64>()) {
+            match parse(json!({"ani": ani, "window_hours": hours})) {
+                Ok(r) => prop_assert!((1..=MAX_WINDOW_HOURS).contains(&r.window_hours) && !r.ani.is_empty()),
+                Err(reason) => prop_assert!(matches!(
+                    reason,
+                    InvalidInput::MissingAddress | InvalidInput::BadAddress | InvalidInput::BadWindow
+                )),
+            }
+        }
+    }
+}
