@@ -226,7 +226,7 @@ def test_environment_uses_only_names_from_contracts(binary):
 
 # Variable -> what it must reference, for the variables a function cannot start without (docs/contracts.md).
 REQUIRED_ENV = {
-    "data-action": {"EXTERNAL_API_URL": "ExternalApiUrl", "EXTERNAL_API_TIMEOUT": "ExternalApiTimeout",
+    "data-action": {"EXTERNAL_API_TIMEOUT": "ExternalApiTimeout",
                     "CACHE_ACTIONS": "DataActionCacheActions", "CACHE_TTL": "DataActionCacheTtl"},
     "fanout": {"STATE_MACHINE_ARN": "PipelineStateMachine", "EVENT_DEAD_LETTER_QUEUE_URL": "EventDeadLetterQueue",
                "BATCH_MAX_EVENTS": "BatchMaxEvents", "FANOUT_CONCURRENCY": "FanoutConcurrency"},
@@ -744,3 +744,20 @@ def test_samconfig_deploys_with_iam_capability():
             assert not accepts(name, value), f"{name}: the placeholder {value} would deploy instead of failing fast"
         else:
             assert accepts(name, value), f"samconfig.toml: {name}={value} is not a value the template takes"
+
+
+def test_the_upstream_is_https_unless_an_explicit_insecure_url_is_given():
+    """https only through ExternalApiUrl; http only through ExternalApiInsecureUrl, which also sets
+    EXTERNAL_API_ALLOW_HTTP (the code refuses a token over http otherwise); exactly one of the two."""
+    url, insecure = PARAMS["ExternalApiUrl"], PARAMS["ExternalApiInsecureUrl"]
+    assert re.fullmatch(url["AllowedPattern"], "https://api.example.com/v1")
+    assert not re.fullmatch(url["AllowedPattern"], "http://api.example.com/v1")
+    assert re.fullmatch(insecure["AllowedPattern"], "http://10.0.0.5:8080/v1")
+    assert not re.fullmatch(insecure["AllowedPattern"], "https://api.example.com/v1")
+    assert url["Default"] == insecure["Default"] == ""
+    env = env_vars("DataActionFunction")
+    assert env["EXTERNAL_API_URL"] == {"Fn::If": ["UseInsecureExternalApi", {"Ref": "ExternalApiInsecureUrl"},
+                                                  {"Ref": "ExternalApiUrl"}]}
+    assert env["EXTERNAL_API_ALLOW_HTTP"] == {"Fn::If": ["UseInsecureExternalApi", "true", {"Ref": "AWS::NoValue"}]}
+    assertions = T["Rules"]["ExternalApiUrlGiven"]["Assertions"]
+    assert len(assertions) == 2, "one of the two is required, and not both"

@@ -176,8 +176,8 @@ pub const URL_VAR: &str = "EXTERNAL_API_URL";
 pub const TOKEN_VAR: &str = "EXTERNAL_API_TOKEN";
 /// A Secrets Manager secret whose `SecretString` is the bearer token, read once at init.
 pub const TOKEN_SECRET_VAR: &str = "EXTERNAL_API_TOKEN_SECRET_ARN";
-/// `true` lets a bearer token go to an `http://` upstream: for local stand-ins only (the template never
-/// sets it, and its `ExternalApiUrl` takes https only).
+/// `true` lets a bearer token go to an `http://` upstream: for local stand-ins and test upstreams (the template
+/// sets it only with its explicit `ExternalApiInsecureUrl` parameter; its `ExternalApiUrl` takes https only).
 pub const ALLOW_HTTP_VAR: &str = "EXTERNAL_API_ALLOW_HTTP";
 /// Seconds the whole upstream exchange (retry included) may take; fractions allowed.
 pub const TIMEOUT_VAR: &str = "EXTERNAL_API_TIMEOUT";
