@@ -30,12 +30,18 @@ else
 fi
 
 ckv_hash="$(sha256sum tests/template/requirements-checkov.txt | cut -c1-16)"
+checkov_pid=""
 if [ ! -f ".tools/checkov/.stamp-$ckv_hash" ]; then
-  step "pip install checkov into .tools/checkov (its own venv: its pins clash with aws-sam-cli's; about a minute, once)"
-  rm -rf .tools/checkov
-  python3 -m venv .tools/checkov
-  .tools/checkov/bin/python -m pip install --disable-pip-version-check --quiet -r tests/template/requirements-checkov.txt
-  touch ".tools/checkov/.stamp-$ckv_hash"
+  step "pip install checkov into .tools/checkov, in the background while the cargo tools compile (its own venv: its pins clash with aws-sam-cli's)"
+  mkdir -p .tools
+  (
+    set -e
+    rm -rf .tools/checkov
+    python3 -m venv .tools/checkov
+    .tools/checkov/bin/python -m pip install --disable-pip-version-check --quiet -r tests/template/requirements-checkov.txt
+    touch ".tools/checkov/.stamp-$ckv_hash"
+  ) > .tools/checkov-install.log 2>&1 &
+  checkov_pid=$!
 else
   echo "checkov up to date"
 fi
@@ -62,4 +68,14 @@ if [ ! -x ".tools/bin/cargo-machete" ] || ! .tools/bin/cargo-machete --version |
   cargo install --locked --quiet --debug --root .tools cargo-machete --version "$CARGO_MACHETE_VERSION"
 else
   echo "cargo-machete up to date"
+fi
+
+if [ -n "$checkov_pid" ]; then
+  if wait "$checkov_pid"; then
+    echo "checkov installed"
+  else
+    cat .tools/checkov-install.log >&2
+    echo "setup: installing checkov failed (log above, .tools/checkov-install.log)" >&2
+    exit 1
+  fi
 fi
