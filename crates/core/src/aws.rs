@@ -49,15 +49,20 @@ pub fn trimmed(secret: &SecretString) -> SecretString {
 }
 
 /// The value `source` gives, trimmed: the variable's own, or the `SecretString` of the secret it names, read
-/// from Secrets Manager (the SDK configuration is loaded only then). `arn_var` names the variable in errors.
+/// from Secrets Manager with `sdk` (loaded here only when needed and not given, so a function that loads it
+/// anyway loads it once). `arn_var` names the variable in errors.
 pub async fn secret_value(
     source: &SecretSource,
     arn_var: &str,
+    sdk: Option<&aws_config::SdkConfig>,
 ) -> Result<Option<SecretString>, ConfigError> {
-    match source {
-        SecretSource::None => Ok(None),
-        SecretSource::Direct(value) => Ok(Some(trimmed(value))),
-        SecretSource::Secret(arn) => {
+    match (source, sdk) {
+        (SecretSource::None, _) => Ok(None),
+        (SecretSource::Direct(value), _) => Ok(Some(trimmed(value))),
+        (SecretSource::Secret(arn), Some(sdk)) => {
+            Ok(Some(trimmed(&read_secret(sdk, arn_var, arn).await?)))
+        }
+        (SecretSource::Secret(arn), None) => {
             let sdk = sdk_config().await;
             Ok(Some(trimmed(&read_secret(&sdk, arn_var, arn).await?)))
         }

@@ -201,15 +201,17 @@ pub fn customer_key_source(env: &dyn Env) -> Result<CustomerKeySource, ConfigErr
     Ok(source)
 }
 
-/// The keyer `source` gives, reading the secret once when it names one; `None` when no key is configured.
+/// The keyer `source` gives, reading the secret once when it names one (with `sdk` when the caller has
+/// loaded it); `None` when no key is configured.
 pub async fn load_customer_keyer(
     source: &CustomerKeySource,
+    sdk: Option<&aws_config::SdkConfig>,
 ) -> Result<Option<CustomerKeyer>, ConfigError> {
     let variable = match source {
         SecretSource::Secret(_) => CUSTOMER_KEY_SECRET_VAR,
         _ => CUSTOMER_KEY_VAR,
     };
-    match crate::aws::secret_value(source, CUSTOMER_KEY_SECRET_VAR).await? {
+    match crate::aws::secret_value(source, CUSTOMER_KEY_SECRET_VAR, sdk).await? {
         None => Ok(None),
         Some(key) => keyer(&key, variable).map(Some),
     }
@@ -356,12 +358,12 @@ mod tests {
 
     #[tokio::test]
     async fn loading_reads_no_aws_without_a_secret() {
-        assert!(load_customer_keyer(&CustomerKeySource::None)
+        assert!(load_customer_keyer(&CustomerKeySource::None, None)
             .await
             .unwrap()
             .is_none());
         let direct = CustomerKeySource::Direct(SecretString::from(format!(" {KEY}\n")));
-        let keyer = load_customer_keyer(&direct).await.unwrap().unwrap();
+        let keyer = load_customer_keyer(&direct, None).await.unwrap().unwrap();
         assert_eq!(keyer.key("+3212345678"), keyer_of(KEY).key("+3212345678"));
     }
 }

@@ -7,9 +7,10 @@
 use std::num::NonZeroUsize;
 use std::time::Duration;
 
-use gcx_core::config::{flag, integer, list_of, optional, seconds, url, ConfigError, Env};
+use gcx_core::config::{
+    flag, integer, list_of, optional, seconds, secret_source, url, ConfigError, Env, SecretSource,
+};
 use gcx_core::customer::{customer_key_source, CustomerKeySource};
-use secrecy::SecretString;
 
 use crate::actions::{ACTION_NAMES, CUSTOMER_LOOKUP, RECENT_CONTACT};
 
@@ -189,16 +190,9 @@ const MIN_TIMEOUT: Duration = Duration::from_millis(10);
 /// Largest accepted [`TIMEOUT_VAR`]: a Genesys action gives up after 60 s at most.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// Where the token comes from; at most one source may be configured.
-#[derive(Debug, Clone)]
-pub enum TokenSource {
-    /// No `Authorization` header is sent.
-    None,
-    /// [`TOKEN_VAR`] holds the token.
-    Direct(SecretString),
-    /// [`TOKEN_SECRET_VAR`] names the secret to read at init.
-    Secret(String),
-}
+/// Where the token comes from: [`TOKEN_VAR`], the secret [`TOKEN_SECRET_VAR`] names, or neither (no
+/// `Authorization` header); at most one may be configured.
+pub type TokenSource = SecretSource;
 
 /// customer-lookup's settings.
 #[derive(Debug, Clone)]
@@ -215,17 +209,7 @@ impl LookupSettings {
     /// Reads and validates customer-lookup's variables; errors name the variable at fault.
     pub fn from_env(env: &dyn Env) -> Result<LookupSettings, ConfigError> {
         let url = url(env, URL_VAR)?;
-        let token = match (optional(env, TOKEN_VAR), optional(env, TOKEN_SECRET_VAR)) {
-            (None, None) => TokenSource::None,
-            (Some(token), None) => TokenSource::Direct(SecretString::from(token)),
-            (None, Some(arn)) => TokenSource::Secret(arn),
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::new(
-                    TOKEN_VAR,
-                    format!("and {TOKEN_SECRET_VAR} are both set; set only one of them"),
-                ))
-            }
-        };
+        let token = secret_source(env, TOKEN_VAR, TOKEN_SECRET_VAR)?;
         let timeout = seconds(env, TIMEOUT_VAR, DEFAULT_TIMEOUT, MIN_TIMEOUT, MAX_TIMEOUT)?;
         let allow_http = flag(env, ALLOW_HTTP_VAR, false)?;
         if url.scheme() == "http" && !matches!(token, TokenSource::None) && !allow_http {

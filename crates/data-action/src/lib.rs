@@ -225,17 +225,15 @@ impl Function for App {
         } else {
             None
         };
-        let token = match (token_source, &sdk) {
-            (Some(TokenSource::Direct(token)), _) => Some(token.clone()),
-            (Some(TokenSource::Secret(arn)), Some(sdk)) => {
-                let secret = gcx_core::aws::read_secret(sdk, TOKEN_SECRET_VAR, arn).await?;
-                Some(gcx_core::aws::trimmed(&secret))
+        let token = match token_source {
+            Some(source) => {
+                gcx_core::aws::secret_value(source, TOKEN_SECRET_VAR, sdk.as_ref()).await?
             }
-            _ => None,
+            None => None,
         };
         let recent = match (&settings.recent, &sdk) {
             (Some(recent), Some(sdk)) => {
-                let keyer = gcx_core::customer::load_customer_keyer(&recent.key)
+                let keyer = gcx_core::customer::load_customer_keyer(&recent.key, Some(sdk))
                     .await?
                     .ok_or_else(|| {
                         ConfigError::new(

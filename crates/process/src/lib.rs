@@ -166,7 +166,7 @@ impl Function for App {
 
     /// Reads the customer key's secret, when one is configured (the only AWS call, once per container).
     async fn build(settings: Settings) -> Result<Self, ConfigError> {
-        let keyer = load_customer_keyer(&settings.customer_key).await?;
+        let keyer = load_customer_keyer(&settings.customer_key, None).await?;
         Ok(Self::new(settings).with_customer_keyer(keyer))
     }
 
