@@ -8,12 +8,15 @@
 //! - the optional warm-up (`WARM_CONNECTIONS=true`);
 //! - the runtime loop (`lambda_runtime::run`);
 //! - one structured line per invocation: `requestId`, `function`, `outcome` (a stable name),
-//!   `durationMs` and the function's own counts ([`Outcome::fields`]), which is also the invocation's
-//!   CloudWatch metric record when `METRICS_NAMESPACE` is set ([`crate::metrics`]);
+//!   `durationMs`, the Genesys correlation ids of the events it carried ([`Invocation::correlate`]) and
+//!   the function's own counts ([`Outcome::fields`]), which is also the invocation's CloudWatch metric
+//!   record when `METRICS_NAMESPACE` is set ([`crate::metrics`]);
 //! - the exit code.
 
+use std::collections::HashSet;
 use std::future::Future;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
@@ -89,6 +92,8 @@ pub struct Invocation {
     pub started: Instant,
     /// When Lambda stops the function (see [`time_left`]).
     pub deadline: Instant,
+    /// The Genesys correlation ids of the events it carries, once the handler has read them.
+    correlation_ids: OnceLock<CorrelationIds>,
 }
 
 impl Invocation {
@@ -99,12 +104,63 @@ impl Invocation {
             request_id: request_id.into(),
             started,
             deadline: started + time_left,
+            correlation_ids: OnceLock::new(),
         }
+    }
+
+    /// Records the Genesys correlation ids (`detail.metadata.CorrelationId`) of the events this
+    /// invocation carries, so that its log line, success or failure, leads to them. The handler calls it
+    /// once, as soon as it has read its input; a second call is ignored.
+    pub fn correlate<'a>(&self, ids: impl IntoIterator<Item = Option<&'a str>>) {
+        let _ = self.correlation_ids.set(CorrelationIds::collect(ids));
     }
 
     /// Time until the deadline, zero when past.
     pub fn remaining(&self) -> Duration {
         self.deadline.saturating_duration_since(Instant::now())
+    }
+}
+
+/// A batch's Genesys correlation ids for a log line: each once, in order of arrival, the first
+/// [`CorrelationIds::MAX`] of them (a batch holds up to hundreds of events; the line stays short).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CorrelationIds {
+    ids: Vec<String>,
+    /// Distinct ids beyond the first `MAX`.
+    more: usize,
+}
+
+impl CorrelationIds {
+    /// Most ids written on one line (about 40 bytes each).
+    pub const MAX: usize = 20;
+
+    /// The distinct ids among `ids`, skipping events that have none.
+    pub fn collect<'a>(ids: impl IntoIterator<Item = Option<&'a str>>) -> Self {
+        let mut seen = HashSet::new();
+        let mut out = Self::default();
+        for id in ids.into_iter().flatten() {
+            if id.is_empty() || !seen.insert(id) {
+                continue;
+            }
+            if out.ids.len() < Self::MAX {
+                out.ids.push(id.to_owned());
+            } else {
+                out.more += 1;
+            }
+        }
+        out
+    }
+
+    /// Adds `correlationIds` (and `correlationIdsMore`, the count left out) to a log line's fields;
+    /// nothing when there are none.
+    pub fn insert_into(&self, fields: &mut Map<String, Value>) {
+        if self.ids.is_empty() {
+            return;
+        }
+        fields.insert("correlationIds".into(), self.ids.clone().into());
+        if self.more > 0 {
+            fields.insert("correlationIdsMore".into(), self.more.into());
+        }
     }
 }
 
@@ -176,6 +232,9 @@ fn invocation_line<F: Function>(
     let mut fields = Map::new();
     fields.insert("requestId".into(), invocation.request_id.clone().into());
     fields.insert("function".into(), F::NAME.into());
+    if let Some(ids) = invocation.correlation_ids.get() {
+        ids.insert_into(&mut fields);
+    }
     let level = match result {
         Ok(output) => {
             fields.insert("outcome".into(), output.outcome().into());
@@ -319,6 +378,38 @@ mod tests {
         assert_eq!(level, Level::WARN);
         assert_eq!(failed["outcome"], "Test.Gone");
         assert_eq!(failed["errorMessage"], "the table is gone");
+    }
+
+    #[test]
+    fn the_line_carries_the_batch_correlation_ids_once_each_and_capped() {
+        let invocation = Invocation::new("req-3", Duration::from_secs(1));
+        let (_, none) = invocation_line::<Probe>(&invocation, &Ok(Answer(1)), None);
+        assert!(none.get("correlationIds").is_none(), "{none:?}");
+
+        let many: Vec<String> = (0..30).map(|i| format!("corr-{i}")).collect();
+        let ids = [
+            Some("corr-b"),
+            None,
+            Some("corr-a"),
+            Some("corr-b"),
+            Some(""),
+        ]
+        .into_iter()
+        .chain(many.iter().map(|s| Some(s.as_str())));
+        invocation.correlate(ids);
+        invocation.correlate([Some("ignored")]);
+        let (_, failed) = invocation_line::<Probe>(&invocation, &Err(Failure::Gone), None);
+        let listed: Vec<&str> = failed["correlationIds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(listed.len(), CorrelationIds::MAX);
+        assert_eq!(&listed[..3], ["corr-b", "corr-a", "corr-0"]);
+        assert!(!listed.contains(&"ignored"));
+        assert_eq!(failed["correlationIdsMore"], 32 - CorrelationIds::MAX);
+        assert_eq!(failed["outcome"], "Test.Gone", "failures carry them too");
     }
 
     #[test]

@@ -368,6 +368,12 @@ impl App {
             }
         }
         report.conversations = pending.len();
+        invocation.correlate(
+            pending
+                .values()
+                .flatten()
+                .map(|t| t.request.correlation_id.as_deref()),
+        );
         let ids: Vec<String> = pending.keys().cloned().collect();
         let mut stop: Option<Stop> = None;
         for chunk in ids.chunks(self.settings.multiget_max) {

@@ -170,10 +170,11 @@ fn one_multi_get_for_a_batch_partial_answers_retried_and_duplicates_merged() {
         indexed: vec![IDS[0], IDS[1]],
     });
     let f = stack.enrich(&[]);
-    let out = f.invoke(&sqs(&[
+    let input = sqs(&[
         vec![request(IDS[0], "a1", 0), request(IDS[1], "b1", 0)],
         vec![request(IDS[0], "a2", 0), request(IDS[2], "c1", 0)],
-    ]));
+    ]);
+    let out = f.invoke(&input);
     assert!(out.ok, "{out:?}\n{}", f.logs());
     let b = &out.body;
     assert_eq!(
@@ -218,6 +219,8 @@ fn one_multi_get_for_a_batch_partial_answers_retried_and_duplicates_merged() {
     assert_eq!(message.body["requests"][0]["attempt"], 1);
     let line = f.assert_logged_with_request_id(&out);
     assert_eq!(line["outcome"], "ok");
+    // Every request's id, from inside the SQS bodies, the merged duplicate's included.
+    test_support::assert_line_correlates(&line, &input);
     let logs = f.logs();
     for secret in [SECRET, TOKEN] {
         assert!(!logs.contains(secret), "the logs hold {secret}");

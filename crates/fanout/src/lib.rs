@@ -230,7 +230,11 @@ impl App {
     }
 
     /// Handles one invocation payload.
-    pub async fn fan_out(&self, payload: Value) -> Result<Report, FanoutError> {
+    pub async fn fan_out(
+        &self,
+        payload: Value,
+        invocation: &Invocation,
+    ) -> Result<Report, FanoutError> {
         let parsed = Payload::parse(payload);
         let is_sqs = matches!(parsed, Payload::Sqs(_));
         let (message_ids, items) = parsed.items();
@@ -278,6 +282,7 @@ impl App {
             }
         }
 
+        invocation.correlate(candidates.iter().map(|(_, e)| e.correlation_id.as_deref()));
         // Which messages each event came from, to hand back the right ones.
         let origin: Vec<(String, Option<usize>)> = candidates
             .iter()
@@ -297,21 +302,21 @@ impl App {
             .collect()
             .await;
         for (batch, started) in results {
+            // Genesys's correlation ids lead from a notification to the execution carrying it.
+            let correlation_ids: Vec<&str> = batch
+                .events
+                .iter()
+                .filter_map(|e| e.correlation_id.as_deref())
+                .collect();
             match started {
                 Started::New => {
                     report.executions += 1;
                     report.started += batch.events.len();
-                    // Genesys's correlation ids lead from a notification to the execution carrying it.
-                    let correlation_ids: Vec<&str> = batch
-                        .events
-                        .iter()
-                        .filter_map(|e| e.correlation_id.as_deref())
-                        .collect();
                     tracing::info!(execution = %batch.name, events = batch.events.len(), correlation_ids = ?correlation_ids, "execution started");
                 }
                 Started::Existing => report.duplicates += batch.events.len(),
                 Started::Failed(cause) => {
-                    tracing::warn!(execution = %batch.name, cause = %cause, "StartExecution failed");
+                    tracing::warn!(execution = %batch.name, cause = %cause, correlation_ids = ?correlation_ids, "StartExecution failed");
                     for event in &batch.events {
                         if let Some((_, Some(m))) =
                             origin.iter().find(|(id, _)| *id == event.event_id)
@@ -526,8 +531,8 @@ impl Function for App {
         let _ = self.sfn.list_state_machines().max_results(1).send().await;
     }
 
-    async fn handle(&self, event: Value, _invocation: &Invocation) -> Result<Report, FanoutError> {
-        self.fan_out(event).await
+    async fn handle(&self, event: Value, invocation: &Invocation) -> Result<Report, FanoutError> {
+        self.fan_out(event, invocation).await
     }
 }
 

@@ -71,7 +71,8 @@ impl Stack {
 fn one_event_starts_one_execution_named_after_it_with_a_batch_of_one() {
     let stack = Stack::new(false);
     let f = stack.fanout(&stack.arn, &[]);
-    let out = f.invoke(&event("eventbridge/customer-start-sample.json"));
+    let input = event("eventbridge/customer-start-sample.json");
+    let out = f.invoke(&input);
     assert!(out.ok, "{out:?}\n{}", f.logs());
     assert_eq!(
         out.body,
@@ -82,6 +83,7 @@ fn one_event_starts_one_execution_named_after_it_with_a_batch_of_one() {
         (line["function"].clone(), line["executions"].clone()),
         (json!("fanout"), json!(1))
     );
+    test_support::assert_line_correlates(&line, &input);
     let executions = stack.aws.executions(&stack.arn);
     let [(name, input)] = executions.as_slice() else {
         panic!("{executions:?}")

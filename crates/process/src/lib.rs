@@ -170,15 +170,25 @@ impl Function for App {
         Ok(Self::new(settings).with_customer_keyer(keyer))
     }
 
-    async fn handle(
-        &self,
-        event: Value,
-        _invocation: &Invocation,
-    ) -> Result<Answer, ContractError> {
+    async fn handle(&self, event: Value, invocation: &Invocation) -> Result<Answer, ContractError> {
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64);
-        self.process(event, now_ms).map(Answer)
+        // A batch that fails whole is not validate's answer: it has no ids to read.
+        let processed = self.process(event, now_ms)?;
+        invocation.correlate(
+            processed
+                .events
+                .iter()
+                .map(|e| e.correlation_id.as_deref())
+                .chain(
+                    processed
+                        .dead_letters
+                        .iter()
+                        .map(|d| d.correlation_id.as_deref()),
+                ),
+        );
+        Ok(Answer(processed))
     }
 }
 

@@ -25,6 +25,7 @@ fn a_batch_becomes_records_and_enrichment_requests_with_the_request_id_on_every_
     assert_eq!(line["function"], "process");
     assert_eq!(line["outcome"], "ok");
     assert_eq!(line["records"], json!(events));
+    test_support::assert_line_correlates(&line, &input);
 
     let broken = f.invoke(&json!({"events": []}));
     assert!(!broken.ok);

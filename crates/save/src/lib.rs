@@ -122,9 +122,23 @@ impl App {
 
     /// Saves one Task input `{"batch": <process's answer>, "executionId"}`.
     pub async fn save(&self, event: Value) -> Result<Saved, SaveError> {
+        let (batch, execution_id) = Self::read(event)?;
+        self.save_batch(&batch, execution_id.as_deref()).await
+    }
+
+    /// The batch and execution id of a Task input.
+    fn read(event: Value) -> Result<(Processed, Option<String>), SaveError> {
         let task = TaskInput::parse(event)?;
-        let execution_id = task.execution_id.as_deref();
         let batch: Processed = task.batch()?;
+        Ok((batch, task.execution_id))
+    }
+
+    /// Saves process's answer.
+    async fn save_batch(
+        &self,
+        batch: &Processed,
+        execution_id: Option<&str>,
+    ) -> Result<Saved, SaveError> {
         let expires_at = self.settings.ttl_days.map(|days| {
             SystemTime::now()
                 .duration_since(UNIX_EPOCH)
@@ -346,8 +360,24 @@ impl Function for App {
         let _ = self.dynamo.describe_limits().send().await;
     }
 
-    async fn handle(&self, event: Value, _invocation: &Invocation) -> Result<Answer, SaveError> {
-        self.save(event).await.map(Answer)
+    async fn handle(&self, event: Value, invocation: &Invocation) -> Result<Answer, SaveError> {
+        let (batch, execution_id) = Self::read(event)?;
+        // Before writing, so that a failed write's line leads to its events too.
+        invocation.correlate(
+            batch
+                .events
+                .iter()
+                .map(|e| e.correlation_id.as_deref())
+                .chain(
+                    batch
+                        .dead_letters
+                        .iter()
+                        .map(|d| d.correlation_id.as_deref()),
+                ),
+        );
+        self.save_batch(&batch, execution_id.as_deref())
+            .await
+            .map(Answer)
     }
 }
 

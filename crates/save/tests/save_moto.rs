@@ -107,7 +107,8 @@ fn a_batch_is_stored_each_event_answered_and_enrichment_queued() {
         json!({"mediaType": "VOICE"}),
     );
     let end = event("e-2", 2_000, "customer.end", json!({"queueId": "q1"}));
-    let out = f.invoke(&task(&[(start, false), (end, true)], vec![]));
+    let input = task(&[(start, false), (end, true)], vec![]);
+    let out = f.invoke(&input);
     assert!(out.ok, "{out:?}\n{}", f.logs());
     assert_eq!(
         outcomes(&out.body),
@@ -118,6 +119,7 @@ fn a_batch_is_stored_each_event_answered_and_enrichment_queued() {
     );
     let line = f.assert_logged_with_request_id(&out);
     assert_eq!(line["enrichmentQueued"], 1);
+    test_support::assert_line_correlates(&line, &input);
     let item = stack.item();
     assert_eq!(item["lastEventId"], "e-2");
     assert_eq!(item["correlationId"], "corr-e-2");
@@ -248,10 +250,13 @@ fn a_rejected_item_costs_only_its_event_and_every_dead_letter_is_sent() {
 fn a_missing_table_fails_the_batch_whole_and_bad_input_is_named() {
     let stack = Stack::new();
     let f = stack.save(&[("DYNAMODB_TABLE_NAME", "nope")]);
-    let out = f.invoke(&task(&[(event("e", 1, "acw", json!({})), false)], vec![]));
+    let input = task(&[(event("e", 1, "acw", json!({})), false)], vec![]);
+    let out = f.invoke(&input);
     assert!(!out.ok);
     assert_eq!(out.error_type.as_deref(), Some("Store.Rejected"), "{out:?}");
-    f.assert_logged_with_request_id(&out);
+    // The failed batch's line still leads to its events.
+    let line = f.assert_logged_with_request_id(&out);
+    test_support::assert_line_correlates(&line, &input);
     for bad in [
         json!({}),
         json!({"batch": {"events": []}}),

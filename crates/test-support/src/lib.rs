@@ -366,6 +366,44 @@ impl Drop for FunctionProcess {
     }
 }
 
+/// Asserts that an invocation line names exactly the Genesys correlation ids found anywhere in `input`
+/// (`correlationId` / `CorrelationId` keys, JSON strings in SQS bodies included), each once.
+pub fn assert_line_correlates(line: &serde_json::Value, input: &serde_json::Value) {
+    fn walk(v: &serde_json::Value, out: &mut std::collections::BTreeSet<String>) {
+        match v {
+            serde_json::Value::Object(o) => {
+                for (k, v) in o {
+                    match (k.as_str(), v) {
+                        ("correlationId" | "CorrelationId", serde_json::Value::String(id)) => {
+                            out.insert(id.clone());
+                        }
+                        _ => walk(v, out),
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|v| walk(v, out)),
+            serde_json::Value::String(s) if s.starts_with('{') => {
+                if let Ok(inner) = serde_json::from_str(s) {
+                    walk(&inner, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut expected = std::collections::BTreeSet::new();
+    walk(input, &mut expected);
+    assert!(!expected.is_empty(), "the input carries no correlation id");
+    let listed: Vec<String> = line["correlationIds"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no correlationIds on {line}"))
+        .iter()
+        .map(|v| v.as_str().expect("ids are strings").to_owned())
+        .collect();
+    let distinct: std::collections::BTreeSet<String> = listed.iter().cloned().collect();
+    assert_eq!(distinct.len(), listed.len(), "each id once: {line}");
+    assert_eq!(distinct, expected, "{line}");
+}
+
 /// Where the function binary `name` of this workspace was built: next to the running test executable
 /// (`target/<profile>/`), else under `CARGO_TARGET_DIR` or the workspace's `target/`. Inside the binary's
 /// own crate prefer `env!("CARGO_BIN_EXE_<name>")`, which also makes cargo build it first.

@@ -108,8 +108,21 @@ impl Function for App {
         Ok(App)
     }
 
-    async fn handle(&self, event: Value, _invocation: &Invocation) -> Result<Answer, Never> {
-        Ok(Answer(Self::validate(event)))
+    async fn handle(&self, event: Value, invocation: &Invocation) -> Result<Answer, Never> {
+        let validated = Self::validate(event);
+        invocation.correlate(
+            validated
+                .events
+                .iter()
+                .map(|e| e.correlation_id.as_deref())
+                .chain(
+                    validated
+                        .dead_letters
+                        .iter()
+                        .map(|d| d.correlation_id.as_deref()),
+                ),
+        );
+        Ok(Answer(validated))
     }
 }
 

@@ -27,6 +27,7 @@ fn answers_valid_and_invalid_inputs_without_failing() {
     assert_eq!(letter["stage"], "validate");
     assert_eq!(letter["executionId"], input["executionId"]);
     let line = f.assert_logged_with_request_id(&out);
+    test_support::assert_line_correlates(&line, &input);
     assert_eq!(
         (
             line["function"].clone(),
