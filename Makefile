@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= us-east-1
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test setup build lint unit checks e2e deny chaos bench replay load figures sam-build actions clean
+.PHONY: help demo test setup build lint unit checks e2e deny chaos bench replay load figures sam-build link-order actions clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -63,6 +63,9 @@ figures: load build ## the documented figures run: replay of `make load` at 200 
 
 bench: ## release build, every function through the Runtime API; table + bench/results.json (ARGS=--strict|--arm64)
 	bash scripts/bench.sh $(ARGS)
+
+link-order: ## rewrite link-order/<binary>.txt, the functions each binary runs (needs valgrind; ~20 min)
+	bash scripts/link-order.sh
 
 sam-build: setup ## arm64 release build of every function into .aws-sam (not part of make test; needs the aarch64 target)
 	rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu

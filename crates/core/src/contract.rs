@@ -479,6 +479,30 @@ pub struct Validated {
     pub dead_letters: Vec<DeadLetter>,
 }
 
+/// The `CorrelationId`s of a batch's events, then of its dead letters, in order (missing ones as `None`):
+/// what validate, process and save give `Invocation::correlate`.
+fn batch_correlation_ids<'a>(
+    events: &'a [PipelineEvent],
+    dead_letters: &'a [DeadLetter],
+) -> impl Iterator<Item = Option<&'a str>> + 'a {
+    let events = events.iter().map(|e| e.correlation_id.as_deref());
+    events.chain(dead_letters.iter().map(|d| d.correlation_id.as_deref()))
+}
+
+impl Validated {
+    /// The correlation ids of its events, then of its dead letters (for the invocation's log line).
+    pub fn correlation_ids(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        batch_correlation_ids(&self.events, &self.dead_letters)
+    }
+}
+
+impl Processed {
+    /// The correlation ids of its events, then of its dead letters (for the invocation's log line).
+    pub fn correlation_ids(&self) -> impl Iterator<Item = Option<&str>> + '_ {
+        batch_correlation_ids(&self.events, &self.dead_letters)
+    }
+}
+
 /// process's answer, and save's batch.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -176,18 +176,7 @@ impl Function for App {
             .map_or(0, |d| d.as_millis() as i64);
         // A batch that fails whole is not validate's answer: it has no ids to read.
         let processed = self.process(event, now_ms)?;
-        invocation.correlate(
-            processed
-                .events
-                .iter()
-                .map(|e| e.correlation_id.as_deref())
-                .chain(
-                    processed
-                        .dead_letters
-                        .iter()
-                        .map(|d| d.correlation_id.as_deref()),
-                ),
-        );
+        invocation.correlate(processed.correlation_ids());
         Ok(Answer(processed))
     }
 }

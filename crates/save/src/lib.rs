@@ -363,18 +363,7 @@ impl Function for App {
     async fn handle(&self, event: Value, invocation: &Invocation) -> Result<Answer, SaveError> {
         let (batch, execution_id) = Self::read(event)?;
         // Before writing, so that a failed write's line leads to its events too.
-        invocation.correlate(
-            batch
-                .events
-                .iter()
-                .map(|e| e.correlation_id.as_deref())
-                .chain(
-                    batch
-                        .dead_letters
-                        .iter()
-                        .map(|d| d.correlation_id.as_deref()),
-                ),
-        );
+        invocation.correlate(batch.correlation_ids());
         self.save_batch(&batch, execution_id.as_deref())
             .await
             .map(Answer)

@@ -110,18 +110,7 @@ impl Function for App {
 
     async fn handle(&self, event: Value, invocation: &Invocation) -> Result<Answer, Never> {
         let validated = Self::validate(event);
-        invocation.correlate(
-            validated
-                .events
-                .iter()
-                .map(|e| e.correlation_id.as_deref())
-                .chain(
-                    validated
-                        .dead_letters
-                        .iter()
-                        .map(|d| d.correlation_id.as_deref()),
-                ),
-        );
+        invocation.correlate(validated.correlation_ids());
         Ok(Answer(validated))
     }
 }
