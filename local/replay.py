@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,17 @@ def conversation_starts(events: list[Any]) -> dict[str, Any]:
             else:
                 starts.setdefault(cid, None)
     return starts
+
+
+def git_state() -> dict[str, Any] | None:
+    """The commit the run measured and whether the tree had changes, as `make bench` records it; None outside git."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent, check=True,
+                              capture_output=True, text=True).stdout.strip()
+    try:
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+    except (OSError, subprocess.CalledProcessError):
+        return None
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -156,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
             report = run.report(genesys_external=genesys is not None)
             report["idle"] = idle
             report["mode"] = args.mode
+            report["git"] = git_state()
     except StackError as err:
         progress.done()
         print(f"replay: the local stack failed: {err}", file=sys.stderr)
