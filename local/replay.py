@@ -77,12 +77,13 @@ def conversation_starts(events: list[Any]) -> dict[str, Any]:
 
 
 def git_state() -> dict[str, Any] | None:
-    """The commit the run measured and whether the tree had changes, as `make bench` records it; None outside git."""
+    """The commit the run measured and whether tracked files had changes, as `make bench` records it
+    (crates/bench/src/machine.rs); None outside git."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=Path(__file__).resolve().parent, check=True,
                               capture_output=True, text=True).stdout.strip()
     try:
-        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+        return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain", "--untracked-files=no"))}
     except (OSError, subprocess.CalledProcessError):
         return None
 

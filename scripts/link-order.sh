@@ -57,9 +57,11 @@ dumps, dest, bins = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), sys.ar
 name = re.compile(r"^c?fn=\(\d+\) ([A-Za-z_][A-Za-z0-9_.$]*)")
 for b in bins:
     ran_in = collections.defaultdict(set)  # symbol -> pids
+    pids = set()
     files = sorted(dumps.glob(f"{b}.*"))  # <binary>.<pid>[.<dump>]
     for f in files:
         pid = f.name[len(b) + 1:].split(".")[0]
+        pids.add(pid)
         for line in f.open(errors="replace"):
             m = name.match(line)
             if m:
@@ -68,8 +70,7 @@ for b in bins:
         sys.exit(f"link-order: no callgrind output for {b}")
     order = sorted(ran_in, key=lambda s: (-len(ran_in[s]), s))
     (dest / f"{b}.txt").write_text("".join(f"{s}\n" for s in order))
-    processes = len({f.name[len(b) + 1:].split(".")[0] for f in files})
-    print(f"link-order/{b}.txt: {len(order)} symbols from {processes} processes ({len(files)} dumps)")
+    print(f"link-order/{b}.txt: {len(order)} symbols from {len(pids)} processes ({len(files)} dumps)")
 PY
 
 step "cargo build --release --workspace --bins (stripped again, in the new order)"
