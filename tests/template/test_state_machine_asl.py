@@ -37,7 +37,12 @@ TEMPLATE = load_template()
 SUBSTITUTIONS: dict = TEMPLATE["Resources"]["PipelineStateMachine"]["Properties"]["DefinitionSubstitutions"]
 DEAD_LETTER_FIELDS = set(catalogue()["deadLetterFields"])
 IDENTITY_FIELDS = ("eventId", "conversationId", "eventType", "correlationId")
-TASK_PARAMETERS = {"batch.$": "$", "executionId.$": "$$.Execution.Id"}
+# docs/contracts.md, The Tasks: what each Task is handed, and where its answer goes.
+TASK_WIRING = {
+    "ValidateBatch": ({"batch.$": "$", "executionId.$": "$$.Execution.Id"}, "$.events"),
+    "ProcessBatch": ({"batch.$": "$.events", "executionId.$": "$$.Execution.Id"}, "$.events"),
+    "SaveBatch": ({"batch.$": "$.events", "executionId.$": "$$.Execution.Id"}, None),
+}
 # The most seconds one retrier may wait in all (a Task's retries must fit well inside an execution).
 RETRY_CAP_SECONDS = 300
 
@@ -108,11 +113,15 @@ def test_flow_is_validate_process_save():
 
 
 @pytest.mark.parametrize("state", sorted(TASKS))
-def test_every_task_gets_the_whole_state_and_the_execution_id_and_answers_the_next_state(state):
+def test_every_task_gets_the_previous_answer_and_puts_its_own_where_no_answer_breaks_a_path(state):
+    """A path into a Task's answer (ResultSelector, OutputPath, or "$" on a state that is the answer) fails with
+    States.Runtime when the answer is null, and nothing catches that: each answer goes to $.events instead."""
     st = STATES[state]
-    assert st["Parameters"] == TASK_PARAMETERS
-    for field in ("InputPath", "OutputPath", "ResultPath", "ResultSelector"):
-        assert field not in st, f"{state}: {field} would change what the next stage gets (the answer, whole)"
+    parameters, result_path = TASK_WIRING[state]
+    assert st["Parameters"] == parameters
+    assert st.get("ResultPath") == result_path
+    for field in ("InputPath", "OutputPath", "ResultSelector"):
+        assert field not in st, f"{state}: {field} would evaluate a path into the answer"
 
 
 def test_every_next_points_to_an_existing_state():
@@ -144,8 +153,8 @@ VERIFIED_FIELDS = {
 VERIFIED_RETRIER_FIELDS = {"ErrorEquals", "IntervalSeconds", "MaxAttempts", "BackoffRate", "MaxDelaySeconds",
                            "JitterStrategy"}
 VERIFIED_CATCHER_FIELDS = {"ErrorEquals", "Next", "ResultPath"}
-VERIFIED_INTRINSICS = {"States.Array"}
-VERIFIED_CHOICE_RULE_FIELDS = {"Variable", "IsPresent", "And", "Next"}
+VERIFIED_INTRINSICS = {"States.Array", "States.Hash", "States.Format", "States.JsonMerge"}
+VERIFIED_CHOICE_RULE_FIELDS = {"Variable", "IsPresent", "And", "Or", "Next"}
 
 
 def test_only_state_types_and_features_verified_in_the_local_executor():
@@ -166,7 +175,7 @@ def test_only_state_types_and_features_verified_in_the_local_executor():
             while stack:
                 r = stack.pop()
                 assert set(r) <= VERIFIED_CHOICE_RULE_FIELDS, f"{name}: {set(r) - VERIFIED_CHOICE_RULE_FIELDS}"
-                stack.extend(r.get("And", []))
+                stack.extend(r.get("And", []) + r.get("Or", []))
     intrinsics = set(re.findall(r"(States\.[A-Za-z]+)\(", ASL_PATH.read_text(encoding="utf-8")))
     assert intrinsics <= VERIFIED_INTRINSICS, intrinsics - VERIFIED_INTRINSICS
     assert ASL.get("QueryLanguage", "JSONPath") == "JSONPath"
@@ -236,6 +245,7 @@ def test_every_retry_budget_is_bounded():
     # The figures docs/contracts.md implies: 2+4+...+64, 5+10, 1+2+4+8+16+20.
     assert retry_budget(retrier_for("ValidateBatch", "Lambda.ServiceException")) == 126
     assert retry_budget(retrier_for("ProcessBatch", "Sandbox.Timedout")) == 15
+    assert retry_budget(retrier_for("SaveBatch", "Lambda.Unknown")) == 15
     assert retry_budget(retrier_for("SaveBatch", "Store.Unavailable")) == 51
     for name in senders():
         assert retry_budget(retriers(name)[0]) <= 30, name
@@ -269,29 +279,47 @@ def test_each_event_is_dead_lettered_by_a_map_over_the_execution_input():
     st = STATES["DeadLetterEachEvent"]
     assert st["Type"] == "Map"
     assert st["ItemsPath"] == "$.input.events"
-    assert st["ItemSelector"] == {"event.$": "$$.Map.Item.Value", "stage.$": "$.stage", "error.$": "$.error",
-                                  "cause.$": "$.cause"}
+    assert st["ItemSelector"] == {"event.$": "$$.Map.Item.Value", "index.$": "$$.Map.Item.Index",
+                                  "stage.$": "$.stage", "error.$": "$.error", "cause.$": "$.cause",
+                                  "blank": {"eventId": "", "conversationId": "", "eventType": "",
+                                            "correlationId": None}}
     assert st["ResultPath"] is None, "the Fail state after it keeps the failure record"
     assert 1 <= st["MaxConcurrency"] <= 40
     processor = st["ItemProcessor"]
     assert processor["StartAt"] == "HasIdentity"
-    assert set(processor["States"]) == {"HasIdentity", "SendDeadLetter", "SendUnidentifiedDeadLetter"}
+    assert set(processor["States"]) == {"HasIdentity", "SendDeadLetter", "IdentifyElement", "SendPartialDeadLetter",
+                                        "SendUnidentifiedDeadLetter"}
 
 
 def test_identity_fields_are_read_only_when_present():
     """A path to a missing field is a States.Runtime error no Catch sees: every $.event.x SendDeadLetter reads is
-    checked first."""
+    checked first; an element with some of them is merged over blanks first, so each $.ids.x exists."""
     choice = EVERY_STATE["HasIdentity"]
-    (rule,) = choice["Choices"]
-    checked = {c["Variable"] for c in rule["And"] if c.get("IsPresent") is True}
-    assert rule["Next"] == "SendDeadLetter" and choice["Default"] == "SendUnidentifiedDeadLetter"
+    every, some = choice["Choices"]
+    checked = {c["Variable"] for c in every["And"] if c.get("IsPresent") is True}
+    assert every["Next"] == "SendDeadLetter" and choice["Default"] == "SendUnidentifiedDeadLetter"
     read = {v for k, v in EVERY_STATE["SendDeadLetter"]["Parameters"]["MessageBody"].items()
             if k.endswith(".$") and v.startswith("$.event.")}
     assert read == {f"$.event.{f}" for f in IDENTITY_FIELDS}
     assert read <= checked, f"read without a presence check: {read - checked}"
+    assert {c["Variable"] for c in some["Or"] if c.get("IsPresent") is True} == checked
+    assert some["Next"] == "IdentifyElement"
+    merge = EVERY_STATE["IdentifyElement"]["Parameters"]["ids.$"]
+    assert merge == "States.JsonMerge($.blank, $.event, false)"
+    assert EVERY_STATE["IdentifyElement"]["Next"] == "SendPartialDeadLetter"
 
 
-@pytest.mark.parametrize("name", ["SendDeadLetter", "SendUnidentifiedDeadLetter", "DeadLetterWholeInput"])
+def test_every_dead_letter_the_state_machine_sends_has_its_deterministic_id():
+    """docs/contracts.md, Dead letter: SHA-256 of <execution>|<stage>|#<index> (or #input)."""
+    each = "States.Hash(States.Format('{}|{}|#{}', $$.Execution.Id, $.stage, $.index), 'SHA-256')"
+    for name in ("SendDeadLetter", "SendPartialDeadLetter", "SendUnidentifiedDeadLetter"):
+        assert EVERY_STATE[name]["Parameters"]["MessageBody"]["deadLetterId.$"] == each, name
+    whole = "States.Hash(States.Format('{}|{}|#input', $$.Execution.Id, $.stage), 'SHA-256')"
+    assert STATES["DeadLetterWholeInput"]["Parameters"]["MessageBody"]["deadLetterId.$"] == whole
+
+
+@pytest.mark.parametrize("name", ["SendDeadLetter", "SendPartialDeadLetter", "SendUnidentifiedDeadLetter",
+                                  "DeadLetterWholeInput"])
 def test_dead_letter_message_has_exactly_the_catalogue_fields(name):
     params = EVERY_STATE[name]["Parameters"]
     assert params["QueueUrl"] == "${DeadLetterQueueUrl}"
@@ -302,6 +330,8 @@ def test_dead_letter_message_has_exactly_the_catalogue_fields(name):
     assert params["MessageAttributes"] == {"ERROR_CODE": {"DataType": "String", "StringValue.$": "$.error"}}
     if name == "SendDeadLetter":
         assert {f: body[f + ".$"] for f in IDENTITY_FIELDS} == {f: f"$.event.{f}" for f in IDENTITY_FIELDS}
+    elif name == "SendPartialDeadLetter":
+        assert {f: body[f + ".$"] for f in IDENTITY_FIELDS} == {f: f"$.ids.{f}" for f in IDENTITY_FIELDS}
     else:
         assert {f: body[f] for f in IDENTITY_FIELDS} == {
             "eventId": "", "conversationId": "", "eventType": "", "correlationId": None}

@@ -10,6 +10,7 @@ that is not the previous stage's answer with Pipeline.InvalidInput, as the real 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import time
@@ -53,6 +54,15 @@ def batch(n: int) -> dict:
     return {"events": [event(i) for i in range(n)]}
 
 
+def manifest(ids: list[str]) -> dict:
+    """docs/contracts.md, The Tasks: the count and the SHA-256 of the sorted event ids, each with a line feed."""
+    return {"events": len(ids), "digest": hashlib.sha256("".join(i + "\n" for i in sorted(ids)).encode()).hexdigest()}
+
+
+def ids_of(state: dict) -> list[str]:
+    return [e.get("eventId", "") for e in state["events"]] + [d.get("eventId", "") for d in state["deadLetters"]]
+
+
 def is_validated(state: Any) -> bool:
     return isinstance(state, dict) and isinstance(state.get("events"), list) and isinstance(state.get("deadLetters"), list)
 
@@ -67,23 +77,35 @@ class InvalidInput(Exception):
 
 def validate(state: Any) -> dict:
     if not isinstance(state, dict) or not isinstance(state.get("events"), list):
-        return {"events": [], "deadLetters": [{"error": "Event.Invalid", "input": state}]}
-    return {"events": state["events"], "deadLetters": []}
+        return {"events": [], "deadLetters": [{"eventId": "", "error": "Event.Invalid", "input": state}],
+                "manifest": manifest([""])}
+    ids = [e.get("eventId", "") if isinstance(e, dict) else "" for e in state["events"]]
+    return {"events": state["events"], "deadLetters": [], "manifest": manifest(ids)}
+
+
+def accounts(state: dict) -> bool:
+    """What process and save check: the answer's events and dead letters are the ones handed in."""
+    return "manifest" not in state or manifest(ids_of(state)) == state["manifest"]
 
 
 def process(state: Any) -> dict:
-    if not is_validated(state):
-        raise InvalidInput("$: not validate's answer")
+    if not is_validated(state) or not accounts(state):
+        raise InvalidInput("$.batch: not validate's answer, or it does not account for every event")
     records = [{"conversationId": e["conversationId"], "lastEventId": e["eventId"]} for e in state["events"]]
-    return {**state, "records": records, "enrich": [{"conversationId": e["conversationId"]} for e in state["events"]]}
+    return {**state, "records": records, "enrich": [{"eventId": e["eventId"]} for e in state["events"]]}
 
 
 def save(state: Any) -> dict:
-    if not is_processed(state):
-        raise InvalidInput("$: not process's answer")
+    if not is_processed(state) or not accounts(state) or len(state["records"]) != len(state["events"]):
+        raise InvalidInput("$.batch: not process's answer, or it does not account for every event")
     events = [{"eventId": e["eventId"], "outcome": "stored"} for e in state["events"]]
     return {"stored": len(events), "stale": 0, "duplicate": 0, "deadLettered": len(state["deadLetters"]),
             "enrichmentQueued": len(state["enrich"]), "events": events}
+
+
+def dead_letter_id(execution: str, stage: str, index: int) -> str:
+    """The state machine's deadLetterId for the element at `index` (docs/contracts.md, Dead letter)."""
+    return hashlib.sha256(f"{execution}|{stage}|#{index}".encode()).hexdigest()
 
 
 class FakeFunctions:
@@ -203,10 +225,11 @@ def assert_dead_lettered(p: Pipeline, d: dict, *, stage: str, error: str, elemen
     assert len(letters) == len(elements), [l["body"] for l in letters]
     by_input = {json.dumps(l["body"]["input"], sort_keys=True): l for l in letters}
     out = []
-    for element in elements:
+    for index, element in enumerate(elements):
         letter = by_input.pop(json.dumps({"events": [element]}, sort_keys=True))  # one message per element
         body = letter["body"]
         assert set(body) == DEAD_LETTER_FIELDS
+        assert body["deadLetterId"] == dead_letter_id(d["executionArn"], stage, index)
         assert body["stage"] == stage and body["error"] == error
         assert body["executionId"] == d["executionArn"]
         assert error in body["cause"], "the cause is the function's error"
@@ -238,7 +261,8 @@ def test_a_bad_event_does_not_fail_the_execution(pipeline):
     p = pipeline
     payload = batch(2)
     letter = {"eventId": payload["events"][1]["eventId"], "error": "Event.Invalid"}
-    p.fakes.answer("validate", {"events": payload["events"][:1], "deadLetters": [letter]})
+    p.fakes.answer("validate", {"events": payload["events"][:1], "deadLetters": [letter],
+                                "manifest": validate(payload)["manifest"]})
     d = p.run(payload)
     assert d["status"] == "SUCCEEDED", debug(d)
     assert p.fakes.calls["save"][0]["batch"]["deadLetters"] == [letter]
@@ -341,9 +365,10 @@ def test_elements_without_their_identity_fields_are_dead_lettered_unidentified(p
     for body in bodies[1:3]:
         assert {f: body[f] for f in IDENTITY} == {"eventId": "", "conversationId": "", "eventType": "",
                                                    "correlationId": None}
-    # Partly identified: each field is the element's or blank ("" / null), never something else.
-    assert all(bodies[3][f] in (partial.get(f), "", None) for f in IDENTITY), bodies[3]
-    assert "SendUnidentifiedDeadLetter" in entered(d)
+    # Partly identified: it keeps every identity field it has; the missing one is blank.
+    assert {f: bodies[3][f] for f in IDENTITY} == {**{f: partial[f] for f in IDENTITY if f in partial},
+                                                   "correlationId": None}, bodies[3]
+    assert "SendUnidentifiedDeadLetter" in entered(d) and "SendPartialDeadLetter" in entered(d)
 
 
 @pytest.mark.parametrize("whole", [{"unexpected": 1}, {"events": []}, {"events": "nope"}, [event(1)]],
@@ -360,6 +385,7 @@ def test_an_input_without_an_events_array_is_dead_lettered_whole(pipeline, whole
     assert set(body) == DEAD_LETTER_FIELDS
     assert body == {**body, "eventId": "", "conversationId": "", "eventType": "", "correlationId": None,
                     "error": "Config.Invalid", "stage": "validate", "executionId": d["executionArn"], "input": whole}
+    assert body["deadLetterId"] == hashlib.sha256(f"{d['executionArn']}|validate|#input".encode()).hexdigest()
     assert letter["attributes"] == {"ERROR_CODE": {"StringValue": "Config.Invalid", "DataType": "String"}}
     assert "DeadLetterWholeInput" in entered(d)
 
@@ -378,3 +404,72 @@ def test_a_missing_dead_letter_queue_fails_as_dead_letter_unavailable(pipeline, 
     assert len(failed_sends) >= 5, "the send was not retried"
     # The original failure stays in the history for a redrive.
     assert lambda_failures(d) == [error]
+
+
+# ------------------------------------------------------------------------------------------ answers outside the contract
+
+
+def test_validate_answering_without_its_dead_letters_dead_letters_the_whole_batch(pipeline):
+    """The silent loss of 0.3: validate drops deadLetters, the execution succeeded and the invalid event was gone."""
+    p = pipeline
+    payload = batch(3)
+    answer = validate(payload)
+    del answer["deadLetters"]
+    answer["events"] = payload["events"][:2]
+    p.fakes.answer("validate", answer)
+    d = p.run(payload)
+    assert not p.fakes.calls["save"]
+    assert_dead_lettered(p, d, stage="process", error="Pipeline.InvalidInput", elements=payload["events"])
+
+
+def test_process_answering_one_event_fewer_dead_letters_the_whole_batch(pipeline):
+    p = pipeline
+    payload = batch(3)
+    answer = process(validate(payload))
+    answer["events"], answer["records"] = answer["events"][:2], answer["records"][:2]
+    p.fakes.answer("process", answer)
+    d = p.run(payload)
+    assert len(p.fakes.calls["save"]) == 1
+    assert_dead_lettered(p, d, stage="save", error="Pipeline.InvalidInput", elements=payload["events"])
+
+
+@pytest.mark.parametrize("stage", ["validate", "process"])
+@pytest.mark.parametrize("answer", [None, 7, "x", []], ids=["null", "number", "string", "array"])
+def test_a_stage_answering_something_that_is_not_an_object_dead_letters_the_whole_batch(pipeline, stage, answer):
+    """A null answer used to become the whole state, and the next state's "$" path failed with States.Runtime,
+    which no Catch catches: nothing was dead-lettered. Each answer now replaces $.events only."""
+    p = pipeline
+    payload = batch(2)
+    p.fakes.answer(stage, answer)
+    d = p.run(payload)
+    following = {"validate": "process", "process": "save"}[stage]
+    assert p.fakes.calls[following][0]["batch"] == answer
+    assert_dead_lettered(p, d, stage=following, error="Pipeline.InvalidInput", elements=payload["events"])
+
+
+def test_save_answering_null_ends_the_execution_without_a_runtime_error(pipeline):
+    p = pipeline
+    p.fakes.answer("save", None)
+    d = p.run(batch(2))
+    assert d["status"] == "SUCCEEDED", debug(d)
+    assert p.dead_letters() == []
+
+
+@pytest.mark.parametrize("stage", ["validate", "process", "save"])
+def test_a_timeout_or_out_of_memory_is_retried_twice(pipeline, stage):
+    """AWS reports a function's timeout or out-of-memory to Step Functions as Lambda.Unknown."""
+    p = pipeline
+    p.fakes.fail(stage, "Lambda.Unknown", times=2)
+    d = p.run(batch(1))
+    assert d["status"] == "SUCCEEDED", debug(d)
+    assert len(p.fakes.calls[stage]) == 3
+
+
+def test_an_input_that_is_not_an_object_is_dead_lettered_whole_even_when_validate_answers(pipeline):
+    """validate's answer cannot be put at $.events of an array: States.ResultPathMatchFailure, caught."""
+    p = pipeline
+    whole = [event(1)]
+    d = p.run(whole)
+    assert d["status"] == "FAILED" and d["error"] == "Pipeline.DeadLettered", debug(d)
+    (letter,) = p.dead_letters()
+    assert letter["body"]["input"] == whole and letter["body"]["stage"] == "validate"

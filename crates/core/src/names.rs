@@ -14,6 +14,21 @@ pub trait StableName {
     fn names() -> Vec<&'static str>;
 }
 
+/// The most characters of an error message a function reports: Step Functions puts the message into the
+/// `Cause` of the state that dead-letters the batch, next to the whole execution input, so it must stay
+/// small for that state to stay within the payload budget (`contract::budget::FAILURE_ALLOWANCE`). A
+/// serde error can quote a whole input value.
+pub const MAX_ERROR_MESSAGE_CHARS: usize = 2000;
+
+/// `error`'s message, cut to [`MAX_ERROR_MESSAGE_CHARS`] (with `…` when cut).
+pub fn error_message(error: &dyn std::fmt::Display) -> String {
+    let text = error.to_string();
+    match text.char_indices().nth(MAX_ERROR_MESSAGE_CHARS) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text,
+    }
+}
+
 /// Declares the stable name of each variant of an enum, once.
 ///
 /// Leaf variants map to a literal; after a `;`, wrapper variants (one field, another [`StableName`]
@@ -80,7 +95,7 @@ macro_rules! stable_names {
             fn from(e: $ty) -> Self {
                 $crate::lambda_runtime::Diagnostic {
                     error_type: $crate::names::StableName::name(&e).into(),
-                    error_message: e.to_string(),
+                    error_message: $crate::names::error_message(&e),
                 }
             }
         }
@@ -90,6 +105,15 @@ macro_rules! stable_names {
 #[cfg(test)]
 mod tests {
     use super::StableName;
+
+    #[test]
+    fn long_messages_are_cut() {
+        let long = "é".repeat(3 * super::MAX_ERROR_MESSAGE_CHARS);
+        let cut = super::error_message(&long);
+        assert_eq!(cut.chars().count(), super::MAX_ERROR_MESSAGE_CHARS + 1);
+        assert!(cut.ends_with('…'));
+        assert_eq!(super::error_message(&"short"), "short");
+    }
 
     #[derive(Debug, thiserror::Error)]
     enum Leaf {

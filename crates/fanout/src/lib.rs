@@ -32,7 +32,7 @@ use gcx_core::queue::{self, Outgoing, SendError};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use crate::batch::{event_bytes, pack, Batch};
+use crate::batch::{pack, Batch, Limits};
 use crate::payload::{Item, Payload};
 
 /// Settings read once at init.
@@ -44,15 +44,15 @@ pub struct Settings {
     pub concurrency: usize,
     /// `BATCH_MAX_EVENTS`: most events in one execution (1–1000, default 100).
     pub batch_max_events: usize,
-    /// `BATCH_MAX_BYTES`: most bytes of events in one execution input (4 KiB–200 KiB, default 150 KiB).
+    /// `BATCH_MAX_BYTES`: the most bytes any state of an execution may reach: its input, or a Task's
+    /// input or answer (4 KiB–200 KiB, default 200 KiB; Step Functions' quota is 256 KiB).
     pub batch_max_bytes: usize,
     /// `EVENT_DEAD_LETTER_QUEUE_URL`: where malformed events go.
     pub event_dead_letter_queue_url: String,
 }
 
-/// Default `BATCH_MAX_BYTES`: leaves room in the 256 KiB state for the records and enrichment requests
-/// process adds next to the events.
-pub const DEFAULT_BATCH_MAX_BYTES: usize = 150 * 1024;
+/// Default (and largest) `BATCH_MAX_BYTES`: the state budget, 56 KiB under Step Functions' 256 KiB quota.
+pub const DEFAULT_BATCH_MAX_BYTES: usize = gcx_core::contract::budget::STATE_BUDGET;
 
 impl Settings {
     /// Reads the variables above.
@@ -66,7 +66,7 @@ impl Settings {
                 "BATCH_MAX_BYTES",
                 DEFAULT_BATCH_MAX_BYTES,
                 4 * 1024,
-                200 * 1024,
+                gcx_core::contract::budget::STATE_BUDGET,
             )?,
             event_dead_letter_queue_url: required(env, "EVENT_DEAD_LETTER_QUEUE_URL")?,
         })
@@ -101,10 +101,10 @@ pub enum EventFailure {
     /// Not an EventBridge event, or a conversation event without its conversation id or time.
     #[error("{0}")]
     Malformed(String),
-    /// Bigger than an execution can carry.
-    #[error("the event is {bytes} bytes; an execution carries at most {max}")]
+    /// Too big for an execution of its own: a state of it would exceed `BATCH_MAX_BYTES`.
+    #[error("an execution of this event alone would reach a state of {bytes} bytes; BATCH_MAX_BYTES is {max}")]
     TooLarge {
-        /// The event's size in the execution input.
+        /// The largest state an execution of the event alone would reach.
         bytes: usize,
         /// `BATCH_MAX_BYTES`.
         max: usize,
@@ -290,8 +290,7 @@ impl App {
             .collect();
         let batches = pack(
             candidates.into_iter().map(|(_, e)| e).collect(),
-            self.settings.batch_max_events,
-            self.settings.batch_max_bytes,
+            self.limits(),
         );
         let results: Vec<(Batch, Started)> = stream::iter(batches)
             .map(|b| async move {
@@ -312,7 +311,7 @@ impl App {
                 Started::New => {
                     report.executions += 1;
                     report.started += batch.events.len();
-                    tracing::info!(execution = %batch.name, events = batch.events.len(), correlation_ids = ?correlation_ids, "execution started");
+                    tracing::info!(execution = %batch.name, events = batch.events.len(), largest_state = batch.largest_state, correlation_ids = ?correlation_ids, "execution started");
                 }
                 Started::Existing => report.duplicates += batch.events.len(),
                 Started::Failed(cause) => {
@@ -416,16 +415,28 @@ impl App {
                 }
             }
         };
-        let bytes = event_bytes(&element);
-        let max = self.settings.batch_max_bytes - r#"{"events":[]}"#.len();
-        if bytes > max {
+        if let Some(bytes) = self.limits().too_large(&element) {
             return Route::DeadLetter {
                 event_id: Some(element.event_id),
-                failure: EventFailure::TooLarge { bytes, max },
+                failure: EventFailure::TooLarge {
+                    bytes,
+                    max: self.settings.batch_max_bytes,
+                },
                 body,
             };
         }
         Route::Start(element)
+    }
+
+    /// What every execution is packed to.
+    fn limits(&self) -> Limits {
+        Limits {
+            max_events: self.settings.batch_max_events,
+            max_state_bytes: self.settings.batch_max_bytes,
+            execution_id_len: gcx_core::contract::budget::execution_id_bound(
+                &self.settings.state_machine_arn,
+            ),
+        }
     }
 
     async fn start(&self, batch: &Batch) -> Started {

@@ -13,8 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use gcx_core::config::{list_of, ConfigError, Env};
 use gcx_core::contract::{
-    check_event, events_of, ContractError, DeadLetter, EnrichmentRequest, Processed, Stage,
-    TaskInput,
+    check_accounts, check_event, events_of, ContractError, DeadLetter, EnrichmentRequest, Manifest,
+    Processed, Stage, TaskInput,
 };
 use gcx_core::customer::{
     customer_key_source, load_customer_keyer, CustomerKeySource, CustomerKeyer,
@@ -83,19 +83,30 @@ impl App {
         self
     }
 
-    /// Builds the records of a Task input `{"batch": <validate's answer>, "executionId"}`. An event that
-    /// breaks the contract (only a hand-edited state machine can hand one over) is dead-lettered alone;
-    /// a batch that is not validate's answer fails whole (`Pipeline.InvalidInput`).
+    /// Builds the records of a Task input `{"batch": <validate's answer>, "executionId"}`. A batch that
+    /// is not validate's answer, or that does not account for every element the execution was handed
+    /// (validate dropped, added or garbled one), fails whole (`Pipeline.InvalidInput`): the state machine then
+    /// dead-letters every event of the execution input. An event that breaks the contract (only a
+    /// hand-edited state machine can hand one over) is dead-lettered alone.
     pub fn process(&self, event: Value, now_ms: i64) -> Result<Processed, ContractError> {
         let task = TaskInput::parse(event)?;
         let execution_id = task.execution_id.as_deref();
         let events = events_of(&task.batch)
             .map_err(|r| ContractError::InvalidInput(rejection_in_batch(r)))?;
+        // The rest of validate's answer: its dead letters (required) and the manifest.
+        let Handed {
+            dead_letters,
+            manifest,
+        } = task.batch()?;
+        let ids = events
+            .iter()
+            .map(|e| e.get("eventId").and_then(Value::as_str).unwrap_or_default())
+            .chain(dead_letters.iter().map(|d| d.event_id.as_str()));
+        check_accounts("validate", manifest.as_ref(), execution_id, ids)
+            .map_err(ContractError::InvalidInput)?;
         let mut out = Processed {
-            dead_letters: match task.batch.get("deadLetters") {
-                None | Some(Value::Null) => Vec::new(),
-                Some(_) => task.batch::<gcx_core::contract::Validated>()?.dead_letters,
-            },
+            dead_letters,
+            manifest,
             ..Processed::default()
         };
         for (i, raw) in events.iter().enumerate() {
@@ -104,6 +115,7 @@ impl App {
                 Err(rejection) => {
                     out.dead_letters.push(DeadLetter::for_raw(
                         raw,
+                        i,
                         &ContractError::InvalidInput(rejection),
                         Stage::Process,
                         execution_id,
@@ -124,6 +136,15 @@ impl App {
         }
         Ok(out)
     }
+}
+
+/// validate's answer but its events, which process reads one by one (a broken one costs only itself).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Handed {
+    dead_letters: Vec<DeadLetter>,
+    #[serde(default)]
+    manifest: Option<Manifest>,
 }
 
 fn rejection_in_batch(r: gcx_core::contract::Rejection) -> gcx_core::contract::Rejection {
@@ -255,7 +276,7 @@ mod tests {
             "detail": {"eventBody": {"conversationId": "1bc96a39-6725-40c4-9345-db72aa67b8c6",
                 "mediaType": "VOICE", "direction": "INBOUND", "ani": ani, "dnis": "tel:+3280012345"}},
         });
-        json!({"batch": {"events": [event]}, "executionId": "arn:x"})
+        json!({"batch": {"events": [event], "deadLetters": []}, "executionId": "arn:x"})
     }
 
     #[test]
@@ -321,6 +342,48 @@ mod tests {
         assert_eq!(e.name(), "Pipeline.InvalidInput");
         assert_eq!(e.to_string(), "$.batch.events: is missing");
     }
+
+    /// validate's answer as a faulty (or older, or hand-edited) stage might give it: each fails the batch
+    /// whole, so the state machine dead-letters every event, instead of a silent loss.
+    #[test]
+    fn a_validate_answer_that_does_not_account_for_every_event_fails_the_batch() {
+        let app = App::new(Settings::from_env(&[("X", "")]).unwrap());
+        let whole = input();
+        assert!(app.process(whole.clone(), 1).is_ok());
+
+        let mut no_dead_letters = whole.clone();
+        no_dead_letters["batch"]
+            .as_object_mut()
+            .unwrap()
+            .remove("deadLetters");
+        let e = app.process(no_dead_letters, 1).unwrap_err();
+        assert!(e.to_string().contains("missing field `deadLetters`"), "{e}");
+
+        let mut one_fewer = whole.clone();
+        one_fewer["batch"]["events"].as_array_mut().unwrap().pop();
+        let e = app.process(one_fewer, 1).unwrap_err();
+        assert_eq!(e.name(), "Pipeline.InvalidInput");
+        assert!(
+            e.to_string()
+                .contains("validate's answer accounts for 2 events (valid ones and dead letters), but the batch was handed 3"),
+            "{e}"
+        );
+
+        let mut garbled = whole;
+        garbled["batch"]["events"][0]["eventId"] = json!("something-else");
+        assert!(app
+            .process(garbled, 1)
+            .unwrap_err()
+            .to_string()
+            .contains("not the same ones"));
+
+        for answer in [json!(null), json!("x"), json!([1]), json!({})] {
+            let e = app
+                .process(json!({"batch": answer, "executionId": "arn:x"}), 1)
+                .unwrap_err();
+            assert_eq!(e.name(), "Pipeline.InvalidInput", "{answer}");
+        }
+    }
 }
 
 #[cfg(test)]
@@ -342,6 +405,8 @@ mod properties {
             prop_assert_eq!(out.records.len(), passed);
             prop_assert_eq!(out.records.len() + out.dead_letters.len(), events.len());
             prop_assert!(out.dead_letters.iter().all(|d| d.stage == gcx_core::contract::Stage::Validate));
+            // Its own answer passes save's check.
+            prop_assert_eq!(out.check(None), Ok(()));
         }
     }
 }

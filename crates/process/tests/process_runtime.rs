@@ -50,7 +50,8 @@ fn with_a_customer_key_the_record_carries_the_hash_and_no_line_holds_the_number(
         "detail": {"eventBody": {"conversationId": "1bc96a39-6725-40c4-9345-db72aa67b8c6",
             "mediaType": "VOICE", "direction": "INBOUND", "ani": "tel:+3212345678"}},
     });
-    let out = f.invoke(&json!({"batch": {"events": [event]}, "executionId": "arn:x"}));
+    let out =
+        f.invoke(&json!({"batch": {"events": [event], "deadLetters": []}, "executionId": "arn:x"}));
     assert!(out.ok, "{out:?}\n{}", f.logs());
     let record = &out.body["records"][0];
     // python3 -c "import hmac,hashlib;print(hmac.new(b'local-dev-customer-key-not-a-secret',b'+3212345678',hashlib.sha256).hexdigest())"

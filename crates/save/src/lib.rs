@@ -126,10 +126,15 @@ impl App {
         self.save_batch(&batch, execution_id.as_deref()).await
     }
 
-    /// The batch and execution id of a Task input.
+    /// The batch and execution id of a Task input. A batch that is not process's answer, or one that does
+    /// not account for every element the execution was handed, fails whole (`Pipeline.InvalidInput`) before
+    /// anything is written: the state machine dead-letters every event of the execution input.
     fn read(event: Value) -> Result<(Processed, Option<String>), SaveError> {
         let task = TaskInput::parse(event)?;
         let batch: Processed = task.batch()?;
+        batch
+            .check(task.execution_id.as_deref())
+            .map_err(ContractError::InvalidInput)?;
         Ok((batch, task.execution_id))
     }
 
@@ -180,6 +185,7 @@ impl App {
                         }
                         None => DeadLetter::for_raw(
                             &serde_json::to_value(record).unwrap_or_default(),
+                            i,
                             &failure,
                             Stage::Save,
                             execution_id,

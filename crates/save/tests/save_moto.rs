@@ -78,6 +78,7 @@ fn task(events: &[(PipelineEvent, bool)], dead_letters: Vec<DeadLetter>) -> Valu
             .map(|(e, _)| EnrichmentRequest::for_event(e, Some(EXECUTION), 1))
             .collect(),
         dead_letters,
+        manifest: None,
     };
     json!({"batch": batch, "executionId": EXECUTION})
 }
@@ -202,6 +203,7 @@ fn a_rejected_item_costs_only_its_event_and_every_dead_letter_is_sent() {
     big_task["batch"]["records"][1]["queueIds"] = json!(["q".repeat(450 * 1024)]);
     let earlier = DeadLetter::for_raw(
         &json!({"eventId": "bad"}),
+        0,
         &gcx_core::contract::ContractError::InvalidInput(gcx_core::contract::Rejection {
             path: "$.events[0]".into(),
             problem: "is broken".into(),

@@ -23,6 +23,7 @@ fn asl() -> Value {
 fn catalogue() -> Value {
     let letter = gcx_core::contract::DeadLetter::for_raw(
         &Value::Null,
+        0,
         &gcx_core::contract::ContractError::InvalidInput(gcx_core::contract::Rejection {
             path: "$".into(),
             problem: "x".into(),
@@ -142,9 +143,23 @@ fn check(substitution: &str, names: &[&str]) {
             );
         }
     }
+    // validate gets the whole state (the execution input); the next Tasks the previous answer, which each
+    // Task puts at $.events (so a null answer cannot break a path).
+    let (batch, result) = if substitution == "ValidateFunctionArn" {
+        ("$", "$.events")
+    } else if substitution == "SaveFunctionArn" {
+        ("$.events", "")
+    } else {
+        ("$.events", "$.events")
+    };
     assert_eq!(
-        state["Parameters"]["batch.$"], "$",
-        "{substitution} gets the whole state, whatever its shape"
+        state["Parameters"]["batch.$"], batch,
+        "{substitution} gets the previous answer, whatever its shape"
+    );
+    assert_eq!(
+        state["ResultPath"].as_str().unwrap_or_default(),
+        result,
+        "{substitution}'s answer goes to $.events (save's is the execution's output)"
     );
     assert_eq!(state["Parameters"]["executionId.$"], "$$.Execution.Id");
 }
@@ -200,7 +215,11 @@ fn the_state_machine_dead_letters_with_every_field_the_tasks_write() {
         .map(|f| f.as_str().unwrap().to_owned())
         .collect();
     let map = &asl["States"]["DeadLetterEachEvent"]["ItemProcessor"]["States"];
-    for state in ["SendDeadLetter", "SendUnidentifiedDeadLetter"] {
+    for state in [
+        "SendDeadLetter",
+        "SendPartialDeadLetter",
+        "SendUnidentifiedDeadLetter",
+    ] {
         let body = map[state]["Parameters"]["MessageBody"].as_object().unwrap();
         let keys: BTreeSet<String> = body
             .keys()

@@ -5,7 +5,7 @@
 
 use gcx_core::config::{ConfigError, Env};
 use gcx_core::contract::{
-    check_event, events_of, DeadLetter, Rejection, Stage, TaskInput, Validated,
+    check_event, events_of, DeadLetter, Manifest, Rejection, Stage, TaskInput, Validated,
 };
 use gcx_core::lambda::{Function, Invocation, Never, Outcome};
 use gcx_core::metrics::Unit;
@@ -47,6 +47,8 @@ impl App {
             },
         };
         let execution_id = task.execution_id.as_deref();
+        // What process and save check the answers against: every element handed in, by id.
+        let manifest = Some(Manifest::of_input(&task.batch));
         let events = match events_of(&task.batch) {
             Ok(events) => events,
             Err(rejection) => {
@@ -58,15 +60,20 @@ impl App {
                         Stage::Validate,
                         execution_id,
                     )],
+                    manifest,
                 }
             }
         };
-        let mut out = Validated::default();
+        let mut out = Validated {
+            manifest,
+            ..Validated::default()
+        };
         for (i, raw) in events.iter().enumerate() {
             match check_event(raw, &format!("$.events[{i}]")) {
                 Ok(event) => out.events.push(event),
                 Err(rejection) => out.dead_letters.push(DeadLetter::for_raw(
                     raw,
+                    i,
                     &EventFailure::Invalid(rejection),
                     Stage::Validate,
                     execution_id,
@@ -184,6 +191,8 @@ mod properties {
             let n = events.len();
             let out = App::validate(serde_json::json!({"batch": {"events": events}}));
             prop_assert_eq!(out.events.len() + out.dead_letters.len(), n);
+            // Its own answer always passes the accounting the next stages apply.
+            prop_assert_eq!(out.check(None), Ok(()));
             prop_assert!(out.dead_letters.iter().all(|d| !d.cause.is_empty() && d.error == "Event.Invalid"));
         }
     }

@@ -316,6 +316,7 @@ pub fn element(event_id: &str, conversation: &str) -> PipelineEvent {
 pub fn pipeline_dead_letter(event_id: &str, conversation: &str, error: &str) -> DeadLetter {
     let e = element(event_id, conversation);
     DeadLetter {
+        dead_letter_id: gcx_core::contract::dead_letter_id(Some(EXECUTION), Stage::Save, event_id),
         event_id: e.event_id.clone(),
         conversation_id: e.conversation_id.clone(),
         event_type: e.event_type.clone(),
@@ -343,6 +344,11 @@ pub fn request(event_id: &str, conversation: &str, first_queued_at: i64) -> Enri
 pub fn enrichment_dead_letter(event_id: &str, conversation: &str, error: &str) -> DeadLetter {
     let r = request(event_id, conversation, 1_700_000_000_000);
     DeadLetter {
+        dead_letter_id: gcx_core::contract::dead_letter_id(
+            Some(EXECUTION),
+            Stage::Enrich,
+            event_id,
+        ),
         event_id: r.event_id.clone(),
         conversation_id: r.conversation_id.clone(),
         event_type: r.event_type.clone(),
