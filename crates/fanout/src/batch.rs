@@ -99,7 +99,7 @@ mod tests {
             event_type: "v2.detail.events.conversation.{id}.acw".into(),
             event_time: 1,
             correlation_id: None,
-            detail: json!({"eventBody": {"pad": "x".repeat(padding)}}),
+            detail: json!({"eventBody": {"userId": "x".repeat(padding)}}),
         }
     }
 
@@ -166,7 +166,7 @@ mod tests {
             sizes in proptest::collection::vec(0usize..3000, 0..60),
             max_events in 1usize..20,
         ) {
-            let l = limits(max_events, 24 * 1024);
+            let l = limits(max_events, 32 * 1024);
             let events: Vec<_> = sizes.iter().enumerate().map(|(i, s)| event(&format!("e{i:03}"), *s)).collect();
             let batches = pack(events, l);
             let mut ids: Vec<String> = batches.iter().flat_map(|b| b.events.iter().map(|e| e.event_id.clone())).collect();

@@ -45,11 +45,18 @@ pub struct Settings {
     /// `BATCH_MAX_EVENTS`: most events in one execution (1–1000, default 100).
     pub batch_max_events: usize,
     /// `BATCH_MAX_BYTES`: the most bytes any state of an execution may reach: its input, or a Task's
-    /// input or answer (4 KiB–200 KiB, default 200 KiB; Step Functions' quota is 256 KiB).
+    /// input or answer (32 KiB–200 KiB, default 200 KiB; Step Functions' quota is 256 KiB).
     pub batch_max_bytes: usize,
     /// `EVENT_DEAD_LETTER_QUEUE_URL`: where malformed events go.
     pub event_dead_letter_queue_url: String,
 }
+
+/// Default `BATCH_MAX_EVENTS`.
+pub const DEFAULT_BATCH_MAX_EVENTS: usize = 100;
+
+/// Smallest `BATCH_MAX_BYTES`: an event of a few KB alone, plus the room a failed stage's error takes in the
+/// state that dead-letters it ([`gcx_core::contract::budget::FAILURE_ALLOWANCE`]).
+pub const MIN_BATCH_MAX_BYTES: usize = 32 * 1024;
 
 /// Default (and largest) `BATCH_MAX_BYTES`: the state budget, 56 KiB under Step Functions' 256 KiB quota.
 pub const DEFAULT_BATCH_MAX_BYTES: usize = gcx_core::contract::budget::STATE_BUDGET;
@@ -60,12 +67,12 @@ impl Settings {
         Ok(Self {
             state_machine_arn: required(env, "STATE_MACHINE_ARN")?,
             concurrency: positive(env, "FANOUT_CONCURRENCY", 16, 256)?,
-            batch_max_events: positive(env, "BATCH_MAX_EVENTS", 100, 1000)?,
+            batch_max_events: positive(env, "BATCH_MAX_EVENTS", DEFAULT_BATCH_MAX_EVENTS, 1000)?,
             batch_max_bytes: integer(
                 env,
                 "BATCH_MAX_BYTES",
                 DEFAULT_BATCH_MAX_BYTES,
-                4 * 1024,
+                MIN_BATCH_MAX_BYTES,
                 gcx_core::contract::budget::STATE_BUDGET,
             )?,
             event_dead_letter_queue_url: required(env, "EVENT_DEAD_LETTER_QUEUE_URL")?,

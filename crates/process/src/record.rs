@@ -5,6 +5,9 @@
 //! With a [`CustomerKeyer`], the record also carries the customer's key: the hash of the customer's address
 //! ([`customer_address`]), never the address.
 
+use gcx_core::contract::body::{
+    DIRECTION, DIVISION_ID, MEDIA_TYPE, QUEUE_ID, USER_ID, WRAPUP_CODE,
+};
 use gcx_core::contract::{Agent, ConversationRecord, PipelineEvent};
 use gcx_core::customer::CustomerKeyer;
 use serde_json::{Map, Value};
@@ -24,14 +27,14 @@ pub fn from_event(event: &PipelineEvent, keyer: Option<&CustomerKeyer>) -> Conve
     let one = |k: &str| text(k).into_iter().collect::<Vec<_>>();
     ConversationRecord {
         conversation_id: event.conversation_id.clone(),
-        media_type: text("mediaType").map(|m| m.to_ascii_lowercase()),
+        media_type: text(MEDIA_TYPE).map(|m| m.to_ascii_lowercase()),
         // A session's direction; `UNKNOWN` says nothing about the conversation.
-        originating_direction: text("direction")
+        originating_direction: text(DIRECTION)
             .map(|d| d.to_ascii_lowercase())
             .filter(|d| d == "inbound" || d == "outbound"),
-        division_ids: one("divisionId"),
-        queue_ids: one("queueId"),
-        agents: text("userId")
+        division_ids: one(DIVISION_ID),
+        queue_ids: one(QUEUE_ID),
+        agents: text(USER_ID)
             .map(|id| {
                 vec![Agent {
                     user_id: Some(id),
@@ -39,7 +42,7 @@ pub fn from_event(event: &PipelineEvent, keyer: Option<&CustomerKeyer>) -> Conve
                 }]
             })
             .unwrap_or_default(),
-        wrap_up_codes: one("wrapupCode"),
+        wrap_up_codes: one(WRAPUP_CODE),
         last_event_type: event.event_type.clone(),
         last_event_time: event.event_time,
         last_event_id: event.event_id.clone(),
@@ -54,7 +57,7 @@ pub fn from_event(event: &PipelineEvent, keyer: Option<&CustomerKeyer>) -> Conve
 /// alike). `customer.start`, `customer.end`, `acw`, `user.end` (and `outbound`, `voicemail.*`) carry them.
 pub fn customer_address(body: &Map<String, Value>) -> Option<&str> {
     let outbound = body
-        .get("direction")
+        .get(DIRECTION)
         .and_then(Value::as_str)
         .is_some_and(|d| d.eq_ignore_ascii_case("outbound"));
     body.get(if outbound { "dnis" } else { "ani" })
@@ -170,6 +173,34 @@ mod tests {
             );
             let json = serde_json::to_value(&r).unwrap();
             assert!(json.get("customerKey").is_none() && json.get("customerContactAt").is_none());
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use gcx_core::contract::budget::record_bound;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// fanout sizes executions with `record_bound`: no record process builds, with a customer key or
+        /// without, may be larger (else a state could pass the 256 KiB quota).
+        #[test]
+        fn no_record_is_larger_than_the_bound_fanout_budgets(
+            raw in test_support::arb::pipeline_event(),
+            address in proptest::option::of("(tel:\\+[0-9]{1,15}|sip:[a-z]{1,20}@[a-z.]{1,20}|[0-9 ]{1,30})"),
+            outbound in any::<bool>(),
+        ) {
+            let Ok(mut event) = gcx_core::contract::check_event(&raw, "$") else { return Ok(()) };
+            if let (Some(address), Some(body)) = (address, event.detail.get_mut("eventBody").and_then(Value::as_object_mut)) {
+                body.insert(if outbound { "dnis".into() } else { "ani".into() }, Value::String(address));
+            }
+            let keyer = CustomerKeyer::new(&secrecy::SecretString::from("0123456789abcdef")).unwrap();
+            for record in [from_event(&event, Some(&keyer)), from_event(&event, None)] {
+                let bytes = serde_json::to_vec(&record).unwrap().len();
+                prop_assert!(bytes <= record_bound(&event), "{bytes} > {}", record_bound(&event));
+            }
         }
     }
 }

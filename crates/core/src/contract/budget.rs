@@ -32,14 +32,11 @@ pub const FAILURE_ALLOWANCE: usize = 8 * 1024 + 4 * crate::names::MAX_ERROR_MESS
 /// The longest text in a record's field taken from the event body: `customerKey` is 64 hex characters.
 const CUSTOMER_KEY_CHARS: usize = 64;
 
-/// How many of the event body's top-level text fields a record takes, at most (`mediaType`, `direction`,
-/// `divisionId`, `queueId`, `userId`, `wrapupCode`): process's property test holds its mapping to it.
-pub const RECORD_BODY_FIELDS: usize = 6;
-
-/// The longest execution id of a state machine: its ARN with `execution` (or `express`, plus the run's
-/// UUID) for `stateMachine`, then `:` and a name of at most 80 characters.
+/// The longest execution id of a state machine: its ARN with `execution` for `stateMachine`, then `:` and a
+/// name of at most 80 characters (an EXPRESS run's id says `express` and ends with `:` and a 36-character
+/// UUID: 37 more at most).
 pub fn execution_id_bound(state_machine_arn: &str) -> usize {
-    state_machine_arn.len() + 1 + super::MAX_EXECUTION_NAME + 48
+    state_machine_arn.len() + 1 + super::MAX_EXECUTION_NAME + 37
 }
 
 /// The bytes one element adds, at most, to each state that grows with the batch.
@@ -58,8 +55,8 @@ fn json_len<T: Serialize + ?Sized>(value: &T) -> usize {
 }
 
 /// An upper bound of the JSON size of the record process builds from `event`, whatever its customer key:
-/// the record with every field present, plus the [`RECORD_BODY_FIELDS`] longest top-level text values of the
-/// event body (a record takes nothing else from the body).
+/// the record with every field present, plus the text of the event-body fields a record takes
+/// ([`super::body::ALL`]; lowercasing keeps lengths).
 pub fn record_bound(event: &PipelineEvent) -> usize {
     let template = ConversationRecord {
         conversation_id: event.conversation_id.clone(),
@@ -79,17 +76,17 @@ pub fn record_bound(event: &PipelineEvent) -> usize {
         customer_key: Some("0".repeat(CUSTOMER_KEY_CHARS)),
         customer_contact_at: Some(event.event_time),
     };
-    let mut texts: Vec<usize> = event
+    let taken: usize = event
         .body()
         .map(|body| {
-            body.values()
-                .filter_map(|v| v.as_str())
+            super::body::ALL
+                .iter()
+                .filter_map(|field| body.get(*field).and_then(|v| v.as_str()))
                 .map(|s| json_len(s) - 2)
-                .collect()
+                .sum()
         })
         .unwrap_or_default();
-    texts.sort_unstable_by(|a, b| b.cmp(a));
-    json_len(&template) + texts.iter().take(RECORD_BODY_FIELDS).sum::<usize>()
+    json_len(&template) + taken
 }
 
 /// What `element` (at any index of a batch) adds, at most, to each state of an execution whose id is at
@@ -229,11 +226,11 @@ mod tests {
     }
 
     #[test]
-    fn the_record_bound_takes_only_the_longest_body_texts() {
+    fn the_record_bound_counts_only_the_fields_a_record_takes() {
         let small = record_bound(&event("acw", 10));
         let big = record_bound(&event("acw", 1000));
-        // Only the six longest texts count: "unrelated" (2,000) and userId (1,000) are two of them.
-        assert_eq!(big - small, (2000 - 20) + (1000 - 10));
+        // userId counts; "unrelated" does not.
+        assert_eq!(big - small, 1000 - 10);
     }
 
     #[test]

@@ -3,6 +3,32 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+/// The event-body fields a record takes (Genesys's spelling): the only part of an event body that reaches a
+/// record, so the payload budget can bound a record from its event ([`super::budget::record_bound`]).
+pub mod body {
+    /// The session's media type (`VOICE`, `CHAT`, ...): `mediaType`, lowercased.
+    pub const MEDIA_TYPE: &str = "mediaType";
+    /// `INBOUND` / `OUTBOUND`: `originatingDirection`, lowercased.
+    pub const DIRECTION: &str = "direction";
+    /// The division: `divisionIds`.
+    pub const DIVISION_ID: &str = "divisionId";
+    /// The queue: `queueIds`.
+    pub const QUEUE_ID: &str = "queueId";
+    /// The agent: `agents[].userId`.
+    pub const USER_ID: &str = "userId";
+    /// The wrap-up code: `wrapUpCodes`.
+    pub const WRAPUP_CODE: &str = "wrapupCode";
+    /// All of them.
+    pub const ALL: [&str; 6] = [
+        MEDIA_TYPE,
+        DIRECTION,
+        DIVISION_ID,
+        QUEUE_ID,
+        USER_ID,
+        WRAPUP_CODE,
+    ];
+}
+
 /// An agent who handled the conversation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
