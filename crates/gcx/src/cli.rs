@@ -39,13 +39,20 @@ const REDRIVE_ABOUT: &str =
 const REDRIVE_LONG: &str = "Move dead-lettered messages back into the pipeline, each queue in its own way:
 
   pipeline    DeadLetterQueue: StartExecution of the message's `input` on the state machine, named \
-redrive-<hash of the SQS message id>, so a second run after a crash starts nothing twice.
+redrive-<hash of the execution and event it was dead-lettered from>, so a second run after a crash, or a second \
+letter of the same event, starts nothing twice.
   enrichment  EnrichmentDeadLetterQueue: its `input` ({\"requests\": [...]}) sent to EnrichmentQueue; a message \
 that is already such a body (moved by the queue's redrive policy) is sent as it is.
   events      EventDeadLetterQueue: the raw EventBridge event sent to FanoutBufferQueue, or, with no buffer \
 queue (BufferMode=direct), fanout invoked asynchronously with it. Fanout.MalformedEvent messages never succeed as \
 they are: they are skipped unless --error Fanout.MalformedEvent is given.
   fanout      FanoutDeadLetterQueue: the Lambda on-failure record's `requestPayload`, delivered the same way.
+
+Letters of one event of one execution (two copies of a send, or an event dead-lettered alone and again with its \
+whole batch) are one: the first is redriven, the repeats deleted.
+
+--execution ARN recovers an execution that failed with Pipeline.DeadLetterUnavailable (its dead letters could \
+not all be sent): each event of its input is started alone, named as its letter's redrive would be.
 
 A message is deleted only after its redrive succeeded. Messages that do not match the filters, and messages \
 that could not be redriven, are made visible again (visibility 0) when their queue's pass ends; they are never \
@@ -55,7 +62,8 @@ const REDRIVE_AFTER: &str = "Examples:
   gcx redrive --stack genesys-cx --dry-run                       # what would happen, nothing changes
   gcx redrive --stack genesys-cx --only enrichment               # after fixing the Genesys credentials
   gcx redrive --stack genesys-cx --conversation 2f7bf00a-0fc2-4d6a-9b56-92238191433e
-  gcx redrive --stack genesys-cx --only events --since 30m --max 100 --rate 5";
+  gcx redrive --stack genesys-cx --only events --since 30m --max 100 --rate 5
+  gcx redrive --execution arn:aws:states:eu-west-1:123456789012:execution:Pipeline:batch-12-0a1b...";
 
 const STATUS_ABOUT: &str =
     "Queue depths, recent failures by error name, enrichment lag, running executions";
@@ -215,6 +223,11 @@ pub struct RedriveArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 60,
           value_parser = clap::value_parser!(i32).range(10..=43_200))]
     pub visibility_timeout: i32,
+    /// Instead of the queues: restart each event of this FAILED execution (Pipeline.DeadLetterUnavailable:
+    /// its dead letters could not all be sent) as an execution of its own, named as the redrive of its dead
+    /// letter, so an event whose letter did reach the queue never runs twice. Repeat for several.
+    #[arg(long, value_name = "ARN")]
+    pub execution: Vec<String>,
 }
 
 /// `gcx status`.

@@ -10,6 +10,7 @@ mod cli;
 mod error;
 mod filter;
 mod queue;
+mod recover;
 mod redrive;
 mod status;
 mod targets;
@@ -40,6 +41,9 @@ async fn run(cli: cli::Cli) -> Result<bool, error::Error> {
     let clients = aws::Clients::load(&cli.aws).await?;
     let targets = targets::resolve(&cli.targets, &clients.cfn).await?;
     match &cli.command {
+        cli::Command::Redrive(args) if !args.execution.is_empty() => {
+            recover::run(&clients, &args.execution, args.dry_run).await
+        }
         cli::Command::Redrive(args) => redrive::run(&clients, &targets, args).await,
         cli::Command::Status(args) => status::run(&clients, &targets, args).await,
     }

@@ -30,6 +30,10 @@ const IDLE_RECEIVES: u32 = 3;
 /// What gcx reads of one dead-lettered message, whatever its queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Letter {
+    /// What makes two letters the same event to redrive (docs/contracts.md, Dead letter): the execution and
+    /// the event (`<executionId>|<eventId>`), else the letter's `deadLetterId`; none for letters that carry
+    /// neither (raw events, Lambda records, letters written before 0.4).
+    pub repeat_key: Option<String>,
     /// The EventBridge event id, when there is one.
     pub event_id: Option<String>,
     /// The conversations it is about (a raw batch can hold several).
@@ -45,6 +49,7 @@ pub fn read(kind: Kind, m: &Received) -> Letter {
     let parsed: Option<Value> = serde_json::from_str(&m.body).ok();
     let Some(body) = parsed else {
         return Letter {
+            repeat_key: None,
             event_id: None,
             conversations: Vec::new(),
             error: m.error_code.clone(),
@@ -60,6 +65,7 @@ pub fn read(kind: Kind, m: &Received) -> Letter {
             if body.get("input").is_none() && non_empty(body.get("requests")).is_some() {
                 let requests = non_empty(body.get("requests")).unwrap_or_default();
                 Letter {
+                    repeat_key: None,
                     event_id: requests.first().and_then(|r| text(r, "eventId")),
                     conversations: requests
                         .iter()
@@ -75,6 +81,7 @@ pub fn read(kind: Kind, m: &Received) -> Letter {
         // A raw EventBridge event (or a buffer message: an event or an array of them), as received, with
         // ERROR_CODE / ERROR_MESSAGE attributes: fanout takes the body as it is.
         Kind::Events => Letter {
+            repeat_key: None,
             event_id: events_of(&body).first().and_then(|e| text(e, "id")),
             conversations: conversations_of_events(&body),
             error: m.error_code.clone(),
@@ -84,6 +91,7 @@ pub fn read(kind: Kind, m: &Received) -> Letter {
         Kind::Fanout => {
             let payload = body.get("requestPayload").filter(|p| !p.is_null());
             Letter {
+                repeat_key: None,
                 event_id: payload.and_then(|p| events_of(p).first().and_then(|e| text(e, "id"))),
                 conversations: payload.map(conversations_of_events).unwrap_or_default(),
                 error: body
@@ -123,12 +131,18 @@ fn dead_letter(m: &Received, body: &Value, key: &str) -> Letter {
             "its input is not {{\"{key}\": [...]}} (a whole input carried as it came): nothing to redrive as it is"
         )),
     };
+    let event_id = text(body, "eventId").or_else(|| {
+        items
+            .and_then(|i| i.first())
+            .and_then(|i| text(i, "eventId"))
+    });
+    let repeat_key = match (text(body, "executionId"), &event_id) {
+        (Some(execution), Some(event)) => Some(format!("{execution}|{event}")),
+        _ => text(body, "deadLetterId"),
+    };
     Letter {
-        event_id: text(body, "eventId").or_else(|| {
-            items
-                .and_then(|i| i.first())
-                .and_then(|i| text(i, "eventId"))
-        }),
+        repeat_key,
+        event_id,
         conversations,
         error: text(body, "error").or_else(|| m.error_code.clone()),
         payload,
@@ -171,13 +185,25 @@ fn conversations_of_events(v: &Value) -> Vec<String> {
     out
 }
 
-/// The execution name of a pipeline redrive: from the SQS message id alone, so a run that stopped
-/// between StartExecution and DeleteMessage starts nothing new the next time (Step Functions answers
-/// with the same execution, or `ExecutionAlreadyExists`). 48 characters of `[a-z0-9-]`.
-pub fn execution_name(message_id: &str) -> String {
-    let digest = Sha256::digest(message_id.as_bytes());
+/// The execution name of a pipeline redrive: from the letter's repeat key (the execution and the event it
+/// was dead-lettered from), else the SQS message id. So a run that stopped between StartExecution and
+/// DeleteMessage, or a second letter of the same event (a retried Task sent it twice, or a stage that failed
+/// whole dead-lettered it again), starts nothing new: Step Functions answers with the same execution, or
+/// `ExecutionAlreadyExists`. 48 characters of `[a-z0-9-]`.
+pub fn execution_name(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
     let hex: String = digest.iter().take(20).map(|b| format!("{b:02x}")).collect();
     format!("redrive-{hex}")
+}
+
+fn epoch_ms(t: std::time::SystemTime) -> i64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// What names a letter's redrive: its repeat key, else its message id.
+fn redrive_key<'a>(letter: &'a Letter, m: &'a Received) -> &'a str {
+    letter.repeat_key.as_deref().unwrap_or(&m.id)
 }
 
 /// The asynchronous Invoke of fanout with `payload`: `InvocationType=Event`, so fanout's own retries
@@ -194,6 +220,51 @@ pub fn invoke_request(
         .payload(Blob::new(payload.as_bytes().to_vec()))
 }
 
+/// How a named StartExecution went.
+pub enum Started {
+    /// A new execution.
+    New,
+    /// The name was taken by an earlier start: `ExecutionAlreadyExists`, or (a STANDARD execution still
+    /// RUNNING with the same name and input) the same execution returned again, started before this call.
+    Earlier,
+}
+
+/// Starts `input` on `machine` under `name`: the one place redrives start executions.
+pub async fn start(
+    clients: &Clients,
+    machine: &str,
+    name: &str,
+    input: &str,
+) -> Result<Started, Failure> {
+    let asked_at = epoch_ms(std::time::SystemTime::now());
+    match clients
+        .sfn
+        .start_execution()
+        .state_machine_arn(machine)
+        .name(name)
+        .input(input)
+        .send()
+        .await
+    {
+        Ok(out)
+            if out
+                .start_date()
+                .to_millis()
+                .is_ok_and(|t| t + 1_000 < asked_at) =>
+        {
+            Ok(Started::Earlier)
+        }
+        Ok(_) => Ok(Started::New),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_execution_already_exists()) =>
+        {
+            Ok(Started::Earlier)
+        }
+        Err(e) => Err(Failure::of(&e)),
+    }
+}
+
 /// Why a delivery failed: the call and AWS's answer.
 struct Undelivered {
     call: &'static str,
@@ -204,33 +275,20 @@ struct Undelivered {
 async fn deliver(
     clients: &Clients,
     dest: &Destination,
-    m: &Received,
+    key: &str,
     payload: &str,
 ) -> Result<String, Undelivered> {
     match dest {
         Destination::StateMachine(arn) => {
-            let name = execution_name(&m.id);
-            match clients
-                .sfn
-                .start_execution()
-                .state_machine_arn(arn)
-                .name(&name)
-                .input(payload)
-                .send()
-                .await
-            {
-                Ok(_) => Ok(format!("started execution {name}")),
-                Err(e)
-                    if e.as_service_error()
-                        .is_some_and(|s| s.is_execution_already_exists()) =>
-                {
-                    Ok(format!(
-                        "execution {name} already started by an earlier run"
-                    ))
-                }
-                Err(e) => Err(Undelivered {
+            let name = execution_name(key);
+            match start(clients, arn, &name, payload).await {
+                Ok(Started::New) => Ok(format!("started execution {name}")),
+                Ok(Started::Earlier) => Ok(format!(
+                    "execution {name} already started by an earlier run"
+                )),
+                Err(failure) => Err(Undelivered {
                     call: "StartExecution",
-                    failure: Failure::of(&e),
+                    failure,
                 }),
             }
         }
@@ -268,10 +326,10 @@ async fn deliver(
     }
 }
 
-fn would(dest: &Destination, m: &Received) -> String {
+fn would(dest: &Destination, key: &str) -> String {
     match dest {
         Destination::StateMachine(_) => {
-            format!("would start execution {}", execution_name(&m.id))
+            format!("would start execution {}", execution_name(key))
         }
         Destination::Queue { name, .. } => format!("would send to {name}"),
         Destination::Function(_) => "would invoke fanout asynchronously".into(),
@@ -284,6 +342,8 @@ struct Tally {
     seen: u64,
     matched: u64,
     redriven: u64,
+    /// Letters of an event this pass already redrove: deleted, not redriven again.
+    repeats: u64,
     not_matched: BTreeMap<Miss, u64>,
     skipped: BTreeMap<String, u64>,
     failed: BTreeMap<String, u64>,
@@ -335,11 +395,12 @@ impl Tally {
     fn print(&self, kind: Kind, dry_run: bool, visibility: i32) {
         let done = if dry_run { "would redrive" } else { "redriven" };
         println!(
-            "  {:<11} seen {}, matched {}, {done} {}, left {}",
+            "  {:<11} seen {}, matched {}, {done} {}, repeats {}, left {}",
             kind.name(),
             self.seen,
             self.matched,
             self.redriven,
+            self.repeats,
             self.left()
         );
         let indent = "";
@@ -403,6 +464,8 @@ struct Run<'a> {
     per_receive: i32,
     budget: Budget,
     pacer: Pacer,
+    /// The repeat keys of the letters redriven (or, in a dry run, that would be) in this run.
+    redriven: HashSet<String>,
 }
 
 /// Redrives the selected queues; `Ok(true)` when every matched message was redriven.
@@ -446,6 +509,7 @@ pub async fn run(clients: &Clients, targets: &Targets, args: &RedriveArgs) -> Re
             interval: Duration::from_secs_f64(1.0 / rate),
             next: None,
         },
+        redriven: HashSet::new(),
     };
     if args.dry_run {
         println!("dry run: nothing is sent, started or deleted");
@@ -581,6 +645,28 @@ impl Run<'_> {
             return Step::Keep;
         }
         tally.matched += 1;
+        let key = redrive_key(&letter, m).to_owned();
+        let repeat = letter
+            .repeat_key
+            .as_ref()
+            .is_some_and(|k| self.redriven.contains(&format!("{kind}/{k}")));
+        if repeat {
+            tally.repeats += 1;
+            if self.dry_run {
+                println!("{kind}: would delete {who}: a repeat of a letter redriven in this run");
+                return Step::Keep;
+            }
+            return match queue::delete(&self.clients.sqs, url, &m.receipt).await {
+                Ok(()) => {
+                    println!("{kind}: deleted {who}: a repeat of a letter redriven in this run");
+                    Step::Done
+                }
+                Err(f) => {
+                    println!("{kind}: left {who}, a repeat: DeleteMessage failed: {f}");
+                    Step::Keep
+                }
+            };
+        }
         let payload = match &letter.payload {
             Ok(p) => p,
             Err(why) => {
@@ -590,15 +676,21 @@ impl Run<'_> {
             }
         };
         if self.dry_run {
-            println!("{kind}: {} for {who}", would(dest, m));
+            println!("{kind}: {} for {who}", would(dest, &key));
             self.budget.used += 1;
             tally.redriven += 1;
+            if let Some(k) = &letter.repeat_key {
+                self.redriven.insert(format!("{kind}/{k}"));
+            }
             return Step::Keep;
         }
         self.pacer.wait().await;
-        match deliver(self.clients, dest, m, payload).await {
+        match deliver(self.clients, dest, &key, payload).await {
             Ok(done) => {
                 self.budget.used += 1;
+                if let Some(k) = &letter.repeat_key {
+                    self.redriven.insert(format!("{kind}/{k}"));
+                }
                 match queue::delete(&self.clients.sqs, url, &m.receipt).await {
                     Ok(()) => {
                         println!("{kind}: redriven {who}: {done}");

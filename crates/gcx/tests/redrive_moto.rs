@@ -626,3 +626,113 @@ fn a_filtered_pass_reaches_the_messages_behind_many_that_do_not_match() {
         "every other message visible again"
     );
 }
+
+#[test]
+fn letters_of_one_event_of_one_execution_are_redriven_once() {
+    let s = Stack::new();
+    // A retried save sent the same letter twice; and the batch's stage then failed whole, so the state
+    // machine dead-lettered the event again, at another stage.
+    let (key, body) = s.dead_letter("ev-twice", CONV_A, "Store.Unavailable");
+    s.send(&s.dlq, &body.to_string(), Some("Store.Unavailable"));
+    let mut again = body.clone();
+    again["stage"] = json!("save");
+    again["error"] = json!("Store.Rejected");
+    again["deadLetterId"] = json!("another id: another stage");
+    s.send(&s.dlq, &again.to_string(), Some("Store.Rejected"));
+    let (other, _) = s.dead_letter("ev-other", CONV_B, "Store.Unavailable");
+
+    let run = redrive_pipeline(&s, &[]);
+    run.assert_code(0);
+    assert_eq!(run.summary("pipeline"), (4, 4, 2, 0), "{run}");
+    assert_eq!(run.repeats("pipeline"), 2, "{run}");
+    let mut names = vec![expected_name(&key), expected_name(&other)];
+    names.sort();
+    assert_eq!(s.executions().keys().cloned().collect::<Vec<_>>(), names);
+    assert_eq!(s.depth(&s.dlq), (0, 0), "the repeats are deleted too");
+
+    // A repeat that a later run finds (its first copy was redriven by an earlier run) starts nothing.
+    s.send(&s.dlq, &body.to_string(), Some("Store.Unavailable"));
+    let later = redrive_pipeline(&s, &[]);
+    later.assert_code(0);
+    assert!(
+        later.stdout.contains("already started by an earlier run"),
+        "{later}"
+    );
+    assert_eq!(s.executions().len(), 2);
+}
+
+#[test]
+fn an_execution_whose_letters_could_not_all_be_sent_is_recovered_without_running_an_event_twice() {
+    let s = Stack::with(LocalAws::start(false));
+    let events: Vec<_> = ["ev-r1", "ev-r2", "ev-r3"]
+        .iter()
+        .map(|id| element(id, CONV_A))
+        .collect();
+    // The failed execution: what Pipeline.DeadLetterUnavailable leaves.
+    let failed = s
+        .aws
+        .block_on(
+            s.aws
+                .sfn
+                .start_execution()
+                .state_machine_arn(&s.state_machine)
+                .name("batch-3-failed")
+                .input(json!({"events": events}).to_string())
+                .send(),
+        )
+        .unwrap()
+        .execution_arn()
+        .to_owned();
+    s.aws
+        .block_on(
+            s.aws
+                .sfn
+                .stop_execution()
+                .execution_arn(&failed)
+                .error("Pipeline.DeadLetterUnavailable")
+                .send(),
+        )
+        .unwrap();
+    // One letter reached the queue before the sends failed, and was redriven already.
+    let mut letter =
+        serde_json::to_value(pipeline_dead_letter("ev-r2", CONV_A, "Store.Rejected")).unwrap();
+    letter["executionId"] = json!(failed);
+    s.send(&s.dlq, &letter.to_string(), Some("Store.Rejected"));
+    redrive_pipeline(&s, &[]).assert_code(0);
+    assert_eq!(
+        s.executions().len(),
+        2,
+        "the failed one and ev-r2's redrive"
+    );
+
+    let run = s.gcx(&["redrive", "--execution", &failed, "--dry-run"]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("would start execution"), "{run}");
+    assert_eq!(s.executions().len(), 2, "a dry run starts nothing");
+
+    let run = s.gcx(&["redrive", "--execution", &failed]);
+    run.assert_code(0);
+    assert!(
+        run.stdout.contains("event ev-r2: execution") && run.stdout.contains("already started"),
+        "{run}"
+    );
+    let executions = s.executions();
+    assert_eq!(executions.len(), 4, "{run}");
+    for e in &events {
+        let name = expected_name(&format!("{failed}|{}", e.event_id));
+        assert_eq!(executions[&name], json!({"events": [e]}));
+    }
+
+    // A run over an execution that is not over (a redrive, still RUNNING here) refuses, naming why.
+    let running = executions
+        .keys()
+        .find(|n| n.starts_with("redrive-"))
+        .unwrap();
+    let running = format!(
+        "{}:{running}",
+        s.state_machine.replace(":stateMachine:", ":execution:")
+    );
+    let ok = s.gcx(&["redrive", "--execution", &running]);
+    ok.assert_code(3);
+    assert!(ok.stderr.contains("not FAILED"), "{ok}");
+}

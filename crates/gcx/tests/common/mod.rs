@@ -73,6 +73,18 @@ impl Run {
         };
         (n("seen"), n("matched"), redriven, n("left"))
     }
+
+    /// The `repeats` count of `queue`'s summary line.
+    pub fn repeats(&self, queue: &str) -> u64 {
+        let line = self
+            .stdout
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(queue) && l.contains(" repeats "))
+            .unwrap_or_else(|| panic!("no summary line for {queue}\n{self}"));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        let i = words.iter().position(|w| *w == "repeats").unwrap();
+        words[i + 1].trim_end_matches(',').parse().unwrap()
+    }
 }
 
 impl std::fmt::Display for Run {
@@ -173,11 +185,13 @@ impl Stack {
     }
 
     /// A pipeline dead letter, sent as the state machine and save send it; returns (message id, body).
+    /// Sends a pipeline dead letter of `event_id`; returns its redrive key (what `expected_name` names the
+    /// redrive from: `<executionId>|<eventId>`) and its body.
     pub fn dead_letter(&self, event_id: &str, conversation: &str, error: &str) -> (String, Value) {
         let body =
             serde_json::to_value(pipeline_dead_letter(event_id, conversation, error)).unwrap();
-        let id = self.send(&self.dlq, &body.to_string(), Some(error));
-        (id, body)
+        self.send(&self.dlq, &body.to_string(), Some(error));
+        (format!("{EXECUTION}|{event_id}"), body)
     }
 
     /// (visible, in flight) of `url`: moto's counts are exact.
@@ -273,8 +287,10 @@ pub fn gcx_with_env(env: &[(String, String)], args: &[&str]) -> Run {
 }
 
 /// What gcx names the execution of the message `id` (redrive-<40 hex of its SHA-256>).
-pub fn expected_name(message_id: &str) -> String {
-    let hex: String = Sha256::digest(message_id.as_bytes())
+/// The execution name gcx gives the redrive of a letter whose redrive key (or, without one, message id) is
+/// `key`.
+pub fn expected_name(key: &str) -> String {
+    let hex: String = Sha256::digest(key.as_bytes())
         .iter()
         .take(20)
         .map(|b| format!("{b:02x}"))
