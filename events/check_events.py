@@ -604,7 +604,7 @@ class Checker:
     def element_problem(self, el, path):
         """The first thing that makes execution-input element `el` invalid, as (JSON path, problem), or None.
 
-        The same rules, in the same order, as validate (check_event in crates/core/src/contract.rs)."""
+        The same rules, in the same order, as validate (check_event in crates/core/src/contract/input.rs)."""
         if not isinstance(el, dict):
             return path, "must be an object"
         for k in ("conversationId", "eventId", "eventType"):

@@ -409,7 +409,7 @@ def test_table():
 
 def test_the_customer_index():
     """One Query answers "this customer's latest conversations": hash customerKey, range customerContactAt, as
-    process writes them (crates/core/src/contract.rs: serialized camelCase, a string and epoch ms)."""
+    process writes them (crates/core/src/contract/record.rs: serialized camelCase, a string and epoch ms)."""
     t = RES["ConversationsTable"]["Properties"]
     types = {a["AttributeName"]: a["AttributeType"] for a in t["AttributeDefinitions"]}
     assert types == {"conversationId": "S", "customerKey": "S", "customerContactAt": "N"}
@@ -421,7 +421,7 @@ def test_the_customer_index():
         "Projection": {"ProjectionType": "ALL"},
     }
     assert env_vars("DataActionFunction")["CUSTOMER_INDEX"]["Fn::If"][1] == CUSTOMER_INDEX
-    contract = (ROOT / "crates" / "core" / "src" / "contract.rs").read_text(encoding="utf-8")
+    contract = (ROOT / "crates" / "core" / "src" / "contract" / "record.rs").read_text(encoding="utf-8")
     assert "pub customer_key: Option<String>" in contract and "pub customer_contact_at: Option<i64>" in contract
 
 

@@ -176,6 +176,10 @@ pub struct Report {
     pub rate_limited: bool,
     /// The longest time from queueing to enrichment among the conversations written, ms.
     pub lag_ms: i64,
+    /// The age of the oldest request this invocation was handed (since it was first queued), ms, whatever
+    /// became of it: a request that keeps being handed back (not indexed, over budget, Genesys down) is seen
+    /// again at each try, so this grows with it. What the enrichment-lag alarm watches.
+    pub oldest_waiting_ms: i64,
     /// Each Genesys API request's time, ms (the first 100: what one metric record holds).
     #[serde(skip)]
     pub genesys_latency_ms: Vec<f64>,
@@ -225,6 +229,7 @@ impl Outcome for Report {
             fields.insert(name.into(), n.into());
         }
         fields.insert("lagMs".into(), self.lag_ms.into());
+        fields.insert("oldestWaitingMs".into(), self.oldest_waiting_ms.into());
         fields.insert(
             "genesysLatencyMs".into(),
             self.genesys_latency_ms.clone().into(),
@@ -248,6 +253,7 @@ impl Outcome for Report {
             ("requeued", Unit::Count),
             ("deadLettered", Unit::Count),
             ("lagMs", Unit::Milliseconds),
+            ("oldestWaitingMs", Unit::Milliseconds),
             ("genesysLatencyMs", Unit::Milliseconds),
             ("genesysRateLimited", Unit::Count),
             ("genesysUnavailable", Unit::Count),
@@ -368,6 +374,15 @@ impl App {
             }
         }
         report.conversations = pending.len();
+        let handed_at = now_ms();
+        report.oldest_waiting_ms = pending
+            .values()
+            .flatten()
+            .filter(|t| t.request.first_queued_at > 0)
+            .map(|t| handed_at - t.request.first_queued_at)
+            .max()
+            .unwrap_or(0)
+            .max(0);
         invocation.correlate(
             pending
                 .values()

@@ -24,9 +24,9 @@ AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL, ...), or --region / --profile / --endpoint-
 gcx prints message, event and conversation ids, error names and AWS names, never an event body.";
 
 const AFTER_HELP: &str = "Examples:
-  gcx status --stack genesys-cx
-  gcx redrive --stack genesys-cx --dry-run
-  gcx redrive --stack genesys-cx --only pipeline --error Store.Unavailable --since 2h
+  gcx status --stack genesys-cx-aws
+  gcx redrive --stack genesys-cx-aws --dry-run
+  gcx redrive --stack genesys-cx-aws --only pipeline --error Store.Unavailable --since 2h
   gcx redrive --queue https://sqs.eu-west-1.amazonaws.com/123456789012/DeadLetterQueue \\
               --state-machine arn:aws:states:eu-west-1:123456789012:stateMachine:Pipeline
 
@@ -59,10 +59,10 @@ that could not be redriven, are made visible again (visibility 0) when their que
 deleted. Without --only (or --queue NAME), every dead-letter queue that is known is redriven.";
 
 const REDRIVE_AFTER: &str = "Examples:
-  gcx redrive --stack genesys-cx --dry-run                       # what would happen, nothing changes
-  gcx redrive --stack genesys-cx --only enrichment               # after fixing the Genesys credentials
-  gcx redrive --stack genesys-cx --conversation 2f7bf00a-0fc2-4d6a-9b56-92238191433e
-  gcx redrive --stack genesys-cx --only events --since 30m --max 100 --rate 5
+  gcx redrive --stack genesys-cx-aws --dry-run                       # what would happen, nothing changes
+  gcx redrive --stack genesys-cx-aws --only enrichment               # after fixing the Genesys credentials
+  gcx redrive --stack genesys-cx-aws --conversation 2f7bf00a-0fc2-4d6a-9b56-92238191433e
+  gcx redrive --stack genesys-cx-aws --only events --since 30m --max 100 --rate 5
   gcx redrive --execution arn:aws:states:eu-west-1:123456789012:execution:Pipeline:batch-12-0a1b...";
 
 const STATUS_ABOUT: &str =
@@ -78,8 +78,8 @@ receive towards EnrichmentQueue's maxReceiveCount (10), so do not run status in 
 skips every peek).";
 
 const STATUS_AFTER: &str = "Examples:
-  gcx status --stack genesys-cx
-  gcx status --stack genesys-cx --only pipeline,enrichment --peek 200
+  gcx status --stack genesys-cx-aws
+  gcx status --stack genesys-cx-aws --only pipeline,enrichment --peek 200
   gcx status --queue https://sqs.eu-west-1.amazonaws.com/123456789012/DeadLetterQueue --no-peek";
 
 /// `gcx`: see the module docs of each subcommand.
