@@ -761,3 +761,93 @@ def test_the_upstream_is_https_unless_an_explicit_insecure_url_is_given():
     assert env["EXTERNAL_API_ALLOW_HTTP"] == {"Fn::If": ["UseInsecureExternalApi", "true", {"Ref": "AWS::NoValue"}]}
     assertions = T["Rules"]["ExternalApiUrlGiven"]["Assertions"]
     assert len(assertions) == 2, "one of the two is required, and not both"
+
+
+# ------------------------------------------------------------------------------------------- guards (docs/deploy.md)
+
+
+def rule_holds(rule: str, **parameters: str) -> bool:
+    """Every assertion of `rule` (Rules functions: Fn::Equals, Fn::Not, Fn::Or, Fn::And, Fn::Contains) for these
+    parameter values over the defaults."""
+    values = {**{n: str(p.get("Default", "")) for n, p in PARAMS.items()}, **parameters}
+
+    def ev(node):
+        if isinstance(node, dict) and len(node) == 1:
+            (key, arg), = node.items()
+            if key == "Ref":
+                return values[arg]
+            if key == "Fn::Equals":
+                return str(ev(arg[0])) == str(ev(arg[1]))
+            if key == "Fn::Not":
+                return not ev(arg[0])
+            if key == "Fn::Or":
+                return any(ev(a) for a in arg)
+            if key == "Fn::And":
+                return all(ev(a) for a in arg)
+            if key == "Fn::Contains":
+                return str(ev(arg[1])) in [str(ev(v)) for v in arg[0]]
+            raise AssertionError(f"{rule}: a Rules function this check does not know: {key}")
+        return node
+
+    r = T["Rules"][rule]
+    if "RuleCondition" in r and not ev(r["RuleCondition"]):
+        return True
+    return all(ev(a["Assert"]) for a in r["Assertions"])
+
+
+def test_the_enrich_reservation_is_never_below_the_event_sources_maximum_concurrency():
+    """AWS: "Don't set maximum concurrency higher than the function's reserved concurrency" (it throttles the event
+    source: messages come back every 720 s and reach the dead-letter queue after 10 receives)."""
+    fn = RES["EnrichFunction"]["Properties"]
+    assert fn["ReservedConcurrentExecutions"] == {
+        "Fn::If": ["HasEnrichReservedConcurrency", {"Ref": "EnrichReservedConcurrency"}, {"Ref": "AWS::NoValue"}]}
+    esm = RES["EnrichEventSource"]["Properties"]
+    assert esm["ScalingConfig"]["MaximumConcurrency"] == {"Ref": "EnrichMaxConcurrency"}
+    reserved_pattern = PARAMS["EnrichReservedConcurrency"]["AllowedPattern"]
+    max_pattern = PARAMS["EnrichMaxConcurrency"]["AllowedPattern"]
+    allowed_somewhere = 0
+    for maximum in range(2, 51):
+        assert re.fullmatch(max_pattern, str(maximum))
+        for reserved in [0, *range(2, 60), 100, 9999]:
+            if not re.fullmatch(reserved_pattern, str(reserved)):
+                continue
+            holds = rule_holds("EnrichReservationCoversMaxConcurrency", EnrichMaxConcurrency=str(maximum),
+                               EnrichReservedConcurrency=str(reserved))
+            if holds:
+                allowed_somewhere += 1
+                assert reserved == 0 or reserved >= maximum, (maximum, reserved)
+            if reserved == 0 or reserved == maximum or reserved >= 50:
+                assert holds, (maximum, reserved)
+    assert allowed_somewhere > 49 * 3
+    assert rule_holds("EnrichReservationCoversMaxConcurrency"), "the defaults deploy"
+
+
+@pytest.mark.parametrize("bus", ["default", "aws.partner/genesys.com/cloud/f5daa06d/genesys-aws-toolkit", "custom"])
+def test_the_rule_metrics_name_the_rule_on_every_bus_the_parameter_accepts(bus):
+    """AWS/Events metrics of a rule on the default bus have the dimension RuleName only; on any other bus also
+    EventBusName. Ref of a rule is undocumented, so the rule is named and the dimension built from the name."""
+    assert re.fullmatch(PARAMS["GenesysEventBusName"]["AllowedPattern"], bus)
+    r = resolver(cfn_template(), GenesysEventBusName=bus)
+    name = r.resolve(RES["GenesysEventRule"]["Properties"]["Name"])
+    assert re.fullmatch(r"gcx-genesys-[0-9a-f-]{36}", name) and len(name) <= 64
+    dims = r.resolve(RES["GenesysEventRuleFailedInvocationsAlarm"]["Properties"]["Dimensions"])
+    want = [{"Name": "RuleName", "Value": name}]
+    if bus != "default":
+        want = [{"Name": "EventBusName", "Value": bus}, *want]
+    assert dims == want
+    body = json.loads(r.resolve(RES["PipelineDashboard"]["Properties"]["DashboardBody"]))
+    matched = [m for w in body["widgets"] for m in w["properties"].get("metrics", []) if m[:2] == ["AWS/Events", "MatchedEvents"]]
+    (metric,) = matched
+    assert metric[2:-1] == [x for d in want for x in (d["Name"], d["Value"])]
+    assert "GenesysEventRule" not in json.dumps(RES["GenesysEventRuleFailedInvocationsAlarm"]["Properties"]["Dimensions"]), (
+        "no parsing of the rule's Ref")
+
+
+def test_an_alarm_watches_the_oldest_conversation_still_waiting_for_its_enrichment():
+    alarm = RES["EnrichmentLagAlarm"]["Properties"]
+    assert alarm["MetricName"] == "oldestWaitingMs"
+    assert alarm["Dimensions"] == [{"Name": "function", "Value": "enrich"}]
+    assert alarm["Statistic"] == "Maximum" and alarm["Threshold"] <= 3_600_000
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert '"oldestWaitingMs"' in (ROOT / "crates" / "enrich" / "src" / "lib.rs").read_text(), "enrich reports it"
+    assert "### Enrichment is late (`EnrichmentLagAlarm`)" in (ROOT / "docs" / "deploy.md").read_text()
