@@ -11,7 +11,10 @@ moto is therefore started with ``MOTO_PORT`` set to this bridge's port. The brid
 * forwards every other request (the SQS and DynamoDB service integrations) to moto unchanged.
 
 It is the local stack's one Lambda service: the state machine, the event source mappings and the EventBridge
-emulation all invoke through it, so it counts every invocation per function and outcome.
+emulation all invoke through it, so it counts every invocation per function and outcome, and holds them to AWS's
+quotas (``limits.py``), which neither moto nor cargo lambda watch enforces: a Task input or answer over Step
+Functions' 256 KiB (on AWS, ``States.DataLimitExceeded``, which no Catch catches) and any synchronous invocation over
+Lambda's 6 MB are recorded as violations; a request over a quota is refused as Lambda refuses it (413).
 
 Run stand-alone: ``python local/bridge.py --port 5001 --moto http://127.0.0.1:5000 --lambda http://127.0.0.1:9000``.
 """
@@ -29,6 +32,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from httpkit import BackgroundServer, JsonHandler
+from limits import STATE_QUOTA, SYNC_INVOKE_QUOTA, Violations
 
 INVOKE_RE = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "content-length", "proxy-connection", "te",
@@ -78,6 +82,7 @@ class Bridge:
         self.lambda_url = lambda_url
         self._lock = threading.Lock()
         self.invocations: Counter[tuple[str, str]] = Counter()
+        self.violations = Violations("the bridge (Lambda)")
         self.server = BackgroundServer(BridgeHandler, self, host, port)
 
     @property
@@ -112,16 +117,24 @@ class Bridge:
         return {function: sum(outcomes.values()) for function, outcomes in self.stats().items()}
 
     def reset(self) -> None:
-        """Zeroes the counters."""
+        """Zeroes the counters and forgets the violations."""
         with self._lock:
             self.invocations.clear()
+        self.violations.clear()
 
     def call(self, function: str, payload: Any, timeout: float = LAMBDA_TIMEOUT) -> tuple[int, Any]:
         """Invokes `function` with `payload` as a Lambda client would; returns (HTTP status as cargo lambda watch
         answered: 200, or 500 for a function error, whose body is ``{errorType, errorMessage}``; parsed body)."""
         body = json.dumps(payload).encode()
+        if not self.violations.check(f"a synchronous invocation of {function}", len(body), SYNC_INVOKE_QUOTA,
+                                     "Lambda refuses it (RequestEntityTooLargeException)"):
+            self.record(function, "RequestEntityTooLargeException")
+            return 413, {"errorType": "RequestEntityTooLargeException",
+                         "errorMessage": f"Request must be smaller than {SYNC_INVOKE_QUOTA} bytes for the Invoke operation"}
         status, _, answer = forward(self.lambda_url, "POST", f"/2015-03-31/functions/{function}/invocations", body,
                                     {"Content-Type": "application/json"}, timeout)
+        self.violations.check(f"{function}'s answer", len(answer), SYNC_INVOKE_QUOTA,
+                              "Lambda fails the invocation (Function.ResponseSizeTooLarge)")
         kind = error_type(answer) if status >= 400 else None
         self.record(function, "ok" if status == 200 else (kind or f"HTTP {status}"))
         try:
@@ -130,10 +143,19 @@ class Bridge:
             return status, answer.decode(errors="replace")
 
     def invoke(self, function: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        """Invokes `function` through cargo lambda watch and answers the way the Lambda Invoke API does."""
+        """Invokes `function` through cargo lambda watch and answers the way the Lambda Invoke API does.
+
+        What arrives here over HTTP is a state machine Task (moto's Lambda integration): its input is a state
+        after `Parameters`, and its answer becomes one, so both must stay within Step Functions' 256 KiB."""
         path = f"/2015-03-31/functions/{function}/invocations"
         started = time.monotonic()
+        uncatchable = "States.DataLimitExceeded on AWS, which no Catch catches: the events would reach no dead letter"
+        if not self.violations.check(f"the Task input of {function}", len(body), STATE_QUOTA, uncatchable):
+            self.record(function, "States.DataLimitExceeded")
+            return 413, {"x-amzn-ErrorType": "RequestEntityTooLargeException"}, json.dumps(
+                {"Type": "User", "message": f"the Task input is {len(body)} bytes, over {STATE_QUOTA}"}).encode()
         status, _, payload = forward(self.lambda_url, "POST", path, body, headers, LAMBDA_TIMEOUT)
+        self.violations.check(f"the Task answer of {function}", len(payload), STATE_QUOTA, uncatchable)
         kind = error_type(payload) if status >= 400 else None
         if status == 200:
             outcome, status_out, extra = "ok", 200, {}

@@ -270,6 +270,8 @@ def kinds_of(report: dict[str, Any], plan: Plan, run: Run) -> list[str]:
     violations += [f"ITEM: {m['conversationId']} holds {m['stored']}, expected the newest {m['expected']}"
                    for m in report["itemsNotAtNewestEvent"]]
     violations += [f"NOT ENRICHED: {c}" for c in report["enrichment"]["missing"]]
+    violations += [f"DEAD LETTER REDRIVEN TWICE: {e}" for e in report["deadLetterRepeats"]["redrivenTwice"]]
+    violations += [f"OVER AN AWS QUOTA: {v}" for v in report["limitViolations"]]
     if report["enrichment"]["deadLettered"]:
         violations.append(f"ENRICHMENT DEAD-LETTERED: {report['enrichment']['deadLettered']} conversations "
                           "(every fault is transient)")
@@ -378,7 +380,8 @@ def verdict(result: ChaosResult) -> str:
     a = r["accounting"]
     figures = (f"sent {r['sent']}, executions {r['executions']}, stored {a[STORED]}, superseded {a[SUPERSEDED]}, "
                f"skipped {a[SKIPPED]}, dead-lettered {a[DEAD_LETTERED]}, lost {a[UNACCOUNTED]}, "
-               f"duplicated writes {len(r['duplicatedWrites'])}")
+               f"duplicated writes {len(r['duplicatedWrites'])}, dead letters redriven twice "
+               f"{len(r['deadLetterRepeats']['redrivenTwice'])} (repeats recognised {r['deadLetterRepeats']['copies']})")
     if result.violations:
         return f"VERDICT: FAIL - {len(result.violations)} violation(s); {figures}"
     return f"VERDICT: PASS - {figures}"

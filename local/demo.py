@@ -193,6 +193,7 @@ def checks(plan: list[tuple[Step, Any]], fates: dict[str | None, Fate], report: 
                  for m in report["itemsNotAtNewestEvent"]]
     problems += [f"conversation {c} is not enriched" for c in report["enrichment"]["missing"]]
     problems += [f"event {w['eventId']} written {w['writes']} times" for w in report["duplicatedWrites"]]
+    problems += [f"over an AWS quota: {v}" for v in report["limitViolations"]]
     problems += [f"data action {name}: {problem}"
                  for name, event, invocation in data_action for problem in data_action_problems(event, invocation)]
     return problems

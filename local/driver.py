@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from limits import MESSAGE_QUOTA, event_size
 from stack import Invocation, LocalStack, function_arn
 from upstream_standin import CUSTOMERS
 
@@ -112,8 +113,12 @@ class AsyncInvoker:
         self.destination, self.max_retries = stack.template.on_failure_destination(fanout_id)
 
     def deliver(self, payload: Any, label: str) -> Delivery:
-        """Invokes fanout with `payload` until it succeeds or the retries are spent."""
+        """Invokes fanout with `payload` until it succeeds or the retries are spent. A payload over an
+        asynchronous invocation's 1 MiB is refused (a violation), as EventBridge and Lambda refuse it."""
         delivery = Delivery(label, payload)
+        if not self.stack.rule_violations.check("an asynchronous invocation of fanout", event_size(payload),
+                                                MESSAGE_QUOTA, "EventBridge / Lambda refuse it"):
+            return delivery
         for attempt in range(1 + self.max_retries):
             if attempt:
                 time.sleep(self.retry_delay)

@@ -50,6 +50,7 @@ from typing import Any
 
 from bridge import HOP_BY_HOP, forward
 from httpkit import BackgroundServer, JsonHandler
+from limits import STATE_QUOTA, Violations, utf8_size
 
 SAVE_WRITE = "DynamoDB_20120810.UpdateItem"
 START_EXECUTION = "AWSStepFunctions.StartExecution"
@@ -147,6 +148,7 @@ class FaultProxy:
         self._lock = threading.Lock()
         self._rng = random.Random(self.seed)
         self._reset_counters()
+        self.violations = Violations("the AWS proxy (Step Functions)")
         self.server: BackgroundServer | None = None
 
     @classmethod
@@ -208,9 +210,25 @@ class FaultProxy:
                                        if key.split("/", 1)[0] in new_bursts})
 
     def reset(self) -> None:
-        """Zeroes every counter and wire record (the rules stay)."""
+        """Zeroes every counter and wire record and forgets the violations (the rules stay)."""
         with self._lock:
             self._reset_counters()
+        self.violations.clear()
+
+    def over_quota(self, target: str, body: bytes) -> tuple[int, dict[str, str], bytes] | None:
+        """AWS's refusal of a request moto would take: a StartExecution input over 256 KiB."""
+        if target != START_EXECUTION:
+            return None
+        try:
+            size = utf8_size(json.loads(body or b"{}").get("input"))
+        except (ValueError, AttributeError):
+            return None
+        if self.violations.check("a StartExecution input", size, STATE_QUOTA, "Step Functions refuses it"):
+            return None
+        message = ("1 validation error detected: Value at 'input' failed to satisfy constraint: "
+                   f"Member must have length less than or equal to {STATE_QUOTA}")
+        return 400, {"x-amzn-RequestId": str(uuid.uuid4())}, json.dumps(
+            {"__type": "ValidationException", "message": message}).encode()
 
     def decide(self, target: str, body: bytes) -> str | None:
         """The fault for this call, or None (counts the call, applies the consecutive-fault cap)."""
@@ -298,6 +316,10 @@ class FaultProxyHandler(JsonHandler):
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         target = self.headers.get("X-Amz-Target", "")
         proxy: FaultProxy = self.app
+        refused = proxy.over_quota(target, body)
+        if refused:
+            self.send_bytes(*_reordered(refused))
+            return
         kind = proxy.decide(target, body) if target else None
         if kind and not KINDS[kind][3]:
             self.send_bytes(*_reordered(proxy.fault_answer(target, kind)))

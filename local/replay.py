@@ -184,9 +184,15 @@ def main(argv: list[str] | None = None) -> int:
     print(summary(report))
     for entry in report["unaccounted"][:20]:
         print(f"  unaccounted: {entry['eventId']}: {entry['reason']}")
+    for violation in report["limitViolations"]:
+        print(f"  OVER AN AWS QUOTA: {violation}")
     if not idle:
         print(f"replay: the pipeline was still busy after {args.timeout:.0f} s", file=sys.stderr)
         return 2
+    if report["limitViolations"]:
+        print(f"replay: {len(report['limitViolations'])} payloads over AWS's quotas: on AWS this run would have "
+              "failed or lost events (local/limits.py)", file=sys.stderr)
+        return 1
     return 0 if report["accounting"][UNACCOUNTED] == 0 else 1
 
 

@@ -293,6 +293,8 @@ class Run:
             },
             "costPerMillionEvents": {**measured, "before": costs.before(events, enrich_events["events"],
                                                                       units_per_write)},
+            "deadLetterRepeats": dead_letter_repeats(collected.dead_letters),
+            "limitViolations": self.stack.limit_violations(),
         }
         return report
 
@@ -373,6 +375,38 @@ class Run:
             if item.get("lastEventId") != eid:
                 wrong.append({"conversationId": cid, "expected": eid, "stored": item.get("lastEventId")})
         return wrong
+
+
+def redrive_key(body: Any) -> str | None:
+    """What `gcx redrive` treats as one event to restart (docs/contracts.md, Dead letter): `<executionId>|<eventId>`,
+    else the `deadLetterId`; None for a letter with neither."""
+    if not isinstance(body, dict):
+        return None
+    if body.get("executionId") and body.get("eventId"):
+        return f"{body['executionId']}|{body['eventId']}"
+    return body.get("deadLetterId") or None
+
+
+def dead_letter_repeats(dead_letters: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Repeated letters in the pipeline and enrichment dead-letter queues: `copies`, letters beyond the first of
+    one redrive key (gcx redrives one and deletes the rest); `redrivenTwice`, events whose letters carry two
+    different keys, or none at all, which a redrive would restart twice."""
+    copies = 0
+    twice: list[str] = []
+    for queue in ("DeadLetterQueue", "EnrichmentDeadLetterQueue"):
+        keys: dict[str, set[str | None]] = {}
+        seen: Counter[str] = Counter()
+        for message in dead_letters.get(queue, []):
+            body = message.get("body")
+            key = redrive_key(body)
+            event = body.get("eventId") if isinstance(body, dict) else None
+            if key:
+                seen[key] += 1
+            if event:
+                keys.setdefault(event, set()).add(key)
+        copies += sum(n - 1 for n in seen.values())
+        twice += [f"{queue}: {event}" for event, ks in keys.items() if len(ks) > 1 or None in ks]
+    return {"copies": copies, "redrivenTwice": sorted(twice)}
 
 
 def fate_of(eid: str, outcomes: set[str], dead: dict[str, str], skipped: dict[str, str]) -> Fate:

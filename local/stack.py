@@ -50,6 +50,7 @@ from esm import EventSourceMapping, dump
 from fault_proxy import FaultProxy
 from genesys_standin import GenesysStandIn
 from httpkit import request_json
+from limits import MESSAGE_QUOTA, Violations, event_size, history_violations
 from procs import ManagedProcess, free_port, port_open
 from upstream_standin import UpstreamStandIn
 
@@ -185,6 +186,8 @@ class LocalStack:
         self.aws_proxy = aws_proxy or FaultProxy()
         self.on_result = on_result
         self.event_sources: list[EventSourceMapping] = []
+        self.rule_violations = Violations("the event rule (EventBridge)")
+        self._executions_before_reset: set[str] = set()
         self._stopped = True
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -499,8 +502,22 @@ class LocalStack:
         return self.template.rule_target(self.resolver())
 
     def send_to_buffer(self, event: Any) -> None:
-        """One event to the buffer queue, as the EventBridge rule's SQS target sends it (one message per event)."""
-        self.client("sqs").send_message(QueueUrl=self.queue_url("FanoutBufferQueue"), MessageBody=dump(event))
+        """One event to the buffer queue, as the EventBridge rule's SQS target sends it (one message per event).
+        An event over EventBridge's 1 MiB never reaches a rule: refused (a violation), not sent."""
+        if self.rule_violations.check("an EventBridge event", event_size(event), MESSAGE_QUOTA,
+                                      "EventBridge refuses it (PutEvents)"):
+            self.client("sqs").send_message(QueueUrl=self.queue_url("FanoutBufferQueue"), MessageBody=dump(event))
+
+    def limit_violations(self, executions: bool = True) -> list[str]:
+        """Every payload over an AWS quota since the last reset (limits.py): what the bridge, the AWS proxy and the
+        event rule saw, and, with `executions`, every state of every execution's history. What AWS would have
+        refused or failed uncatchably: a run with any is not a run AWS would have passed."""
+        found = self.bridge.violations.list() + self.aws_proxy.violations.list() + self.rule_violations.list()
+        if executions:
+            for described in self.executions():
+                if described["executionArn"] not in self._executions_before_reset:
+                    found += history_violations(described["executionArn"], self.history(described["executionArn"]))
+        return found
 
     def queue_depth(self, logical_id: str) -> int:
         """Messages in a queue: visible, in flight and delayed."""
@@ -576,6 +593,8 @@ class LocalStack:
             self.upstream.reset()
         self.bridge.reset()
         self.aws_proxy.reset()
+        self.rule_violations.clear()
+        self._executions_before_reset = {e["executionArn"] for e in self.executions()}
         for source in self.event_sources:
             source.counts.clear()
 

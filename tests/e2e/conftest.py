@@ -60,10 +60,12 @@ def stack(dispatcher: Dispatcher):
 
 
 @pytest.fixture
-def pipeline(stack: LocalStack, dispatcher: Dispatcher) -> Pipeline:
-    """A clean stack (empty table and queues, no faults, zeroed counters) and helpers to drive it."""
+def pipeline(stack: LocalStack, dispatcher: Dispatcher):
+    """A clean stack (empty table and queues, no faults, zeroed counters) and helpers to drive it. After the test,
+    no payload may have passed an AWS quota (local/limits.py): AWS would have refused it or failed uncatchably."""
     assert stack.idle(), "the previous test left work behind"
     stack.reset()
     pipeline = Pipeline(stack)
     dispatcher.target = pipeline.run
-    return pipeline
+    yield pipeline
+    assert stack.limit_violations() == [], "a payload over an AWS quota"

@@ -222,7 +222,10 @@ fn one_multi_get_for_a_batch_partial_answers_retried_and_duplicates_merged() {
     // The requests were first queued at 1 ms after the epoch: the oldest one waited that long, and the
     // one handed back (not indexed) is seen again, as old, at its next try: what the lag alarm watches.
     assert_eq!(b["oldestWaitingMs"], line["oldestWaitingMs"]);
-    assert!(line["oldestWaitingMs"].as_i64().unwrap() > 1_700_000_000_000, "{line}");
+    assert!(
+        line["oldestWaitingMs"].as_i64().unwrap() > 1_700_000_000_000,
+        "{line}"
+    );
     assert_eq!(message.body["requests"][0]["firstQueuedAt"], 1);
     // Every request's id, from inside the SQS bodies, the merged duplicate's included.
     test_support::assert_line_correlates(&line, &input);

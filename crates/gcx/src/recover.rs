@@ -105,7 +105,9 @@ redrive the queue instead"
         match start(clients, machine, &name, &input).await {
             Ok(Started::New) => println!("  started execution {name} for {who}"),
             Ok(Started::Earlier) => {
-                println!("  {who}: execution {name} already started (its dead letter was redriven)")
+                println!(
+                    "  {who}: execution {name} already started (its dead letter was redriven)"
+                );
             }
             Err(failure) => {
                 all = false;
