@@ -633,8 +633,9 @@ class Checker:
             return f"{path}.detail.eventBody.conversationId", "differs from conversationId"
         return None
 
-    def task_input(self, rel, doc, batch_keys):
-        """Check the Task input envelope {"batch", "executionId"}; return (batch, executionId) or (None, None)."""
+    def task_input(self, rel, doc, batch_keys, manifest=False):
+        """Check the Task input envelope {"batch", "executionId"}; return (batch, executionId) or (None, None).
+        With `manifest`, the batch also carries validate's manifest of the elements handed in."""
         if not isinstance(doc, dict) or set(doc) != {"batch", "executionId"}:
             self.err(rel, "must be a Step Functions Task input with exactly the keys batch and executionId")
             return None, None
@@ -643,14 +644,22 @@ class Checker:
             self.err(rel, f"executionId {ex!r} is not an execution ARN (arn:aws:states:<region>:<account>:execution:"
                           "<state machine>:<name>)")
         b = doc["batch"]
-        if not isinstance(b, dict) or set(b) != set(batch_keys):
+        keys = set(batch_keys) | ({"manifest"} if manifest else set())
+        if not isinstance(b, dict) or set(b) != keys:
             got = sorted(b) if isinstance(b, dict) else type(b).__name__
-            self.err(rel, f"batch must be an object with exactly the keys {sorted(batch_keys)}, got {got}")
+            self.err(rel, f"batch must be an object with exactly the keys {sorted(keys)}, got {got}")
             return None, ex
         for k in batch_keys:
             if not isinstance(b[k], list):
                 self.err(rel, f"batch.{k} must be an array")
                 return None, ex
+        if manifest:
+            ids = [e.get("eventId", "") if isinstance(e, dict) else "" for e in b["events"]]
+            ids += [d.get("eventId", "") if isinstance(d, dict) else "" for d in b["deadLetters"]]
+            digest = hashlib.sha256("".join(i + "\n" for i in sorted(ids)).encode()).hexdigest()
+            if b["manifest"] != {"events": len(ids), "digest": digest}:
+                self.err(rel, "batch.manifest must count every event and dead letter and digest their sorted ids "
+                              "(docs/contracts.md, Conservation)")
         return b, ex
 
     def check_dead_letter(self, rel, i, dl, execution_id):
@@ -711,7 +720,7 @@ class Checker:
         # process-input.json: {"batch": {"events", "deadLetters"}, "executionId"}
         rel = "pipeline/process-input.json"
         p = self.load(rel)
-        pb, pex = self.task_input(rel, p, ["events", "deadLetters"]) if p is not None else (None, None)
+        pb, pex = self.task_input(rel, p, ["events", "deadLetters"], manifest=True) if p is not None else (None, None)
         if pb is not None:
             if vex is not None and pex != vex:
                 self.err(rel, "executionId differs from validate-input.json's")
@@ -741,7 +750,7 @@ class Checker:
         # save-input.json: {"batch": {"events", "records", "enrich", "deadLetters"}, "executionId"}
         rel = "pipeline/save-input.json"
         s = self.load(rel)
-        sb, sex = (self.task_input(rel, s, ["events", "records", "enrich", "deadLetters"])
+        sb, sex = (self.task_input(rel, s, ["events", "records", "enrich", "deadLetters"], manifest=True)
                    if s is not None else (None, None))
         if sb is None:
             return
