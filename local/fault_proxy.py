@@ -43,6 +43,7 @@ import argparse
 import json
 import random
 import threading
+import time
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ from typing import Any
 
 from bridge import HOP_BY_HOP, forward
 from httpkit import BackgroundServer, JsonHandler
+from dynamo_billing import WriteMeter
 from limits import STATE_QUOTA, Violations, utf8_size
 
 SAVE_WRITE = "DynamoDB_20120810.UpdateItem"
@@ -149,6 +151,7 @@ class FaultProxy:
         self._rng = random.Random(self.seed)
         self._reset_counters()
         self.violations = Violations("the AWS proxy (Step Functions)")
+        self.meter: WriteMeter | None = None  # set by the stack: the table's write billing
         self.server: BackgroundServer | None = None
 
     @classmethod
@@ -167,6 +170,8 @@ class FaultProxy:
         self.capped = 0                                 # draws overridden by the consecutive-fault cap
         # (conversationId, lastEventId) -> UpdateItem calls moto answered 200 (the write happened)
         self.writes: Counter[tuple[str, str]] = Counter()
+        # (conversationId, lastEventId) -> when moto first accepted its write (epoch seconds)
+        self.write_times: dict[tuple[str, str], float] = {}
         # execution name -> moto's StartExecution answers: "200" or the error __type
         self.starts: defaultdict[str, list[str]] = defaultdict(list)
 
@@ -214,6 +219,33 @@ class FaultProxy:
         with self._lock:
             self._reset_counters()
         self.violations.clear()
+        if self.meter:
+            self.meter.reset()
+
+    def meter_write(self, body: bytes, status: int, answer: bytes) -> None:
+        """Meters one UpdateItem of the metered table: accepted (the item is read back from moto, unbilled) or
+        refused by its condition."""
+        meter = self.meter
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return
+        if not meter or request.get("TableName") != meter.table:
+            return
+        refused = status == 400 and b"ConditionalCheckFailed" in answer
+        if status != 200 and not refused:
+            return
+        key = request.get("Key") or {}
+        after = None
+        if status == 200:
+            got_status, _, got = forward(self.moto_url, "POST", "/", json.dumps(
+                {"TableName": meter.table, "Key": key, "ConsistentRead": True}).encode(), {
+                "Content-Type": JSON_10, "X-Amz-Target": "DynamoDB_20120810.GetItem",
+                "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
+                                 "SignedHeaders=host, Signature=0"}, MOTO_TIMEOUT)
+            if got_status == 200:
+                after = json.loads(got).get("Item")
+        meter.write(json.dumps(key, sort_keys=True), after, accepted=status == 200)
 
     def over_quota(self, target: str, body: bytes) -> tuple[int, dict[str, str], bytes] | None:
         """AWS's refusal of a request moto would take: a StartExecution input over 256 KiB."""
@@ -272,6 +304,7 @@ class FaultProxy:
                 return
             if target == SAVE_WRITE and status == 200:
                 self.writes[write_of(request)] += 1
+                self.write_times.setdefault(write_of(request), time.time())
             elif target == START_EXECUTION:
                 outcome = "200"
                 if status != 200:
@@ -332,6 +365,8 @@ class FaultProxyHandler(JsonHandler):
             return
         if target:
             proxy.record(target, body, status, payload)
+            if target == SAVE_WRITE:
+                proxy.meter_write(body, status, payload)
         if kind:  # forwarded first, then the answer is lost
             self.send_bytes(*_reordered(proxy.fault_answer(target, kind)))
             return

@@ -7,7 +7,8 @@ Each conversation is a voice or chat interaction that goes customer.start, flow.
 acd.end, user.start, attributes, user.end, customer.end, acw, wrapup (11 events; the three enrich topics of the
 default ENRICH_TOPICS among them). Conversations start at a steady pace, so the events of many conversations
 interleave as a contact centre's do. The events are the fixtures of events/eventbridge/ re-issued with new ids,
-times, agents and queues; a share is delivered twice (EventBridge's at-least-once delivery). The output is a folder of
+times, agents and queues, and, in voice conversations, the caller's number on the customer's events (customer.start,
+customer.end, user.end, acw: what keys a conversation in the customer index; some callers call again); a share is delivered twice (EventBridge's at-least-once delivery). The output is a folder of
 JSON files, each an array of events in time order, which `replay` delivers in order.
 """
 
@@ -37,9 +38,16 @@ def load_fixture(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / f"{name}.json").read_text())
 
 
+# The events whose body names the caller (`ani`, and the number called, `dnis`) in a voice conversation, as
+# Genesys's do: process keys the conversation by the caller (the customer index of recent-contact).
+CALLER_EVENTS = {"customer-start", "customer-end", "acw", "user-end"}
+DNIS = "tel:+3280012345"
+
+
 def reissue(event: dict[str, Any], rng: random.Random, conversation: str, at_ms: int,
-            agent: str, queue: str, wrapup: str, media: str) -> dict[str, Any]:
-    """`event` for another conversation, at another time, with another agent, queue and wrap-up code."""
+            agent: str, queue: str, wrapup: str, media: str, caller: str | None = None) -> dict[str, Any]:
+    """`event` for another conversation, at another time, with another agent, queue and wrap-up code, and, for a
+    voice conversation's caller events, its caller's number."""
     text = json.dumps(event).replace(SAMPLE_CONVERSATION, conversation)
     e = json.loads(text)
     e["id"] = str(uuid.UUID(int=rng.getrandbits(128), version=4))
@@ -55,6 +63,8 @@ def reissue(event: dict[str, Any], rng: random.Random, conversation: str, at_ms:
             body[key] = value
     if "mediaType" in body:
         body["mediaType"] = media
+    if caller:
+        body["ani"], body["dnis"] = caller, DNIS
     return e
 
 
@@ -65,6 +75,8 @@ def generate(conversations: int, seed: int, pace_ms: int, duplicates: float) -> 
     agents = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(50)]
     queues = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(5)]
     codes = [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _ in range(8)]
+    # Fewer callers than conversations: some call again (what recent-contact finds).
+    callers = [f"tel:+32{rng.randrange(10**8, 10**9)}" for _ in range(max(1, conversations * 3 // 5))]
     start = int(EPOCH.timestamp() * 1000)
     events: list[tuple[int, int, dict[str, Any]]] = []
     for n in range(conversations):
@@ -72,11 +84,12 @@ def generate(conversations: int, seed: int, pace_ms: int, duplicates: float) -> 
         t0 = start + n * pace_ms
         agent, queue, code = rng.choice(agents), rng.choice(queues), rng.choice(codes)
         media = rng.choice(["VOICE", "VOICE", "CHAT"])
+        caller = rng.choice(callers) if media == "VOICE" else None
         stretch = rng.uniform(0.5, 1.5)
         for order, (name, offset) in enumerate(TIMELINE):
             at = t0 + int(offset * 1000 * stretch)
             events.append((at, order, reissue(copy.deepcopy(fixtures[name]), rng, conversation, at, agent, queue,
-                                              code, media)))
+                                              code, media, caller if name in CALLER_EVENTS else None)))
     events.sort(key=lambda item: (item[0], item[1]))
     out = [e for _, _, e in events]
     again = [e for e in out if rng.random() < duplicates]

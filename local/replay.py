@@ -130,6 +130,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("events", nargs="+", type=Path, help="event files or folders")
     parser.add_argument("--mode", choices=["sqs", "direct"], default="sqs", help="how events reach fanout")
     parser.add_argument("--report", type=Path, help="write the JSON report here")
+    parser.add_argument("--html", type=Path, help="write the report as a page here (and its charts as FILE.png)")
     parser.add_argument("--rate", type=float, default=0.0, help="events per second (default: as fast as possible)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the pipeline to be idle")
     parser.add_argument("--name", default="replay", help="run folder under local/.run/")
@@ -181,6 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.report:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps(report, indent=2, default=str) + "\n")
+    if args.html:
+        import charts  # matplotlib is loaded only for the page
+
+        png = charts.write(report, args.html)
+        print(f"replay: {args.html} and {png} written", file=sys.stderr)
     print(summary(report))
     for entry in report["unaccounted"][:20]:
         print(f"  unaccounted: {entry['eventId']}: {entry['reason']}")

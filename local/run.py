@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import statistics
 import threading
 import time
 from collections import Counter, defaultdict
@@ -74,7 +75,9 @@ class Run:
         self.fanout_answers: list[dict[str, Any]] = []
         self.enrich_answers: list[dict[str, Any]] = []
         self.buffer_sends = 0
+        self.sent_at: dict[int, float] = {}
         self.started_at = time.monotonic()
+        self.delivery_seconds = 0.0
         self._lock = threading.Lock()
         self._invoker: AsyncInvoker | None = None
         self.deliveries: list[Any] = []
@@ -105,16 +108,24 @@ class Run:
                     self.sent.append(event)
                     pool.submit(self._deliver_direct, event, i)
         elif mode == "sqs":
-            for i, event in enumerate(events):
-                self._pace(i, interval)
-                self.stack.send_to_buffer(event)
-                self.sent.append(event)
-                self.buffer_sends += 1
-                if i % 200 == 0:
-                    self.progress(f"sent {i + 1}/{len(events)} events to the buffer queue")
+            # EventBridge's SQS target sends each event as it comes, many at once: a few senders keep the pace.
+            with ThreadPoolExecutor(workers, thread_name_prefix="eventbridge") as pool:
+                for i, event in enumerate(events):
+                    self._pace(i, interval)
+                    self.sent.append(event)
+                    self.buffer_sends += 1
+                    pool.submit(self._send, event, i)
+                    if i % 200 == 0:
+                        self.progress(f"sent {i + 1}/{len(events)} events to the buffer queue")
         else:
             raise ValueError(f"mode must be sqs or direct, not {mode!r}")
+        self.delivery_seconds = time.monotonic() - self.started_at
         self.progress(f"sent {len(events)} events ({mode})")
+
+    def _send(self, event: Any, i: int) -> None:
+        self.stack.send_to_buffer(event)
+        with self._lock:
+            self.sent_at[i] = time.time()
 
     def _pace(self, i: int, interval: float) -> None:
         if interval:
@@ -252,17 +263,21 @@ class Run:
                         + sum(s.counts["ReceiveMessage"] + s.counts["DeleteMessageBatch"]
                               for s in self.stack.event_sources))
         writes = sum(calls.get(t, 0) for t in (UPDATE_ITEM,))
-        item_sizes = [len(json.dumps(i, default=str)) for i in collected.items]
-        units_per_write = math.ceil((sum(item_sizes) / len(item_sizes)) / 1024) if item_sizes else 1
+        # DynamoDB as it bills: the AWS proxy metered each write on the item's size, and each index write.
+        meter = self.stack.aws_proxy.meter.stats() if self.stack.aws_proxy.meter else {}
         events = len(fates)
+        lines = self.stack.function_lines()
         usage = costs.Usage(
             events=events, state_transitions=collected.transitions,
             lambda_requests=invocations,
             lambda_gb_seconds={f: costs.billed_gb_seconds(d, memory.get(f, 128)) for f, d in durations.items()},
-            sqs_requests=sqs_requests, dynamodb_write_units=writes * units_per_write,
-            eventbridge_events=len(self.sent), log_bytes=self.stack.function_log_bytes())
+            sqs_requests=sqs_requests, dynamodb_write_units=meter.get("tableWriteUnits", writes),
+            dynamodb_index_write_units=meter.get("indexWriteUnits", 0),
+            eventbridge_events=len(self.sent), log_bytes=self.stack.function_log_bytes(),
+            xray_traces=self._xray_traces(lines))
         enrich_events = self._enrich_events(fates)
         measured = costs.cost(usage)
+        units_per_write = (meter.get("tableWriteUnits", writes) / meter["writes"]) if meter.get("writes") else 1
         genesys = self._genesys(collected, enrich_events, genesys_external)
         report = {
             "sent": len(self.sent),
@@ -293,10 +308,100 @@ class Run:
             },
             "costPerMillionEvents": {**measured, "before": costs.before(events, enrich_events["events"],
                                                                       units_per_write)},
+            "dynamodbMetered": meter,
+            "monthlyFixed": self._monthly_fixed(lines, collected, events),
             "deadLetterRepeats": dead_letter_repeats(collected.dead_letters),
+            "timeline": self._timeline(collected, genesys["budgetPerMinute"]),
             "limitViolations": self.stack.limit_violations(),
         }
         return report
+
+    def _timeline(self, collected: Collected, budget: int) -> dict[str, Any]:
+        """Minute by minute since the first send: Genesys requests (the stand-in's log), and the p50 / p99 of the
+        time from an event's send to its write (event to stored) and from a conversation's first enrich-topic
+        event's send to its analytics view (enrichment), by the minute the event was sent."""
+        if not self.sent_at:
+            return {}
+        start = min(self.sent_at.values())
+        minute = lambda t: int((t - start) // 60)  # noqa: E731
+        sent_at = {self.sent[i].get("id") if isinstance(self.sent[i], dict) else None: t
+                   for i, t in self.sent_at.items()}
+        stored: dict[int, list[float]] = {}
+        for (_conversation, event), at in self.stack.aws_proxy.write_times.items():
+            if event in sent_at:
+                stored.setdefault(minute(sent_at[event]), []).append((at - sent_at[event]) * 1000)
+        topics = set(self.stack.function_env.get("ENRICH_TOPICS", "customer.end,acw,user.end").split(","))
+        first_enrich: dict[str, float] = {}
+        for i, t in self.sent_at.items():
+            e = self.sent[i]
+            body = e.get("detail", {}).get("eventBody", {}) if isinstance(e, dict) else {}
+            if isinstance(e, dict) and short_topic(e.get("detail-type")) in topics:
+                c = body.get("conversationId")
+                first_enrich[c] = min(t, first_enrich.get(c, t))
+        enriched: dict[int, list[float]] = {}
+        for item in collected.items:
+            at, c = item.get("enrichedAt"), item.get("conversationId")
+            if isinstance(at, int | float) and c in first_enrich:
+                enriched.setdefault(minute(first_enrich[c]), []).append(at - first_enrich[c] * 1000)
+        genesys: Counter[int] = Counter()
+        log = self.stack.run_dir / "genesys-requests.jsonl"
+        if log.exists():
+            for text in log.read_text().splitlines():
+                try:
+                    genesys[minute(json.loads(text)["t"])] += 1
+                except (ValueError, KeyError):
+                    continue
+        minutes = max([0, *stored, *enriched, *genesys]) + 1
+
+        def pct(series: dict[int, list[float]], q: float) -> list[float | None]:
+            return [round(statistics.quantiles(v, n=100, method="inclusive")[q - 1]) if len(v) > 1
+                    else (round(v[0]) if v else None) for v in (sorted(series.get(m, [])) for m in range(minutes))]
+
+        return {"startedAt": round(start, 3), "minutes": minutes, "budgetPerMinute": budget,
+                "genesysRequests": [genesys.get(m, 0) for m in range(minutes)],
+                "storedLagMs": {"p50": pct(stored, 50), "p99": pct(stored, 99)},
+                "enrichmentLagMs": {"p50": pct(enriched, 50), "p99": pct(enriched, 99)}}
+
+    def _xray_traces(self, lines: list[dict[str, Any]]) -> float:
+        """Traces X-Ray would record under the sampling in force: none with tracing off (the default); with it on,
+        AWS's default rule (the first request each second, then 5 %) over the requests that start a trace (each
+        fanout and enrich invocation; executions continue fanout's)."""
+        if self.stack.parameters().get("XRayTracing", "false") != "true":
+            return 0.0
+        per_second: Counter[int] = Counter()
+        for line in lines:
+            at = (line.get("_aws") or {}).get("Timestamp")
+            if line.get("message") == "invocation" and line.get("function") in ("fanout", "enrich") and at:
+                per_second[int(at) // 1000] += 1
+        return costs.sampled_traces(list(per_second.values()), reservoir=1, rate=0.05)
+
+    def _monthly_fixed(self, lines: list[dict[str, Any]], collected: Collected, events: int) -> dict[str, Any]:
+        """What the stack costs each month whatever its volume, counted from this run and the template: the custom
+        metrics the functions' metric blocks declared, the alarms, the dashboard and secrets the template creates,
+        idle polling, and storage at the run's rate and the configured retention."""
+        metrics = emf_metrics(lines)
+        resources = self.stack.template.resources
+        resolver = self.stack.resolver()
+
+        def created(resource: dict[str, Any]) -> bool:
+            condition = resource.get("Condition")
+            return condition is None or resolver.condition(condition)
+
+        alarm_metrics = sum(max(1, len([m for m in r.get("Properties", {}).get("Metrics", []) if "MetricStat" in m]))
+                            for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm" and created(r))
+        secrets = sum(1 for r in resources.values() if r["Type"] == "AWS::SecretsManager::Secret" and created(r))
+        dashboards = sum(1 for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard" and created(r))
+        meter = self.stack.aws_proxy.meter
+        stored = meter.stored_bytes() if meter else sum(len(json.dumps(i, default=str)) for i in collected.items)
+        item_bytes = stored / max(events, 1)
+        rate = events / max(self.delivery_seconds, 1.0)
+        retention = float(self.stack.parameters().get("RecordTtlDays", "0") or 0)
+        fixed = costs.Fixed(custom_metrics=len(metrics), alarm_metrics=alarm_metrics, dashboards=dashboards,
+                            secrets=secrets, idle_polling_requests_per_month=costs.idle_polling(queues=2),
+                            stored_gb=costs.stored_gb(rate, item_bytes, retention), pitr=True,
+                            details={"storageAtEventsPerSecond": round(rate, 1), "retentionDays": retention or 365,
+                                     "itemBytesPerEvent": round(item_bytes, 1)})
+        return costs.monthly_fixed(fixed)
 
     def _enrich_events(self, fates: list[Fate]) -> dict[str, Any]:
         """Events of an enrich topic that reached save, and their conversations."""
@@ -375,6 +480,19 @@ class Run:
             if item.get("lastEventId") != eid:
                 wrong.append({"conversationId": cid, "expected": eid, "stored": item.get("lastEventId")})
         return wrong
+
+
+def emf_metrics(lines: list[dict[str, Any]]) -> set[tuple[str, str, tuple[tuple[str, str], ...]]]:
+    """The custom metrics the functions' lines declared in Embedded Metric Format: (namespace, metric, dimensions),
+    each a metric CloudWatch bills monthly."""
+    found = set()
+    for line in lines:
+        for directive in (line.get("_aws") or {}).get("CloudWatchMetrics", []):
+            for dimensions in directive.get("Dimensions", []) or [[]]:
+                dims = tuple((d, str(line.get(d))) for d in dimensions)
+                for metric in directive.get("Metrics", []):
+                    found.add((directive.get("Namespace", ""), metric.get("Name", ""), dims))
+    return found
 
 
 def redrive_key(body: Any) -> str | None:

@@ -37,6 +37,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,7 @@ from botocore.config import Config
 from bridge import Bridge
 from cfn import ACCOUNT_ID, NO_VALUE, REGION, Physical, Resolver, Template
 from esm import EventSourceMapping, dump
+from dynamo_billing import Index, WriteMeter
 from fault_proxy import FaultProxy
 from genesys_standin import GenesysStandIn
 from httpkit import request_json
@@ -81,6 +83,9 @@ LOCAL_ENVIRONMENT = {"ENRICH_RETRY_SECONDS": "3"}
 LOCAL_VISIBILITY_TIMEOUT = 10
 # Instances per function in cargo lambda watch, and so the most concurrent invocations an event source runs.
 LOCAL_CONCURRENCY = 2
+# What Lambda writes per invocation in the JSON log format besides the function's lines: platform.start (about
+# 150 bytes) and platform.report (about 350, with its metrics), as seen in CloudWatch Logs.
+PLATFORM_LOG_BYTES = 500
 STARTUP_ERRORS = ("Config.Invalid",)
 WARM_TIMEOUT = 900.0  # a first call may compile the binary, behind other builds holding cargo's lock
 FUNCTION_EXITED = "ERROR command exited"  # cargo lambda watch's log line when a function process ends
@@ -98,6 +103,19 @@ def interrupts_deferred() -> Iterator[None]:
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def plain(value: Any) -> Any:
+    """A deserialized DynamoDB value as plain JSON: Decimal to int (whole) or float, sets to sorted lists."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(plain(v) for v in value)
+    return value
 
 
 class StackError(RuntimeError):
@@ -188,6 +206,7 @@ class LocalStack:
         self.event_sources: list[EventSourceMapping] = []
         self.rule_violations = Violations("the event rule (EventBridge)")
         self._executions_before_reset: set[str] = set()
+        self._clients = threading.local()
         self._stopped = True
 
     # -- lifecycle -------------------------------------------------------------------------------------------
@@ -297,9 +316,14 @@ class LocalStack:
     # -- AWS clients -----------------------------------------------------------------------------------------
 
     def client(self, service: str) -> Any:
-        """A boto3 client for moto (dummy credentials, us-east-1)."""
-        return boto3.client(service, endpoint_url=self.moto_url, config=Config(retries={"max_attempts": 2}),
-                            **CREDENTIALS)
+        """A boto3 client for moto (dummy credentials, us-east-1), one per service and thread: building a client
+        takes longer than a call, and the figures run sends 200 events a second."""
+        cache = self._clients.__dict__
+        if service not in cache:
+            cache[service] = boto3.client(service, endpoint_url=self.moto_url,
+                                          config=Config(retries={"max_attempts": 2}, max_pool_connections=20),
+                                          **CREDENTIALS)
+        return cache[service]
 
     # -- provisioning ----------------------------------------------------------------------------------------
 
@@ -339,6 +363,14 @@ class LocalStack:
         self.table_key = props["KeySchema"][0]["AttributeName"]
         # The customer index (CustomerRecency) the recent-contact data action queries.
         indexes = {k: props[k] for k in ("GlobalSecondaryIndexes",) if k in props}
+        # The AWS proxy meters every write the way DynamoDB bills it, the indexes' writes included.
+        self.aws_proxy.meter = WriteMeter(name, self.table_key, [
+            Index(hash_key=next(k["AttributeName"] for k in gsi["KeySchema"] if k["KeyType"] == "HASH"),
+                  range_key=next((k["AttributeName"] for k in gsi["KeySchema"] if k["KeyType"] == "RANGE"), None),
+                  projected=None if gsi["Projection"]["ProjectionType"] == "ALL"
+                  else tuple(gsi["Projection"].get("NonKeyAttributes", [])),
+                  table_key=self.table_key)
+            for gsi in props.get("GlobalSecondaryIndexes", [])])
         self.client("dynamodb").create_table(
             TableName=name, KeySchema=props["KeySchema"], AttributeDefinitions=props["AttributeDefinitions"],
             BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"), **indexes)
@@ -567,8 +599,18 @@ class LocalStack:
         return durations
 
     def function_log_bytes(self) -> int:
-        """Bytes of JSON log lines the functions wrote (what CloudWatch Logs would ingest)."""
-        return sum(len(json.dumps(line)) + 1 for line in self.function_lines())
+        """Bytes CloudWatch Logs would ingest: every JSON line the functions wrote, as written, plus the lines Lambda
+        itself writes for each invocation (`platform.start` and `platform.report` in the JSON log format, about
+        PLATFORM_LOG_BYTES together)."""
+        written = 0
+        path = self.run_dir / "cargo-lambda-watch.log"
+        if path.exists():
+            with open(path, encoding="utf-8", errors="replace") as log:
+                for text in log:
+                    start = text.find("{")
+                    if start >= 0 and text.rstrip().endswith("}"):
+                        written += len(text[start:].rstrip("\n").encode()) + 1
+        return written + PLATFORM_LOG_BYTES * sum(self.bridge.totals().values())
 
     def idle(self, queues: tuple[str, ...] = ("FanoutBufferQueue", "EnrichmentQueue")) -> bool:
         """Nothing left to do: every event source idle, the work queues empty, no execution running."""
@@ -601,10 +643,11 @@ class LocalStack:
     # -- reading state ---------------------------------------------------------------------------------------
 
     def scan(self) -> list[dict[str, Any]]:
-        """Every item of the table, as plain Python values."""
+        """Every item of the table, as plain JSON values (numbers as int or float, not Decimal)."""
         deserializer = TypeDeserializer()
         pages = self.client("dynamodb").get_paginator("scan").paginate(TableName=self.table_name)
-        return [{k: deserializer.deserialize(v) for k, v in item.items()} for page in pages for item in page["Items"]]
+        return [{k: plain(deserializer.deserialize(v)) for k, v in item.items()}
+                for page in pages for item in page["Items"]]
 
     def peek_messages(self, logical_id: str) -> list[dict[str, Any]]:
         """Every message of a queue, left in the queue (received, then made visible again)."""

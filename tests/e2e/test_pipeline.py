@@ -47,7 +47,8 @@ def test_every_event_is_accounted_for_and_the_item_is_the_newest_enriched(pipeli
 
 
 def test_executions_carry_batches(pipeline: Pipeline) -> None:
-    """30 events of 10 conversations arrive together: a couple of executions, far under a transition each."""
+    """30 events of 10 conversations arrive together: a couple of executions, far under a transition each, and one
+    write per conversation (save coalesces a conversation's events: the newest wins, nothing is lost)."""
     events = []
     for _ in range(10):
         conversation = pipeline.new_conversation()
@@ -57,7 +58,12 @@ def test_executions_carry_batches(pipeline: Pipeline) -> None:
     report = pipeline.report()
     executions = pipeline.executions()
 
-    assert report["accounting"][STORED] == 30, report["accounting"]
+    a = report["accounting"]
+    assert a[STORED] + a[SUPERSEDED] == 30 and a["unaccounted"] == 0, a
+    # One write per conversation per batch: only the newest event of each can win the item.
+    event_writes = sum(n for (_conversation, event), n in pipeline.stack.aws_proxy.writes.items() if event)
+    assert a[STORED] == event_writes and 10 <= event_writes < 30, (a, event_writes)
+    assert report["itemsNotAtNewestEvent"] == [] and report["duplicatedWrites"] == []
     assert 1 <= len(executions) <= 3, [e["name"] for e in executions]
     assert all(e["status"] == "SUCCEEDED" for e in executions)
     assert report["stateTransitions"] / 30 <= 0.25, report["stateTransitions"]
@@ -100,8 +106,10 @@ def test_a_bad_event_costs_only_itself(pipeline: Pipeline) -> None:
     pipeline.deliver(good + [bad])
 
     fates = pipeline.fates()
-    assert [fates[event_id(e)].kind for e in good] == [STORED, STORED]
+    # One write for the conversation: its newest event stored, the older one superseded by it.
+    assert [fates[event_id(e)].kind for e in good] == [SUPERSEDED, STORED]
     assert fates[event_id(bad)].kind == DEAD_LETTERED
+    assert letter_id_is_deterministic(pipeline, bad)
     (execution,) = pipeline.executions()
     assert execution["status"] == "SUCCEEDED"
     (letter,) = [m["body"] for m in pipeline.dead_letters() if m["body"]["eventId"] == event_id(bad)]
@@ -109,6 +117,15 @@ def test_a_bad_event_costs_only_itself(pipeline: Pipeline) -> None:
     assert letter["cause"] == "$.events[2].conversationId: is not a UUID" or "conversationId" in letter["cause"]
     assert letter["executionId"] == execution["executionArn"]
     assert letter["input"]["events"][0]["eventId"] == event_id(bad)
+
+
+def letter_id_is_deterministic(pipeline: Pipeline, event: dict) -> bool:
+    """The dead letter of `event` carries the deadLetterId docs/contracts.md derives (execution, stage, event)."""
+    import hashlib
+
+    (letter,) = [m["body"] for m in pipeline.dead_letters() if m["body"]["eventId"] == event_id(event)]
+    key = f"{letter['executionId']}|{letter['stage']}|{letter['eventId']}"
+    return letter["deadLetterId"] == hashlib.sha256(key.encode()).hexdigest()
 
 
 def test_malformed_events_go_to_the_event_dead_letter_queue_with_the_reason(pipeline: Pipeline) -> None:

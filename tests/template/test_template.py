@@ -198,7 +198,8 @@ def test_globals_runtime_and_logging():
     assert g["Runtime"] == "provided.al2023"
     assert g["Architectures"] == ["arm64"]
     assert g["Handler"] == "bootstrap"
-    assert g["Tracing"] == "Active"
+    assert g["Tracing"] == {"Fn::If": ["XRayOn", "Active", "PassThrough"]}, "X-Ray only when asked (XRayTracing)"
+    assert PARAMS["XRayTracing"]["Default"] == "false"
     assert g["LoggingConfig"]["LogFormat"] == "JSON"
     assert 128 <= g["MemorySize"] <= 1024
     # Each function gets only the variables its contract names; the one shared is the metrics namespace.
@@ -385,7 +386,7 @@ def test_state_machine_wiring():
     assert sm["Type"] == {"Ref": "WorkflowType"}
     assert set(PARAMS["WorkflowType"]["AllowedValues"]) == {"STANDARD", "EXPRESS"}
     assert PARAMS["WorkflowType"]["Default"] == "STANDARD"
-    assert sm["Tracing"] == {"Enabled": True}
+    assert sm["Tracing"] == {"Enabled": {"Fn::If": ["XRayOn", True, False]}}
     assert sm["Logging"]["IncludeExecutionData"] is False, "execution data holds conversation details"
     (dest,) = sm["Logging"]["Destinations"]
     assert dest["CloudWatchLogsLogGroup"]["LogGroupArn"] == {"Fn::GetAtt": ["StateMachineLogGroup", "Arn"]}
@@ -402,7 +403,7 @@ def test_table():
     assert t["BillingMode"] == "PAY_PER_REQUEST"
     assert t["KeySchema"] == [{"AttributeName": "conversationId", "KeyType": "HASH"}]
     assert t["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
-    assert t["SSESpecification"]["SSEEnabled"] is True
+    assert "SSESpecification" not in t, "the AWS-owned key: encrypted at rest, no KMS charges"
     assert t["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
     assert t["DeletionProtectionEnabled"] == {"Fn::If": ["RetainData", True, False]}
 
@@ -418,8 +419,13 @@ def test_the_customer_index():
         "IndexName": CUSTOMER_INDEX,
         "KeySchema": [{"AttributeName": "customerKey", "KeyType": "HASH"},
                       {"AttributeName": "customerContactAt", "KeyType": "RANGE"}],
-        "Projection": {"ProjectionType": "ALL"},
+        "Projection": {"ProjectionType": "INCLUDE",
+                       "NonKeyAttributes": ["conversationEnd", "queueIds", "agents", "wrapUpCodes"]},
     }
+    # Exactly what recent-contact reads (its PROJECTION names them, with the keys and the table key).
+    action = (ROOT / "crates" / "data-action" / "src" / "actions" / "recent_contact.rs").read_text()
+    read = set(re.findall(r'\("#\w+", "(\w+)"\)', action))
+    assert read == {"customerKey", "customerContactAt", "conversationId", *index["Projection"]["NonKeyAttributes"]}
     assert env_vars("DataActionFunction")["CUSTOMER_INDEX"]["Fn::If"][1] == CUSTOMER_INDEX
     contract = (ROOT / "crates" / "core" / "src" / "contract" / "record.rs").read_text(encoding="utf-8")
     assert "pub customer_key: Option<String>" in contract and "pub customer_contact_at: Option<i64>" in contract

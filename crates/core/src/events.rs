@@ -98,6 +98,31 @@ impl DetailTopic {
     }
 }
 
+/// Topics whose conversations are enriched when `ENRICH_TOPICS` is not set: the ones after which the analytics
+/// record is complete enough to be worth a request.
+pub const DEFAULT_ENRICH_TOPICS: &[DetailTopic] = &[
+    DetailTopic::CustomerEnd,
+    DetailTopic::Acw,
+    DetailTopic::UserEnd,
+];
+
+/// `ENRICH_TOPICS`: a comma list of topic suffixes, or `none`; unset, [`DEFAULT_ENRICH_TOPICS`]. process asks an
+/// enrichment for the events of these topics, and fanout sizes executions knowing which events get one.
+pub fn enrich_topics(
+    env: &dyn crate::config::Env,
+) -> Result<Vec<DetailTopic>, crate::config::ConfigError> {
+    let allowed: Vec<&str> = DetailTopic::ALL.iter().map(|t| t.suffix()).collect();
+    Ok(
+        match crate::config::list_of(env, "ENRICH_TOPICS", &allowed)? {
+            None => DEFAULT_ENRICH_TOPICS.to_vec(),
+            Some(listed) => listed
+                .iter()
+                .filter_map(|t| DetailTopic::from_suffix(t))
+                .collect(),
+        },
+    )
+}
+
 /// Why an input is not a Genesys EventBridge event.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("malformed event: {0}")]

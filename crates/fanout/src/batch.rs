@@ -9,6 +9,7 @@
 
 use gcx_core::contract::budget::{Budget, ElementCost};
 use gcx_core::contract::{batch_name, PipelineEvent};
+use gcx_core::events::DetailTopic;
 
 /// One execution to start.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +25,7 @@ pub struct Batch {
 }
 
 /// The limits an execution is packed to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// `BATCH_MAX_EVENTS`.
     pub max_events: usize,
@@ -32,12 +33,18 @@ pub struct Limits {
     pub max_state_bytes: usize,
     /// The longest execution id of the state machine ([`gcx_core::contract::budget::execution_id_bound`]).
     pub execution_id_len: usize,
+    /// The topics process enriches (`ENRICH_TOPICS`, read the same way); `None` counts every event as enriched.
+    pub enrich_topics: Option<Vec<DetailTopic>>,
 }
 
 impl Limits {
     /// An empty execution's budget.
     pub fn budget(&self) -> Budget {
-        Budget::new(self.max_state_bytes, self.execution_id_len)
+        let budget = Budget::new(self.max_state_bytes, self.execution_id_len);
+        match &self.enrich_topics {
+            Some(topics) => budget.enriching(topics),
+            None => budget,
+        }
     }
 
     /// The largest state an execution of `event` alone would reach, when that is over the limit.
@@ -49,7 +56,7 @@ impl Limits {
 }
 
 /// Packs `events` (each small enough alone, [`Limits::too_large`]) into as few batches as the limits allow.
-pub fn pack(mut events: Vec<PipelineEvent>, limits: Limits) -> Vec<Batch> {
+pub fn pack(mut events: Vec<PipelineEvent>, limits: &Limits) -> Vec<Batch> {
     events.sort_by(|a, b| a.event_id.cmp(&b.event_id));
     let mut groups: Vec<(Vec<PipelineEvent>, Budget)> = Vec::new();
     for event in events {
@@ -108,13 +115,14 @@ mod tests {
             max_events,
             max_state_bytes,
             execution_id_len: 200,
+            enrich_topics: None,
         }
     }
 
     #[test]
     fn batches_are_bounded_by_count() {
         let events: Vec<_> = (0..250).map(|i| event(&format!("e{i:03}"), 10)).collect();
-        let batches = pack(events, limits(100, 200 * 1024));
+        let batches = pack(events, &limits(100, 200 * 1024));
         let sizes: Vec<usize> = batches.iter().map(|b| b.events.len()).collect();
         assert_eq!(sizes, [100, 100, 50]);
         assert_eq!(batches[0].events[0].event_id, "e000");
@@ -129,7 +137,7 @@ mod tests {
         let events: Vec<_> = (0..40)
             .map(|i| event(&format!("e{i:02}"), 10_000))
             .collect();
-        let batches = pack(events, limits(1000, 200 * 1024));
+        let batches = pack(events, &limits(1000, 200 * 1024));
         for b in &batches {
             assert!(b.largest_state <= 200 * 1024, "{}", b.largest_state);
             assert!(
@@ -146,8 +154,8 @@ mod tests {
 
     #[test]
     fn names_are_deterministic_and_order_free() {
-        let a = pack(vec![event("x", 1), event("y", 1)], limits(100, 200 * 1024));
-        let b = pack(vec![event("y", 1), event("x", 1)], limits(100, 200 * 1024));
+        let a = pack(vec![event("x", 1), event("y", 1)], &limits(100, 200 * 1024));
+        let b = pack(vec![event("y", 1), event("x", 1)], &limits(100, 200 * 1024));
         assert_eq!(a, b);
     }
 
@@ -168,7 +176,7 @@ mod tests {
         ) {
             let l = limits(max_events, 32 * 1024);
             let events: Vec<_> = sizes.iter().enumerate().map(|(i, s)| event(&format!("e{i:03}"), *s)).collect();
-            let batches = pack(events, l);
+            let batches = pack(events, &l);
             let mut ids: Vec<String> = batches.iter().flat_map(|b| b.events.iter().map(|e| e.event_id.clone())).collect();
             prop_assert_eq!(ids.len(), sizes.len());
             ids.dedup();

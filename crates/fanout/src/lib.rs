@@ -49,6 +49,9 @@ pub struct Settings {
     pub batch_max_bytes: usize,
     /// `EVENT_DEAD_LETTER_QUEUE_URL`: where malformed events go.
     pub event_dead_letter_queue_url: String,
+    /// `ENRICH_TOPICS`, as process reads it: which events process answers with an enrichment request, so that
+    /// the payload budget counts a request only for them.
+    pub enrich_topics: Vec<gcx_core::events::DetailTopic>,
 }
 
 /// Default `BATCH_MAX_EVENTS`.
@@ -76,6 +79,7 @@ impl Settings {
                 gcx_core::contract::budget::STATE_BUDGET,
             )?,
             event_dead_letter_queue_url: required(env, "EVENT_DEAD_LETTER_QUEUE_URL")?,
+            enrich_topics: gcx_core::events::enrich_topics(env)?,
         })
     }
 }
@@ -297,7 +301,7 @@ impl App {
             .collect();
         let batches = pack(
             candidates.into_iter().map(|(_, e)| e).collect(),
-            self.limits(),
+            &self.limits(),
         );
         let results: Vec<(Batch, Started)> = stream::iter(batches)
             .map(|b| async move {
@@ -443,6 +447,7 @@ impl App {
             execution_id_len: gcx_core::contract::budget::execution_id_bound(
                 &self.settings.state_machine_arn,
             ),
+            enrich_topics: Some(self.settings.enrich_topics.clone()),
         }
     }
 

@@ -11,7 +11,7 @@ pub mod record;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use gcx_core::config::{list_of, ConfigError, Env};
+use gcx_core::config::{ConfigError, Env};
 use gcx_core::contract::{
     check_accounts, check_event, events_of, ContractError, DeadLetter, EnrichmentRequest, Manifest,
     Processed, Stage, TaskInput,
@@ -24,13 +24,7 @@ use gcx_core::lambda::{Function, Invocation, Outcome};
 use gcx_core::metrics::Unit;
 use serde_json::{Map, Value};
 
-/// Topics enriched when `ENRICH_TOPICS` is not set: the ones after which the analytics record is complete
-/// enough to be worth a request.
-pub const DEFAULT_ENRICH_TOPICS: &[DetailTopic] = &[
-    DetailTopic::CustomerEnd,
-    DetailTopic::Acw,
-    DetailTopic::UserEnd,
-];
+pub use gcx_core::events::DEFAULT_ENRICH_TOPICS;
 
 /// Settings read once at init.
 #[derive(Debug, Clone)]
@@ -45,16 +39,8 @@ impl Settings {
     /// Reads `ENRICH_TOPICS` (a comma list of topic suffixes, or `none`) and `CUSTOMER_KEY` /
     /// `CUSTOMER_KEY_SECRET_ARN` (at most one).
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let allowed: Vec<&str> = DetailTopic::ALL.iter().map(|t| t.suffix()).collect();
-        let enrich_topics = match list_of(env, "ENRICH_TOPICS", &allowed)? {
-            None => DEFAULT_ENRICH_TOPICS.to_vec(),
-            Some(listed) => listed
-                .iter()
-                .filter_map(|t| DetailTopic::from_suffix(t))
-                .collect(),
-        };
         Ok(Self {
-            enrich_topics,
+            enrich_topics: gcx_core::events::enrich_topics(env)?,
             customer_key: customer_key_source(env)?,
         })
     }

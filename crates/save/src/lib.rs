@@ -16,8 +16,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use futures_util::stream::{self, StreamExt};
 use gcx_core::config::{integer, optional, positive, required, ConfigError, Env};
 use gcx_core::contract::{
-    ContractError, DeadLetter, EnrichmentMessage, EventOutcome, Processed, SaveOutcome, Saved,
-    Stage, TaskInput,
+    ContractError, ConversationRecord, DeadLetter, EnrichmentMessage, EventOutcome, Processed,
+    SaveOutcome, Saved, Stage, TaskInput,
 };
 use gcx_core::lambda::{Function, Invocation, Outcome};
 use gcx_core::metrics::Unit;
@@ -242,8 +242,10 @@ impl App {
 }
 
 impl App {
-    /// Writes every record: the records of one conversation one after the other, oldest event first (so
-    /// each fills what the item lacks before a newer one lands), different conversations at once.
+    /// Writes every record: one conditional write per conversation ([`write::coalesce`]: the newest event, with
+    /// every gap filled as writing them oldest first would have), different conversations at once. The
+    /// conversation's newest record gets the write's outcome; its older records are `stale` (a newer event of the
+    /// conversation is stored, or would have been), or `duplicate` when they repeat the newest.
     async fn write_all(
         &self,
         records: &[gcx_core::contract::ConversationRecord],
@@ -269,14 +271,31 @@ impl App {
             .collect();
         let done: Vec<Vec<(usize, Result<Written, WriteError>)>> = stream::iter(groups)
             .map(|group| async move {
-                let mut out = Vec::with_capacity(group.len());
-                for i in group {
-                    let result =
-                        write::write(&self.dynamo, &self.settings.table, &records[i], expires_at)
-                            .await;
-                    out.push((i, result));
-                }
-                out
+                let oldest_first: Vec<&ConversationRecord> =
+                    group.iter().map(|i| &records[*i]).collect();
+                let Some(merged) = write::coalesce(&oldest_first) else {
+                    return Vec::new();
+                };
+                let result =
+                    write::write(&self.dynamo, &self.settings.table, &merged, expires_at).await;
+                let newest = (merged.last_event_time, merged.last_event_id.as_str());
+                let last = group.last().copied();
+                group
+                    .iter()
+                    .map(|&i| {
+                        let r = &records[i];
+                        let outcome = match &result {
+                            Err(e) => Err(e.clone()),
+                            Ok(written) if Some(i) == last => Ok(*written),
+                            // The same event twice in one batch: the second copy repeats the first.
+                            Ok(_) if (r.last_event_time, r.last_event_id.as_str()) == newest => {
+                                Ok(Written::Duplicate)
+                            }
+                            Ok(_) => Ok(Written::Stale),
+                        };
+                        (i, outcome)
+                    })
+                    .collect()
             })
             .buffer_unordered(self.settings.concurrency)
             .collect()

@@ -80,6 +80,42 @@ fn is_empty(v: &AttributeValue) -> bool {
     }
 }
 
+/// The one record that stands for all the records of one conversation in a batch (`oldest_first`, ordered by
+/// `(lastEventTime, lastEventId)`): the newest's event attributes, and for every attribute that only fills gaps,
+/// the first value in event order, as writing them one by one would have left it. One conditional write instead
+/// of one per event: only the newest event can win the item anyway, and a refused write costs as much as an
+/// accepted one.
+pub fn coalesce(oldest_first: &[&ConversationRecord]) -> Option<ConversationRecord> {
+    let (newest, _) = oldest_first.split_last()?;
+    let first =
+        |pick: &dyn Fn(&ConversationRecord) -> bool| oldest_first.iter().copied().find(|r| pick(r));
+    let keyed = first(&|r| r.customer_key.is_some());
+    Some(ConversationRecord {
+        conversation_id: newest.conversation_id.clone(),
+        media_type: first(&|r| r.media_type.is_some()).and_then(|r| r.media_type.clone()),
+        originating_direction: first(&|r| r.originating_direction.is_some())
+            .and_then(|r| r.originating_direction.clone()),
+        division_ids: first(&|r| !r.division_ids.is_empty())
+            .map(|r| r.division_ids.clone())
+            .unwrap_or_default(),
+        queue_ids: first(&|r| !r.queue_ids.is_empty())
+            .map(|r| r.queue_ids.clone())
+            .unwrap_or_default(),
+        agents: first(&|r| !r.agents.is_empty())
+            .map(|r| r.agents.clone())
+            .unwrap_or_default(),
+        wrap_up_codes: first(&|r| !r.wrap_up_codes.is_empty())
+            .map(|r| r.wrap_up_codes.clone())
+            .unwrap_or_default(),
+        last_event_type: newest.last_event_type.clone(),
+        last_event_time: newest.last_event_time,
+        last_event_id: newest.last_event_id.clone(),
+        correlation_id: newest.correlation_id.clone(),
+        customer_key: keyed.and_then(|r| r.customer_key.clone()),
+        customer_contact_at: keyed.and_then(|r| r.customer_contact_at),
+    })
+}
+
 /// What the write did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Written {
@@ -203,6 +239,60 @@ pub fn dynamo_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn record(id: &str, time: i64) -> ConversationRecord {
+        ConversationRecord {
+            conversation_id: "c".into(),
+            media_type: None,
+            originating_direction: None,
+            division_ids: vec![],
+            queue_ids: vec![],
+            agents: vec![],
+            wrap_up_codes: vec![],
+            last_event_type: format!("type-{id}"),
+            last_event_time: time,
+            last_event_id: id.into(),
+            correlation_id: Some(format!("corr-{id}")),
+            customer_key: None,
+            customer_contact_at: None,
+        }
+    }
+
+    #[test]
+    fn coalescing_takes_the_newest_event_and_the_first_value_of_each_gap() {
+        let mut start = record("e1", 1);
+        start.media_type = Some("voice".into());
+        start.customer_key = Some("k1".into());
+        start.customer_contact_at = Some(1);
+        let mut acd = record("e2", 2);
+        acd.queue_ids = vec!["q1".into()];
+        acd.media_type = Some("chat".into());
+        let mut user = record("e3", 3);
+        user.queue_ids = vec!["q2".into()];
+        user.agents = vec![gcx_core::contract::Agent {
+            user_id: Some("u".into()),
+            name: None,
+        }];
+        user.customer_key = Some("k2".into());
+        user.customer_contact_at = Some(3);
+        let merged = coalesce(&[&start, &acd, &user]).unwrap();
+        assert_eq!(
+            (merged.last_event_id.as_str(), merged.last_event_time),
+            ("e3", 3)
+        );
+        assert_eq!(merged.last_event_type, "type-e3");
+        assert_eq!(merged.correlation_id.as_deref(), Some("corr-e3"));
+        // Gaps: what writing them one by one, oldest first, with if_not_exists would have left.
+        assert_eq!(merged.media_type.as_deref(), Some("voice"));
+        assert_eq!(merged.queue_ids, ["q1"]);
+        assert_eq!(merged.agents.len(), 1);
+        assert_eq!(
+            (merged.customer_key.as_deref(), merged.customer_contact_at),
+            (Some("k1"), Some(1))
+        );
+        assert_eq!(coalesce(&[&user]).unwrap(), user);
+        assert_eq!(coalesce(&[]), None);
+    }
 
     #[test]
     fn event_attributes_are_set_the_rest_only_fills_gaps_and_empties_are_left_out() {

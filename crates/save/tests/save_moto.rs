@@ -97,6 +97,9 @@ fn outcomes(out: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+/// One conversation's events in one batch are one write: the newest event wins the item (the older ones are
+/// `stale`: a newer event of the conversation is stored), every gap is filled as writing them one by one would
+/// have, and nothing is lost.
 #[test]
 fn a_batch_is_stored_each_event_answered_and_enrichment_queued() {
     let stack = Stack::new();
@@ -114,12 +117,16 @@ fn a_batch_is_stored_each_event_answered_and_enrichment_queued() {
     assert_eq!(
         outcomes(&out.body),
         [
-            ("e-1".to_owned(), "stored".to_owned()),
+            ("e-1".to_owned(), "stale".to_owned()),
             ("e-2".to_owned(), "stored".to_owned())
         ]
     );
     let line = f.assert_logged_with_request_id(&out);
     assert_eq!(line["enrichmentQueued"], 1);
+    assert_eq!(
+        (line["stored"].clone(), line["stale"].clone()),
+        (json!(1), json!(1))
+    );
     test_support::assert_line_correlates(&line, &input);
     let item = stack.item();
     assert_eq!(item["lastEventId"], "e-2");
@@ -129,12 +136,23 @@ fn a_batch_is_stored_each_event_answered_and_enrichment_queued() {
         item["mediaType"], "voice",
         "an attribute only an earlier event had is kept"
     );
+    assert_eq!(item["queueIds"], json!(["q1"]));
+
     let queued = stack.aws.drain(&stack.enrich);
     let [message] = queued.as_slice() else {
         panic!("{queued:?}")
     };
     assert_eq!(message.body["requests"][0]["eventId"], "e-2");
     assert_eq!(message.body["requests"][0]["executionId"], EXECUTION);
+    // The batch again (a retried Task, a redelivery): the newest is a duplicate, the older still stale.
+    let again = f.invoke(&input);
+    assert_eq!(
+        outcomes(&again.body),
+        [
+            ("e-1".to_owned(), "stale".to_owned()),
+            ("e-2".to_owned(), "duplicate".to_owned())
+        ]
+    );
 }
 
 #[test]

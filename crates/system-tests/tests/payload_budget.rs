@@ -79,6 +79,7 @@ fn largest_state(
         max_events,
         max_state_bytes,
         execution_id_len: execution_id_bound(STATE_MACHINE),
+        enrich_topics: Some(gcx_core::events::DEFAULT_ENRICH_TOPICS.to_vec()),
     };
     let process = process::App::new(
         process::Settings::from_env(&[("ENRICH_TOPICS", "customer.end,acw,user.end")]).unwrap(),
@@ -90,7 +91,7 @@ fn largest_state(
     let mut largest = 0;
     let mut sizes = Vec::new();
     let mut dead_letters = 0;
-    for batch in pack(events, limits) {
+    for batch in pack(events, &limits) {
         let execution_id = format!(
             "{}:{}",
             STATE_MACHINE.replace(":stateMachine:", ":execution:"),
@@ -178,6 +179,7 @@ fn the_estimate_is_close_enough_to_fill_batches() {
         max_events: 1000,
         max_state_bytes: STATE_BUDGET,
         execution_id_len: execution_id_bound(STATE_MACHINE),
+        enrich_topics: Some(gcx_core::events::DEFAULT_ENRICH_TOPICS.to_vec()),
     };
     // As deployed: the template always gives process the customer key, so records carry customerKey.
     let process = process::App::new(process::Settings::from_env(&[("X", "")]).unwrap())
@@ -185,7 +187,7 @@ fn the_estimate_is_close_enough_to_fill_batches() {
             gcx_core::customer::CustomerKeyer::new(&secrecy::SecretString::from("k".repeat(64)))
                 .unwrap(),
         ));
-    for batch in pack(events(600, 200), limits) {
+    for batch in pack(events(600, 200), &limits) {
         let execution_id = format!(
             "{}:{}",
             STATE_MACHINE.replace(":stateMachine:", ":execution:"),

@@ -142,7 +142,8 @@ struct Stored {
     wrap_up_codes: Vec<String>,
 }
 
-/// The attributes read (the index projects all of them; reading fewer keeps the answer small).
+/// The attributes read: exactly what the `CustomerRecency` index projects (template.yaml, `NonKeyAttributes`,
+/// besides the keys), so that an event's write, which changes none of them, does not write the index too.
 const PROJECTION: &str = "#c, #at, #end, #q, #a, #w";
 
 /// The action, built once: the table client and the customer key.
