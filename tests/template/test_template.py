@@ -419,23 +419,23 @@ def test_the_customer_index():
         "IndexName": CUSTOMER_INDEX,
         "KeySchema": [{"AttributeName": "customerKey", "KeyType": "HASH"},
                       {"AttributeName": "customerContactAt", "KeyType": "RANGE"}],
-        "Projection": {"ProjectionType": "INCLUDE",
-                       "NonKeyAttributes": ["conversationEnd", "queueIds", "agents", "wrapUpCodes"]},
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
     }
-    # Exactly what recent-contact reads (its PROJECTION names them, with the keys and the table key).
+    # recent-contact's query reads the keys only (CONTACT); the details come from one GetItem of the table.
     action = (ROOT / "crates" / "data-action" / "src" / "actions" / "recent_contact.rs").read_text()
-    read = set(re.findall(r'\("#\w+", "(\w+)"\)', action))
-    assert read == {"customerKey", "customerContactAt", "conversationId", *index["Projection"]["NonKeyAttributes"]}
+    assert 'const CONTACT: &str = "#c, #at";' in action
     assert env_vars("DataActionFunction")["CUSTOMER_INDEX"]["Fn::If"][1] == CUSTOMER_INDEX
     contract = (ROOT / "crates" / "core" / "src" / "contract" / "record.rs").read_text(encoding="utf-8")
     assert "pub customer_key: Option<String>" in contract and "pub customer_contact_at: Option<i64>" in contract
 
 
-def test_the_data_action_may_only_query_the_customer_index():
-    (query,) = [st for st in iam_statements(CFN)
-                if st.role == "DataActionFunctionRole" and any(a.startswith("dynamodb:") for a in st.actions)]
+def test_the_data_action_may_only_query_the_customer_index_and_read_one_item():
+    query, get = [st for st in iam_statements(CFN)
+                  if st.role == "DataActionFunctionRole" and any(a.startswith("dynamodb:") for a in st.actions)]
     assert as_list(query.actions) == ["dynamodb:Query"]
     assert query.resources == [{"Fn::Sub": "${ConversationsTable.Arn}/index/" + CUSTOMER_INDEX}]
+    assert as_list(get.actions) == ["dynamodb:GetItem"], "no Scan, no write"
+    assert get.resources == [{"Fn::GetAtt": ["ConversationsTable", "Arn"]}]
 
 
 def test_the_customer_key_is_generated_and_read_by_process_and_the_data_action_only():
@@ -596,6 +596,7 @@ ROLE_GRANTS = {
         *own_logs("DataActionLogGroup"),("secretsmanager:GetSecretValue", frozenset({"ExternalApiTokenSecretArn"})),
         CUSTOMER_KEY,
         ("dynamodb:Query", frozenset({"ConversationsTable"})),  # its CustomerRecency index only (below)
+        ("dynamodb:GetItem", frozenset({"ConversationsTable"})),  # the newest contact's details (below)
     },
     "FanoutFunctionRole": {
         *own_logs("FanoutLogGroup"),

@@ -100,7 +100,7 @@ impl LocalAws {
             .key_schema(key("customerContactAt", KeyType::Range))
             .projection(
                 Projection::builder()
-                    .projection_type(ProjectionType::All)
+                    .projection_type(ProjectionType::KeysOnly)
                     .build(),
             )
             .build()

@@ -1,5 +1,5 @@
 //! Phase: the data action's other paths. recent-contact against moto (its table and `CustomerRecency`
-//! index, one Query per invocation), and customer-lookup with the answer cache on (`CACHE_ACTIONS`), where
+//! index, one Query and one GetItem per invocation), and customer-lookup with the answer cache on (`CACHE_ACTIONS`), where
 //! every timed invocation is a hit. moto's own Query cost is timed alone, since it dominates the first.
 
 use gcx_core::customer::CustomerKeyer;

@@ -4,9 +4,10 @@
 //!
 //! The pipeline stores, per conversation, `customerKey`: the HMAC-SHA256 of the customer's normalized
 //! address under a key from Secrets Manager (`gcx_core::customer`), and `customerContactAt`. The table's
-//! `CustomerRecency` index on those two answers in one query: the newest contacts of this key within
-//! the window. The raw address is never stored, logged or sent anywhere: only its keyed hash leaves
-//! the function, in the query.
+//! `CustomerRecency` index on those two answers in one query: the contacts of this key within the window,
+//! newest first. The index holds the keys only (`KEYS_ONLY`), so the pipeline's writes never write it again
+//! once an item is in it; one `GetItem` then reads the newest contact's details from the table. The raw
+//! address is never stored, logged or sent anywhere: only its keyed hash leaves the function, in the query.
 //!
 //! This module is also the framework's worked example: an input type, an output type, `parse`,
 //! `failure` and `run`.
@@ -126,12 +127,19 @@ impl RecentContact {
     }
 }
 
-/// The stored attributes the answer uses (`gcx_core::contract::ConversationRecord` and `Enrichment`).
+/// A contact in the index: its conversation and when the customer contacted.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Stored {
+struct Contact {
     conversation_id: String,
     customer_contact_at: i64,
+}
+
+/// The stored attributes of the newest contact the answer uses (`gcx_core::contract::ConversationRecord` and
+/// `Enrichment`), read from the table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stored {
     #[serde(default)]
     conversation_end: Option<String>,
     #[serde(default)]
@@ -142,9 +150,12 @@ struct Stored {
     wrap_up_codes: Vec<String>,
 }
 
-/// The attributes read: exactly what the `CustomerRecency` index projects (template.yaml, `NonKeyAttributes`,
-/// besides the keys), so that an event's write, which changes none of them, does not write the index too.
-const PROJECTION: &str = "#c, #at, #end, #q, #a, #w";
+/// What the query reads: the `CustomerRecency` index's keys and the table's key, all it projects
+/// (`KEYS_ONLY`, template.yaml): a write to an item already in the index changes none of them, so it does not
+/// write the index too.
+const CONTACT: &str = "#c, #at";
+/// What the newest contact's `GetItem` reads from the table.
+const DETAILS: &str = "#end, #q, #a, #w";
 
 /// The action, built once: the table client and the customer key.
 #[derive(Debug, Clone)]
@@ -177,42 +188,84 @@ impl RecentContactAction {
         key: String,
         since: i64,
         call: &mut Call,
-    ) -> Result<Vec<Stored>, ActionError> {
+    ) -> Result<Vec<Contact>, ActionError> {
         let request = self
             .client
             .query()
             .table_name(&self.table)
             .index_name(&self.index)
             .key_condition_expression("#k = :k AND #at >= :since")
-            .projection_expression(PROJECTION)
-            .set_expression_attribute_names(Some(HashMap::from(
-                [
-                    ("#k", "customerKey"),
-                    ("#at", "customerContactAt"),
-                    ("#c", "conversationId"),
-                    ("#end", "conversationEnd"),
-                    ("#q", "queueIds"),
-                    ("#a", "agents"),
-                    ("#w", "wrapUpCodes"),
-                ]
-                .map(|(k, v)| (k.to_owned(), v.to_owned())),
-            )))
+            .projection_expression(CONTACT)
+            .set_expression_attribute_names(Some(names(&[
+                ("#k", "customerKey"),
+                ("#at", "customerContactAt"),
+                ("#c", "conversationId"),
+            ])))
             .expression_attribute_values(":k", AttributeValue::S(key))
             .expression_attribute_values(":since", AttributeValue::N(since.to_string()))
             .scan_index_forward(false)
             .limit(MAX_COUNTED)
             .send();
-        let started = std::time::Instant::now();
-        call.facts.attempts = 1;
-        let budget = self.timeout.min(call.remaining());
-        let result = tokio::time::timeout(budget, request).await;
-        call.facts.upstream_latency = started.elapsed();
-        let output = result
-            .map_err(|_| ActionError::Store("the query did not answer in time"))?
-            .map_err(|e| ActionError::Store(store_failure(e.code())))?;
+        let output = self.timed(call, request).await?;
         serde_dynamo::from_items(output.items.unwrap_or_default())
             .map_err(|_| ActionError::Store("a stored item has an unexpected shape"))
     }
+
+    /// The newest contact's details: one eventually consistent `GetItem` (half a read unit).
+    async fn details(&self, conversation_id: &str, call: &mut Call) -> Result<Stored, ActionError> {
+        let request = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(
+                "conversationId",
+                AttributeValue::S(conversation_id.to_owned()),
+            )
+            .projection_expression(DETAILS)
+            .set_expression_attribute_names(Some(names(&[
+                ("#end", "conversationEnd"),
+                ("#q", "queueIds"),
+                ("#a", "agents"),
+                ("#w", "wrapUpCodes"),
+            ])))
+            .send();
+        let output = self.timed(call, request).await?;
+        match output.item {
+            Some(item) => serde_dynamo::from_item(item)
+                .map_err(|_| ActionError::Store("a stored item has an unexpected shape")),
+            // Expired or deleted since the index answered: the contact is still one.
+            None => Ok(Stored::default()),
+        }
+    }
+
+    /// Awaits one DynamoDB call within what is left of the store timeout and the invocation; counts it.
+    async fn timed<T, E>(
+        &self,
+        call: &mut Call,
+        request: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, ActionError>
+    where
+        E: ProvideErrorMetadata,
+    {
+        let started = std::time::Instant::now();
+        call.facts.attempts += 1;
+        let budget = self
+            .timeout
+            .saturating_sub(call.facts.upstream_latency)
+            .min(call.remaining());
+        let result = tokio::time::timeout(budget, request).await;
+        call.facts.upstream_latency += started.elapsed();
+        result
+            .map_err(|_| ActionError::Store("the query did not answer in time"))?
+            .map_err(|e| ActionError::Store(store_failure(e.code())))
+    }
+}
+
+fn names(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }
 
 impl Action for RecentContactAction {
@@ -275,18 +328,22 @@ impl Action for RecentContactAction {
         call.facts.subject_ref = Some(key[..12].to_owned());
         let now = now_ms();
         let since = now - i64::from(input.window_hours) * 3_600_000;
-        let contacts: Vec<Stored> = self
+        let contacts: Vec<Contact> = self
             .query(key, since, call)
             .await?
             .into_iter()
             .filter(|c| Some(&c.conversation_id) != input.conversation_id.as_ref())
             .collect();
-        Ok(answer(&contacts, now))
+        let details = match contacts.first() {
+            Some(newest) => self.details(&newest.conversation_id, call).await?,
+            None => Stored::default(),
+        };
+        Ok(answer(&contacts, &details, now))
     }
 }
 
-/// The answer from the contacts found, newest first.
-fn answer(contacts: &[Stored], now: i64) -> RecentContact {
+/// The answer from the contacts found, newest first, and the newest one's details.
+fn answer(contacts: &[Contact], details: &Stored, now: i64) -> RecentContact {
     let Some(last) = contacts.first() else {
         return RecentContact::none();
     };
@@ -294,16 +351,16 @@ fn answer(contacts: &[Stored], now: i64) -> RecentContact {
     RecentContact {
         found: true,
         last_conversation_id: last.conversation_id.clone(),
-        last_conversation_end: last.conversation_end.clone().unwrap_or_default(),
+        last_conversation_end: details.conversation_end.clone().unwrap_or_default(),
         hours_since_last: (hours * 100.0).round() / 100.0,
-        last_queue_id: last.queue_ids.last().cloned().unwrap_or_default(),
-        last_agent_id: last
+        last_queue_id: details.queue_ids.last().cloned().unwrap_or_default(),
+        last_agent_id: details
             .agents
             .iter()
             .rev()
             .find_map(|a| a.user_id.clone())
             .unwrap_or_default(),
-        last_wrapup_code: last.wrap_up_codes.last().cloned().unwrap_or_default(),
+        last_wrapup_code: details.wrap_up_codes.last().cloned().unwrap_or_default(),
         contacts_in_window: u32::try_from(contacts.len()).unwrap_or(u32::MAX),
         ..RecentContact::none()
     }
@@ -383,9 +440,11 @@ mod tests {
     #[test]
     fn the_answer_is_the_newest_contact_and_the_count() {
         let now = 10 * 3_600_000;
-        let stored = |id: &str, at: i64| Stored {
+        let contact = |id: &str, at: i64| Contact {
             conversation_id: id.into(),
             customer_contact_at: at,
+        };
+        let details = Stored {
             conversation_end: Some("2026-11-30T10:00:00.000Z".into()),
             queue_ids: vec!["q1".into(), "q2".into()],
             agents: vec![Agent {
@@ -394,7 +453,11 @@ mod tests {
             }],
             wrap_up_codes: vec!["w1".into()],
         };
-        let a = answer(&[stored("c2", now - 5_400_000), stored("c1", 0)], now);
+        let a = answer(
+            &[contact("c2", now - 5_400_000), contact("c1", 0)],
+            &details,
+            now,
+        );
         assert!(a.success && a.found);
         assert_eq!(a.last_conversation_id, "c2");
         assert_eq!(a.hours_since_last, 1.5);
@@ -407,7 +470,7 @@ mod tests {
             ("q2", "u1", "w1")
         );
         assert_eq!(a.contacts_in_window, 2);
-        let none = answer(&[], now);
+        let none = answer(&[], &details, now);
         assert!(none.success && !none.found && none.hours_since_last == -1.0);
     }
 
