@@ -222,9 +222,25 @@ class FaultProxy:
         if self.meter:
             self.meter.reset()
 
+    def metered(self, target: str, body: bytes) -> tuple[bytes, bool]:
+        """The request to forward for a write of the metered table: asking moto for the item as it is after the
+        write (`ReturnValues: ALL_NEW`), so the meter needs no read of its own; and whether the caller did not ask
+        for it (then the answer's `Attributes` are taken out again before it is relayed)."""
+        meter = self.meter
+        if not meter or target != SAVE_WRITE:
+            return body, False
+        try:
+            request = json.loads(body or b"{}")
+        except ValueError:
+            return body, False
+        if request.get("TableName") != meter.table or request.get("ReturnValues", "NONE") != "NONE":
+            return body, False
+        request["ReturnValues"] = "ALL_NEW"
+        return json.dumps(request).encode(), True
+
     def meter_write(self, body: bytes, status: int, answer: bytes) -> None:
-        """Meters one UpdateItem of the metered table: accepted (the item is read back from moto, unbilled) or
-        refused by its condition."""
+        """Meters one UpdateItem of the metered table, accepted (its answer carries the item after it:
+        `metered`) or refused by its condition."""
         meter = self.meter
         try:
             request = json.loads(body or b"{}")
@@ -235,17 +251,13 @@ class FaultProxy:
         refused = status == 400 and b"ConditionalCheckFailed" in answer
         if status != 200 and not refused:
             return
-        key = request.get("Key") or {}
         after = None
         if status == 200:
-            got_status, _, got = forward(self.moto_url, "POST", "/", json.dumps(
-                {"TableName": meter.table, "Key": key, "ConsistentRead": True}).encode(), {
-                "Content-Type": JSON_10, "X-Amz-Target": "DynamoDB_20120810.GetItem",
-                "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/us-east-1/dynamodb/aws4_request, "
-                                 "SignedHeaders=host, Signature=0"}, MOTO_TIMEOUT)
-            if got_status == 200:
-                after = json.loads(got).get("Item")
-        meter.write(json.dumps(key, sort_keys=True), after, accepted=status == 200)
+            try:
+                after = json.loads(answer or b"{}").get("Attributes")
+            except ValueError:
+                after = None
+        meter.write(json.dumps(request.get("Key") or {}, sort_keys=True), after, accepted=status == 200)
 
     def over_quota(self, target: str, body: bytes) -> tuple[int, dict[str, str], bytes] | None:
         """AWS's refusal of a request moto would take: a StartExecution input over 256 KiB."""
@@ -357,8 +369,9 @@ class FaultProxyHandler(JsonHandler):
         if kind and not KINDS[kind][3]:
             self.send_bytes(*_reordered(proxy.fault_answer(target, kind)))
             return
+        sent, strip = proxy.metered(target, body)
         try:
-            status, resp_headers, payload = forward(proxy.moto_url, self.command, self.path, body, headers,
+            status, resp_headers, payload = forward(proxy.moto_url, self.command, self.path, sent, headers,
                                                     MOTO_TIMEOUT)
         except OSError as err:
             self.send_json(502, {"message": f"moto unreachable: {err}"})
@@ -366,7 +379,13 @@ class FaultProxyHandler(JsonHandler):
         if target:
             proxy.record(target, body, status, payload)
             if target == SAVE_WRITE:
-                proxy.meter_write(body, status, payload)
+                proxy.meter_write(sent, status, payload)
+        if strip and status == 200:
+            # The caller asked for no attributes: the answer it gets is the one it asked for.
+            answer = json.loads(payload or b"{}")
+            answer.pop("Attributes", None)
+            payload = json.dumps(answer).encode()
+            resp_headers = [(k, v) for k, v in resp_headers if k.lower() != "x-amz-crc32"]
         if kind:  # forwarded first, then the answer is lost
             self.send_bytes(*_reordered(proxy.fault_answer(target, kind)))
             return

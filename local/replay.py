@@ -134,6 +134,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rate", type=float, default=0.0, help="events per second (default: as fast as possible)")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the pipeline to be idle")
     parser.add_argument("--name", default="replay", help="run folder under local/.run/")
+    parser.add_argument("--batches-as-at", type=float, default=0.0, metavar="RATE",
+                        help="fill fanout's batches as at RATE events/s: the batching window (FanoutBatchWindowSeconds, "
+                             "5 s) is scaled by RATE / --rate, for when the local stack cannot take RATE itself")
+    parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE",
+                        help="a template parameter for the run (repeatable)")
     parser.add_argument("--not-indexed-share", type=float, default=0.0,
                         help="built-in stand-in only: the share of conversations absent from their first multi-get")
     return parser.parse_args(argv)
@@ -154,10 +159,18 @@ def main(argv: list[str] | None = None) -> int:
         if run:
             run.on_result(*result)
 
+    parameters = {"BufferMode": args.mode}
+    for given in args.parameter:
+        name, _, value = given.partition("=")
+        parameters[name] = value
+    if args.batches_as_at and args.rate:
+        window = float(LocalStack.template_defaults().get("FanoutBatchWindowSeconds", "5"))
+        parameters["FanoutBatchWindowSeconds"] = str(min(300, round(window * args.batches_as_at / args.rate)))
     stack = LocalStack(args.name, genesys=genesys, conversations=None if genesys else conversation_starts(events),
-                       env_overrides=passed_through(), parameters={"BufferMode": args.mode}, on_result=on_result,
+                       env_overrides=passed_through(), parameters=parameters, on_result=on_result,
                        on_status=lambda text: print(f"[local stack] {text}", file=sys.stderr, flush=True))
     run = Run(stack, progress=progress)
+    run.billing_rate = args.batches_as_at
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         with stack:
@@ -170,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
             report = run.report(genesys_external=genesys is not None)
             report["idle"] = idle
             report["mode"] = args.mode
+            report["delivery"] = {"rate": args.rate, "batchesAsAt": args.batches_as_at or args.rate,
+                                  "parameters": parameters}
             report["git"] = git_state()
     except StackError as err:
         progress.done()

@@ -79,6 +79,7 @@ class Run:
         self.started_at = time.monotonic()
         self.delivery_seconds = 0.0
         self.rate = 0.0
+        self.billing_rate = 0.0
         self._lock = threading.Lock()
         self._invoker: AsyncInvoker | None = None
         self.deliveries: list[Any] = []
@@ -401,8 +402,9 @@ class Run:
         meter = self.stack.aws_proxy.meter
         stored = meter.stored_bytes() if meter else sum(len(json.dumps(i, default=str)) for i in collected.items)
         item_bytes = stored / max(events, 1)
-        # At the rate the run was asked for (the documented load), else at the rate it reached.
-        rate = self.rate or events / max(self.delivery_seconds, 1.0)
+        # At the rate the run stands for (replay --batches-as-at), else the one it was asked for, else the one it
+        # reached.
+        rate = self.billing_rate or self.rate or events / max(self.delivery_seconds, 1.0)
         retention = float(self.stack.parameters().get("RecordTtlDays", "0") or 0)
         fixed = costs.Fixed(custom_metrics=len(metrics), alarm_metrics=alarm_metrics, dashboards=dashboards,
                             secrets=secrets, idle_polling_requests_per_month=costs.idle_polling(queues=2),

@@ -327,6 +327,11 @@ class LocalStack:
 
     # -- provisioning ----------------------------------------------------------------------------------------
 
+    @staticmethod
+    def template_defaults() -> dict[str, str]:
+        """template.yaml's parameter defaults (no local values)."""
+        return Template(REPO / "template.yaml", STACK_NAME).parameter_defaults()
+
     def parameters(self) -> dict[str, str]:
         """The template parameters as the local stack sets them."""
         params = self.template.parameter_defaults()

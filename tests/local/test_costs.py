@@ -148,3 +148,31 @@ def test_the_page_holds_both_charts_and_the_bill(tmp_path):
     assert "data:image/png;base64," in page and "dynamodbIndexes" in page
     assert f"${report['costPerMillionEvents']['total']:.2f}" in page
     assert "<script" not in page and "http" not in page.split("data:image")[0].lower().replace("charset", "")
+
+
+def test_the_capacity_bill_is_what_the_model_gives_for_the_committed_figures():
+    """docs/capacity.md's monthly bill is generated from bench/replay.json (local/capacity.py --write)."""
+    import capacity
+
+    report = json.loads((REPO / "bench" / "replay.json").read_text())
+    doc = (REPO / "docs" / "capacity.md").read_text()
+    assert capacity.section(doc) == capacity.table(report), (
+        "docs/capacity.md's monthly bill is stale: .venv/bin/python local/capacity.py --write")
+    rows = capacity.bills(report)
+    assert [b["eventsPerSecond"] for b in rows] == [10, 100, 1000]
+    for b in rows:
+        assert b["total"] == pytest.approx(b["variable"] + b["fixed"], abs=0.011)
+    # Fuller batches at higher rates: never more per event.
+    assert rows[0]["variable"] / 10 >= rows[1]["variable"] / 100 >= rows[2]["variable"] / 1000 - 1e-6
+
+
+def test_the_committed_report_counts_every_billed_line_and_adds_up():
+    report = json.loads((REPO / "bench" / "replay.json").read_text())
+    cost = report["costPerMillionEvents"]
+    assert list(cost["byService"]) == list(costs.SERVICES)
+    recomputed = costs.per_million(cost["perEvent"], PRICES)
+    for service, dollars in recomputed.items():
+        assert cost["byService"][service] == pytest.approx(dollars, rel=0.03, abs=0.001), service
+    assert cost["total"] == pytest.approx(sum(cost["byService"].values()), abs=0.001)
+    assert cost["pricesTaken"] == PRICES["taken"]
+    assert report["monthlyFixed"]["total"] == pytest.approx(sum(report["monthlyFixed"]["items"].values()), abs=0.011)
