@@ -56,9 +56,9 @@ replay: setup build ## run real events through the local pipeline: make replay E
 load: setup ## generate the documented load: 2,000 conversations, 22,000 events (local/.run/load)
 	$(PY) local/loadgen.py --conversations 2000 --pace-ms 50 --out local/.run/load
 
-FIGURES_RATE ?= 40
+FIGURES_RATE ?= 50
 figures: load build ## the documented figures run: `make load`, batches filled as at 200 events/s (bench/replay.json, .html, .png)
-	@# One moto process carries every AWS service here and takes about 40 events/s; the fanout batching window is
+	@# One moto process carries every AWS service here and takes about 50 events/s here; the fanout batching window is
 	@# stretched by the same factor (--batches-as-at), so executions fill as at 200 events/s.
 	$(PY) local/replay.py local/.run/load --rate $(FIGURES_RATE) --batches-as-at 200 --not-indexed-share 0.1 --report local/.run/figures.json --html bench/replay.html $(ARGS)
 	@# The committed copy leaves out the 2,000 stored items (local/.run/figures.json has everything).

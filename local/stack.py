@@ -288,7 +288,8 @@ class LocalStack:
         env["MOTO_PORT"] = str(self.bridge.port)
         self.on_status(f"starting moto on {self.moto_url} (Lambda calls go to the bridge on :{self.bridge.port})")
         self.processes.append(ManagedProcess(
-            "moto", [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+            "moto", [sys.executable, str(Path(__file__).with_name("moto_server.py")), "-H", "127.0.0.1", "-p",
+                     str(moto_port)],
             self.run_dir / "moto.log", env=env))
         self._wait_until(lambda: self._moto_ready(), 30, "moto server", self.processes[-1])
         status, _ = request_json("POST", f"{self.moto_url}/moto-api/config",
