@@ -1,10 +1,14 @@
-"""moto's server, as the local stack runs it: `python -m moto.server`, with one speed fix to its SQS.
+"""moto's server, as the local stack runs it: `python -m moto.server`, with two speed fixes.
 
-moto (5.2.5) builds a queue's whole attribute map, its three approximate message counts included, on every message
+* moto's request dispatcher lists and stats moto's ~200 module folders on every request, holding a lock that every
+  request waits for: the list is read once here.
+* moto (5.2.5) builds a queue's whole attribute map, its three approximate message counts included, on every message
 it sends or receives and on every GetQueueAttributes, even for one other attribute; each count scans every message
 of the queue. So each operation costs time in proportion to the queue's depth: once a backlog of a few thousand
-messages builds (the figures run), sends and receives slow down until the stack cannot catch up at all. Here the
-counts are computed only when they are read; every other behaviour is moto's own.
+  messages builds (the figures run), sends and receives slow down until the stack cannot catch up at all. Here the
+  counts are computed only when they are read.
+
+Every other behaviour is moto's own (tests/local/test_moto_server.py).
 
     python local/moto_server.py -H 127.0.0.1 -p 5000      # the same arguments as `python -m moto.server`
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from moto import backends
 from moto.core.utils import camelcase_to_underscores
 from moto.sqs import models
 
@@ -94,6 +99,8 @@ def attributes(self: Any) -> dict[str, Any]:
 
 
 models.Queue.attributes = property(attributes)  # type: ignore[assignment]
+_MODULES = tuple(backends.list_of_moto_modules())
+backends.list_of_moto_modules = lambda: _MODULES  # type: ignore[assignment]
 
 if __name__ == "__main__":
     from moto.server import main
