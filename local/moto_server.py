@@ -3,8 +3,8 @@
 * moto's request dispatcher lists and stats moto's ~200 module folders on every request, holding a lock that every
   request waits for: the list is read once here.
 * moto (5.2.5) builds a queue's whole attribute map, its three approximate message counts included, on every message
-it sends or receives and on every GetQueueAttributes, even for one other attribute; each count scans every message
-of the queue. So each operation costs time in proportion to the queue's depth: once a backlog of a few thousand
+  it sends or receives and on every GetQueueAttributes, even for one other attribute; each count scans every message
+  of the queue. So each operation costs time in proportion to the queue's depth: once a backlog of a few thousand
   messages builds (the figures run), sends and receives slow down until the stack cannot catch up at all. Here the
   counts are computed only when they are read.
 

@@ -79,7 +79,9 @@ WARM_EVENTS = {"data-action": {"customer_id": "", "locale": "en-US"}, "fanout": 
 LOCAL_PARAMETERS = {"EnrichDelaySeconds": "2", "EnrichBatchWindowSeconds": "3", "FanoutBatchWindowSeconds": "2"}
 # Environment of the functions where the local stack differs from their built-in defaults (shorter retries).
 LOCAL_ENVIRONMENT = {"ENRICH_RETRY_SECONDS": "3"}
-# Visibility timeouts are capped locally so that a failed batch comes back within a run (template: 360-720 s).
+# Visibility timeouts are capped locally so that a failed batch comes back within a run (template: 360-720 s), but
+# never below an event source's batching window plus this margin: messages an event source is still gathering must
+# stay hidden, as on AWS, or the queue would hand them out twice.
 LOCAL_VISIBILITY_TIMEOUT = 10
 # Instances per function in cargo lambda watch, and so the most concurrent invocations an event source runs.
 LOCAL_CONCURRENCY = 2
@@ -385,8 +387,10 @@ class LocalStack:
 
     def _create_queue(self, logical_id: str, props: dict[str, Any]) -> None:
         props = self.resolver().resolve(props)
+        windows = [float(s.window) for s in self.template.event_sources(self.resolver()) if s.queue == logical_id]
+        cap = max([LOCAL_VISIBILITY_TIMEOUT] + [int(w) + LOCAL_VISIBILITY_TIMEOUT for w in windows])
         attributes = {"MessageRetentionPeriod": str(props.get("MessageRetentionPeriod", 345600)),
-                      "VisibilityTimeout": str(min(int(props.get("VisibilityTimeout", 30)), LOCAL_VISIBILITY_TIMEOUT)),
+                      "VisibilityTimeout": str(min(int(props.get("VisibilityTimeout", 30)), cap)),
                       "DelaySeconds": str(props.get("DelaySeconds", 0))}
         if "RedrivePolicy" in props:
             attributes["RedrivePolicy"] = json.dumps(props["RedrivePolicy"])
