@@ -64,8 +64,9 @@ def table(report: dict[str, Any]) -> str:
         lines.append(f"| {service} | " + " | ".join(f"${b['byService'][service]:,.2f}" for b in rows) + " |")
     lines.append("| **per event, all lines** | " + " | ".join(f"**${b['variable']:,.2f}**" for b in rows) + " |")
     for item in rows[0]["fixedItems"]:
-        lines.append(f"| fixed: {item} | " + " | ".join(f"${b['fixedItems'][item]:,.2f}" for b in rows) + " |")
-    lines.append("| **fixed, whatever the volume** | " + " | ".join(f"**${b['fixed']:,.2f}**" for b in rows) + " |")
+        lines.append(f"| monthly: {item} | " + " | ".join(f"${b['fixedItems'][item]:,.2f}" for b in rows) + " |")
+    lines.append("| **monthly items** (storage and its backup grow with the rate and the retention) | "
+                 + " | ".join(f"**${b['fixed']:,.2f}**" for b in rows) + " |")
     lines.append("| **the whole bill** | " + " | ".join(f"**${b['total']:,.2f}**" for b in rows) + " |")
     per_million = [b["total"] / (b["eventsPerMonth"] / 1e6) for b in rows]
     lines.append("| **per million events, all in** | " + " | ".join(f"**${v:,.2f}**" for v in per_million) + " |")

@@ -33,7 +33,7 @@ def figure_png(report: dict[str, Any]) -> bytes:
                 label=f"budget: GENESYS_REQUESTS_PER_MINUTE = {t['budgetPerMinute']}")
     top.set_ylabel("requests per minute")
     top.set_title("Genesys requests per minute")
-    top.legend(loc="upper right")
+    top.legend(loc="center right")
     for key, label, color in (("storedLagMs", "event to stored", "#54a24b"),
                               ("enrichmentLagMs", "event to enriched", "#f58518")):
         for q, style in (("p50", "-"), ("p99", ":")):
