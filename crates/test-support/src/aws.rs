@@ -74,7 +74,7 @@ impl LocalAws {
     }
 
     /// Creates the conversations table as template.yaml does: key `conversationId`, on demand, and the
-    /// `CustomerRecency` index (hash `customerKey`, range `customerContactAt`, every attribute projected).
+    /// `CustomerRecency` index (hash `customerKey`, range `customerContactAt`, keys only, as template.yaml).
     pub fn create_table(&self, name: &str) {
         use aws_sdk_dynamodb::types::{
             AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
