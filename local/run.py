@@ -342,10 +342,11 @@ class Run:
         first_enrich: dict[str, float] = {}
         for i, t in self.sent_at.items():
             e = self.sent[i]
-            body = e.get("detail", {}).get("eventBody", {}) if isinstance(e, dict) else {}
-            if isinstance(e, dict) and short_topic(e.get("detail-type")) in topics:
+            body = event_body(e)
+            if body and short_topic(e.get("detail-type")) in topics:
                 c = body.get("conversationId")
-                first_enrich[c] = min(t, first_enrich.get(c, t))
+                if isinstance(c, str):
+                    first_enrich[c] = min(t, first_enrich.get(c, t))
         enriched: dict[int, list[float]] = {}
         for item in collected.items:
             at, c = item.get("enrichedAt"), item.get("conversationId")
@@ -428,7 +429,7 @@ class Run:
                 suffix = str(one.get("detail-type", "")).rsplit("{id}.", 1)[-1]
                 if suffix in topics:
                     count += 1
-                    cid = (one.get("detail") or {}).get("eventBody", {}).get("conversationId")
+                    cid = event_body(one).get("conversationId")
                     conversations.add(str(cid))
         return {"events": count, "conversations": sorted(conversations)}
 
@@ -563,6 +564,13 @@ def parse_message(message: dict[str, Any]) -> dict[str, Any]:
         body = text
     attributes = {k: v.get("StringValue") for k, v in message.get("MessageAttributes", {}).items()}
     return {"body": body, "attributes": attributes}
+
+
+def event_body(event: Any) -> dict[str, Any]:
+    """`detail.eventBody`, or {} when any level is missing or not an object (chaos sends such events too)."""
+    detail = event.get("detail") if isinstance(event, dict) else None
+    body = detail.get("eventBody") if isinstance(detail, dict) else None
+    return body if isinstance(body, dict) else {}
 
 
 def short_topic(detail_type: Any) -> str:
