@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= us-east-1
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test setup build lint unit checks e2e deny chaos bench replay load figures sam-build link-order actions clean
+.PHONY: help demo test setup build lint unit checks e2e deny chaos bench replay load figures sam-build actions generate clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -34,8 +34,9 @@ lint: setup ## rustfmt, clippy (warnings are errors) and unused dependencies (ca
 unit: build ## unit, property, and integration tests (binaries through the Runtime API, moto, stand-ins)
 	cargo test --workspace --no-fail-fast
 
-checks: setup ## fixtures, Genesys action files (fresh and linted), SAM template, state machine, licences
+checks: setup ## fixtures, generated parts (fresh), Genesys action files (fresh and linted), SAM template, state machine, licences
 	$(PY) events/check_events.py
+	cargo run -q -p generate --bin gcx-generate -- --check
 	cargo run -q -p data-action --bin gcx-actions -- check
 	$(VENV)/bin/pytest -q tests/template tests/local
 	$(MAKE) deny
@@ -61,8 +62,9 @@ figures: load build ## the documented figures run: `make load`, batches filled a
 	@# One moto process carries every AWS service and takes about 50 events/s here; the fanout batching window is
 	@# stretched by the same factor (--batches-as-at), so executions fill as at 200 events/s. Enrichment runs on the
 	@# template's own delays and windows (not the local stack's short ones), as it would deployed.
-	ENRICH_RETRY_SECONDS=30 $(PY) local/replay.py local/.run/load --rate $(FIGURES_RATE) --batches-as-at 200 \
-	  --parameter EnrichDelaySeconds=60 --parameter EnrichBatchWindowSeconds=30 --not-indexed-share 0.1 \
+	$(PY) local/replay.py local/.run/load --rate $(FIGURES_RATE) --batches-as-at 200 \
+	  --parameter EnrichDelaySeconds=60 --parameter EnrichBatchWindowSeconds=30 \
+	  --parameter EnrichRetrySeconds=30 --parameter EnrichUnavailableRetrySeconds=10 --not-indexed-share 0.1 \
 	  --timeout 1800 --report local/.run/figures.json --html bench/replay.html $(ARGS)
 	@# The committed copy leaves out the 2,000 stored items (local/.run/figures.json has everything).
 	$(PY) -c 'import json,sys; r=json.load(open("local/.run/figures.json")); r["records"]=len(r["records"]); json.dump(r,open("bench/replay.json","w"),indent=2); print("bench/replay.json written")'
@@ -71,15 +73,18 @@ figures: load build ## the documented figures run: `make load`, batches filled a
 bench: ## release build, every function through the Runtime API; table + bench/results.json (ARGS=--strict|--arm64)
 	bash scripts/bench.sh $(ARGS)
 
-link-order: ## rewrite link-order/<binary>.txt, the functions each binary runs (needs valgrind; ~20 min)
-	bash scripts/link-order.sh
-
 sam-build: setup ## arm64 release build of every function into .aws-sam (not part of make test; needs the aarch64 target)
 	rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 $(VENV)/bin/sam build --beta-features $(ARGS)
 
 actions: ## write every data action's Genesys files from the code (import files, schemas, Terraform)
 	cargo run -q -p data-action --bin gcx-actions -- write
+
+generate: setup actions ## write everything derived: template parameters, docs tables, catalogue, Genesys files, capacity
+	cargo run -q -p generate --bin gcx-generate
+	UPDATE_CATALOGUE=1 cargo test -q -p system-tests --test error_names >/dev/null
+	$(PY) local/capacity.py --write
+	@echo "make generate: done (git diff shows what changed)"
 
 clean: ## remove build output and installed tools
 	cargo clean

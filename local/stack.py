@@ -76,9 +76,8 @@ WARM_EVENTS = {"data-action": {"customer_id": "", "locale": "en-US"}, "fanout": 
                "process": {}, "save": {}, "enrich": {"requests": []}}
 # Parameter values of the local stack where they differ from the template's defaults: shorter waits, so a run
 # takes seconds, not minutes (local/README.md). Everything else is the template's default.
-LOCAL_PARAMETERS = {"EnrichDelaySeconds": "2", "EnrichBatchWindowSeconds": "3", "FanoutBatchWindowSeconds": "2"}
-# Environment of the functions where the local stack differs from their built-in defaults (shorter retries).
-LOCAL_ENVIRONMENT = {"ENRICH_RETRY_SECONDS": "3"}
+LOCAL_PARAMETERS = {"EnrichDelaySeconds": "2", "EnrichBatchWindowSeconds": "3", "FanoutBatchWindowSeconds": "2",
+                    "EnrichRetrySeconds": "3", "EnrichUnavailableRetrySeconds": "3"}
 # Visibility timeouts are capped locally so that a failed batch comes back within a run (template: 360-720 s), but
 # never below an event source's batching window plus this margin: messages an event source is still gathering must
 # stay hidden, as on AWS, or the queue would hand them out twice.
@@ -445,7 +444,7 @@ class LocalStack:
         env = {"AWS_ENDPOINT_URL": self.aws_proxy.url, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
                "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
                "EXTERNAL_API_TOKEN": UPSTREAM_TOKEN, "EXTERNAL_API_ALLOW_HTTP": "true",
-               "CUSTOMER_KEY": LOCAL_CUSTOMER_KEY, **LOCAL_ENVIRONMENT}
+               "CUSTOMER_KEY": LOCAL_CUSTOMER_KEY}
         if self.external_genesys:
             env.update(self.external_genesys)
         else:

@@ -7,21 +7,28 @@ dead-letter queue. Locally such a run is refused loudly, so a test fails where A
 from __future__ import annotations
 
 import json
+import re
 import uuid
+from pathlib import Path
 
 import boto3
 import pytest
 from conftest import E2E_ENVIRONMENT, Dispatcher
 from support import Pipeline
 
+import cfn
 from bridge import forward
 from limits import STATE_QUOTA
 from run import DEAD_LETTERED, STORED, SUPERSEDED, UNACCOUNTED
 from stack import LocalStack
 
-# The largest settings the template and the code allow for the batch: BatchMaxEvents 1000 (template), BATCH_MAX_BYTES
-# 200 KiB (fanout's largest), and an event source batch of 10,000 (SQS's largest BatchSize) gathered for 5 s.
-LARGEST = {"BatchMaxEvents": "1000", "FanoutBatchSize": "10000", "FanoutBatchWindowSeconds": "5"}
+REPO = Path(__file__).resolve().parents[2]
+# The largest settings the template allows for the batch (BatchMaxEvents and FanoutBatchSize, read from template.yaml:
+# the first generated from BATCH_MAX_EVENTS's declaration), BATCH_MAX_BYTES 200 KiB (fanout's largest), and the event
+# source gathering for 5 s.
+PARAMETERS = cfn.load(REPO / "template.yaml")["Parameters"]
+LARGEST = {"BatchMaxEvents": re.search(r"to (\d+)$", PARAMETERS["BatchMaxEvents"]["ConstraintDescription"]).group(1),
+           "FanoutBatchSize": str(PARAMETERS["FanoutBatchSize"]["MaxValue"]), "FanoutBatchWindowSeconds": "5"}
 NOTE = "The customer asked about a plan upgrade, the invoice of last month and a refund for the double charge. "
 
 

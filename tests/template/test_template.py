@@ -253,15 +253,6 @@ def test_required_environment(binary):
         assert env["RECORD_TTL_DAYS"] == {"Fn::If": ["HasRecordTtl", {"Ref": "RecordTtlDays"}, {"Ref": "AWS::NoValue"}]}
 
 
-def test_defaults_are_the_catalogue_topics():
-    enrich = PARAMS["EnrichTopics"]["Default"].split(",")
-    assert enrich == catalogue()["defaultEnrichTopics"]
-    prefix = "v2.detail.events.conversation.{id}."
-    forwarded = PARAMS["GenesysTopicFilter"]["Default"].split(",")
-    assert all(t.startswith(prefix) for t in forwarded)
-    assert sorted(t.removeprefix(prefix) for t in forwarded) == sorted(catalogue()["detailTopics"])
-
-
 def test_fanout_async_retries_then_dead_letters():
     cfg = RES["FanoutFunction"]["Properties"]["EventInvokeConfig"]
     assert cfg["MaximumRetryAttempts"] == 2

@@ -7,6 +7,11 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::{ConfigError, SecretSource};
 
+/// A local endpoint for every AWS call (read by the AWS SDK itself).
+pub const AWS_ENDPOINT_URL: crate::setting::Setting =
+    crate::setting::Setting::optional("AWS_ENDPOINT_URL", "AWS")
+        .doc("Point the AWS SDK at a local endpoint (moto).");
+
 /// Loads the shared SDK configuration from the Lambda environment (region, credentials, endpoints).
 pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await

@@ -14,11 +14,28 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 
 use crate::config::{secret_source, ConfigError, Env, SecretSource};
+use crate::setting::Setting;
 
 /// The key itself, for local runs (the template never sets it).
-pub const CUSTOMER_KEY_VAR: &str = "CUSTOMER_KEY";
+pub const CUSTOMER_KEY_VAR: &str = CUSTOMER_KEY.variable;
 /// A Secrets Manager secret whose `SecretString` is the key, read once at init (what the template sets).
-pub const CUSTOMER_KEY_SECRET_VAR: &str = "CUSTOMER_KEY_SECRET_ARN";
+pub const CUSTOMER_KEY_SECRET_VAR: &str = CUSTOMER_KEY_SECRET_ARN.variable;
+
+/// The customer key's secret, as deployed.
+pub const CUSTOMER_KEY_SECRET_ARN: Setting = Setting::optional(
+    "CUSTOMER_KEY_SECRET_ARN",
+    "no customer key (the template sets `CustomerKeySecret`)",
+)
+.doc(
+    "Secrets Manager secret whose SecretString is the customer key, read once at init: each record then carries \
+     `customerKey`, the HMAC-SHA256 of the caller's normalized address (never the address), and \
+     `customerContactAt`, for the table's `CustomerRecency` index.",
+);
+
+/// The customer key itself, for local runs.
+pub const CUSTOMER_KEY: Setting = Setting::optional("CUSTOMER_KEY", "no customer key").doc(
+    "The same key given directly (local runs; at least 16 bytes); setting both is a `Config.Invalid`.",
+);
 /// Longest address [`normalize`] takes, in characters (whitespace included).
 pub const MAX_ADDRESS_CHARS: usize = 256;
 /// Most digits of a phone number (E.164's maximum, country code included).

@@ -7,12 +7,14 @@
 
 use serde_json::{Map, Value};
 
+use crate::setting::Setting;
+
 /// The prefix of every conversation detail topic pattern.
 pub const CONVERSATION_DETAIL_PREFIX: &str = "v2.detail.events.conversation.{id}.";
 
 macro_rules! detail_topics {
     ($($variant:ident => $suffix:literal),* $(,)?) => {
-        /// A conversation detail topic, `v2.detail.events.conversation.{id}.<suffix>`: the 16 of the
+        /// A conversation detail topic, `v2.detail.events.conversation.{id}.<suffix>`: every one of the
         /// official SDKs' notification list (`platform-client-sdk-*`, `notifications/`). The pipeline processes all of them.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum DetailTopic { $(#[doc = $suffix] $variant),* }
@@ -20,6 +22,9 @@ macro_rules! detail_topics {
         impl DetailTopic {
             /// Every topic, in the SDK's (alphabetical) order.
             pub const ALL: &'static [DetailTopic] = &[$(DetailTopic::$variant),*];
+
+            /// Every topic's suffix, in the same order.
+            pub const SUFFIXES: &'static [&'static str] = &[$($suffix),*];
 
             /// The topic suffix, e.g. `customer.end`.
             pub fn suffix(self) -> &'static str {
@@ -70,8 +75,9 @@ impl std::fmt::Display for NotProcessed {
             }
             Self::UnknownDetailTopic(s) => write!(
                 f,
-                "unknown conversation detail topic {:?} (not in the SDK's list of 16)",
-                cut(s)
+                "unknown conversation detail topic {:?} (not in the SDK's list of {})",
+                cut(s),
+                DetailTopic::ALL.len()
             ),
         }
     }
@@ -98,29 +104,38 @@ impl DetailTopic {
     }
 }
 
-/// Topics whose conversations are enriched when `ENRICH_TOPICS` is not set: the ones after which the analytics
-/// record is complete enough to be worth a request.
-pub const DEFAULT_ENRICH_TOPICS: &[DetailTopic] = &[
-    DetailTopic::CustomerEnd,
-    DetailTopic::Acw,
-    DetailTopic::UserEnd,
-];
+/// `ENRICH_TOPICS`: the topics whose events process answers with an enrichment request, and so the ones fanout
+/// counts a request for when it sizes executions. Unset: the ones after which the analytics record is complete
+/// enough to be worth a request.
+pub const ENRICH_TOPICS: Setting = Setting::list(
+    "ENRICH_TOPICS",
+    DEFAULT_ENRICH_SUFFIXES,
+    DetailTopic::SUFFIXES,
+)
+.parameter("EnrichTopics")
+.doc("Topic suffixes whose conversations are enriched from the Genesys analytics API, or none.");
 
-/// `ENRICH_TOPICS`: a comma list of topic suffixes, or `none`; unset, [`DEFAULT_ENRICH_TOPICS`]. process asks an
-/// enrichment for the events of these topics, and fanout sizes executions knowing which events get one.
+const DEFAULT_ENRICH_SUFFIXES: &str = "customer.end,acw,user.end";
+
+/// The topics [`ENRICH_TOPICS`] stands for when unset.
+pub fn default_enrich_topics() -> Vec<DetailTopic> {
+    DEFAULT_ENRICH_SUFFIXES
+        .split(',')
+        .filter_map(DetailTopic::from_suffix)
+        .collect()
+}
+
+/// Reads [`ENRICH_TOPICS`].
 pub fn enrich_topics(
     env: &dyn crate::config::Env,
 ) -> Result<Vec<DetailTopic>, crate::config::ConfigError> {
-    let allowed: Vec<&str> = DetailTopic::ALL.iter().map(|t| t.suffix()).collect();
-    Ok(
-        match crate::config::list_of(env, "ENRICH_TOPICS", &allowed)? {
-            None => DEFAULT_ENRICH_TOPICS.to_vec(),
-            Some(listed) => listed
-                .iter()
-                .filter_map(|t| DetailTopic::from_suffix(t))
-                .collect(),
-        },
-    )
+    Ok(match ENRICH_TOPICS.read_list(env)? {
+        None => default_enrich_topics(),
+        Some(listed) => listed
+            .iter()
+            .filter_map(|t| DetailTopic::from_suffix(t))
+            .collect(),
+    })
 }
 
 /// Why an input is not a Genesys EventBridge event.

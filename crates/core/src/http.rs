@@ -13,6 +13,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Certificates to trust besides the compiled-in roots.
+pub const SSL_CERT_FILE: crate::setting::Setting = crate::setting::Setting::optional("SSL_CERT_FILE", "none")
+    .doc("PEM certificates to trust besides the compiled-in Mozilla roots (a private CA in front of your upstream).");
+
 /// Builds the shared HTTP client: rustls with the compiled-in roots, connection pool kept warm across
 /// invocations, no proxy lookup.
 pub fn client(user_agent: &str, connect_timeout: Duration) -> reqwest::Client {
@@ -23,7 +27,9 @@ pub fn client(user_agent: &str, connect_timeout: Duration) -> reqwest::Client {
         .pool_max_idle_per_host(32)
         .tcp_nodelay(true)
         .no_proxy()
-        .tls_backend_preconfigured(tls_config(std::env::var_os("SSL_CERT_FILE").as_deref()))
+        .tls_backend_preconfigured(tls_config(
+            std::env::var_os(SSL_CERT_FILE.variable).as_deref(),
+        ))
         .build()
         // The only failure is a TLS backend that cannot initialise, which no configuration here can fix.
         .expect("the rustls HTTP client builds with static settings")

@@ -23,9 +23,10 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::{Map, Value};
 use tracing::Level;
 
-use crate::config::{flag, ConfigError, Env, ProcessEnv};
+use crate::config::{ConfigError, Env, ProcessEnv};
 use crate::metrics::Unit;
 use crate::names::StableName;
+use crate::setting::Setting;
 
 /// One Lambda function: its settings, its app (built once per container) and its handler.
 pub trait Function: Sized + 'static {
@@ -190,9 +191,25 @@ pub async fn serve<F: Function>() -> ExitCode {
     }
 }
 
+/// One cheap call at init so that the first event finds a pooled connection.
+pub const WARM_CONNECTIONS: Setting = Setting::flag("WARM_CONNECTIONS", false).doc(
+    "Make one cheap call at init so the first event finds a pooled TLS connection (fanout: ListStateMachines, \
+     save: DescribeLimits, enrich: fetches the token); anything but true or false fails init.",
+);
+
+/// The variables every function reads (the shell's, the logger's, the metrics', the HTTP client's and the
+/// AWS SDK's), besides its own `SETTINGS`.
+pub const COMMON_SETTINGS: &[Setting] = &[
+    WARM_CONNECTIONS,
+    crate::logging::LOG_LEVEL,
+    crate::metrics::METRICS_NAMESPACE,
+    crate::http::SSL_CERT_FILE,
+    crate::aws::AWS_ENDPOINT_URL,
+];
+
 /// Reads the settings, builds the app and warms it up when asked.
 async fn init<F: Function>(env: &dyn Env) -> Result<F, ConfigError> {
-    let warm = flag(env, "WARM_CONNECTIONS", false)?;
+    let warm = WARM_CONNECTIONS.read_flag(env)?;
     let settings = F::settings(env)?;
     let app = F::build(settings).await?;
     if warm {

@@ -4,7 +4,8 @@
 //!
 //! - [`lambda`]: the runtime shell every `main.rs` calls (settings, init errors, warm-up, the runtime
 //!   loop, one log line per invocation).
-//! - [`config`]: reading the environment once, with errors that name the variable.
+//! - [`config`], [`setting`]: reading the environment once, with errors that name the variable; each setting
+//!   declared once as data, from which `make generate` writes the template constraints and the docs tables.
 //! - [`logging`]: JSON lines on stdout, each carrying the invocation's `requestId`.
 //! - [`metrics`]: CloudWatch metrics embedded in the invocation line (Embedded Metric Format).
 //! - [`names`]: stable error names, declared once per variant ([`stable_names!`]).
@@ -13,7 +14,6 @@
 //! - [`customer`]: the customer across conversations as a keyed hash of the normalized address (never the
 //!   address itself), and where its key comes from.
 //! - [`events`]: the Genesys event in its EventBridge envelope, and the conversation detail topics.
-//! - [`genesys`]: the Genesys Cloud client (regions, OAuth, budget, API, answers, details mapping).
 //! - [`aws`], [`queue`], [`http`]: SDK config and the one secret reader; SQS batch sends; the HTTP client.
 //! - [`redact`]: keeping PII and secrets out of logs.
 
@@ -22,7 +22,6 @@ pub mod config;
 pub mod contract;
 pub mod customer;
 pub mod events;
-pub mod genesys;
 pub mod http;
 pub mod lambda;
 pub mod logging;
@@ -30,6 +29,7 @@ pub mod metrics;
 pub mod names;
 pub mod queue;
 pub mod redact;
+pub mod setting;
 
 /// Re-exported for [`stable_names!`], which names `lambda_runtime::Diagnostic` from other crates.
 pub use lambda_runtime;

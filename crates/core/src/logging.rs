@@ -42,8 +42,13 @@ pub fn level() -> LevelFilter {
     LEVEL.get().copied().unwrap_or(LevelFilter::INFO)
 }
 
+/// The log level; `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls) wins over it.
+pub const LOG_LEVEL: crate::setting::Setting =
+    crate::setting::Setting::optional("LOG_LEVEL", "`INFO`")
+        .doc("The log level (`AWS_LAMBDA_LOG_LEVEL`, set by Lambda's logging controls, wins).");
+
 fn level_from_env() -> LevelFilter {
-    ["AWS_LAMBDA_LOG_LEVEL", "LOG_LEVEL"]
+    ["AWS_LAMBDA_LOG_LEVEL", LOG_LEVEL.variable]
         .iter()
         .find_map(|name| std::env::var(name).ok().and_then(|v| parse_level(&v)))
         .unwrap_or(LevelFilter::INFO)

@@ -14,6 +14,13 @@
 
 use serde_json::{json, Map, Value};
 
+/// Where the invocation lines' metrics go.
+pub const METRICS_NAMESPACE: crate::setting::Setting = crate::setting::Setting::optional(
+    "METRICS_NAMESPACE",
+    "no metrics (the template sets `GenesysCx/<stack>`)",
+)
+.doc("Also make each invocation line a CloudWatch metric record (Embedded Metric Format; the metrics: `docs/contracts.md`).");
+
 /// The CloudWatch unit of a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
@@ -87,7 +94,9 @@ fn is_metric_value(v: &Value) -> bool {
 
 /// The namespace, if metrics are on: read once, when the runtime shell starts.
 pub fn namespace(env: &dyn crate::config::Env) -> Option<String> {
-    crate::config::optional(env, "METRICS_NAMESPACE").filter(|n| !n.trim().is_empty())
+    METRICS_NAMESPACE
+        .read_optional(env)
+        .filter(|n| !n.trim().is_empty())
 }
 
 #[cfg(test)]

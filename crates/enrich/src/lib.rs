@@ -5,7 +5,7 @@
 //!
 //! It never sends more than its share of `GENESYS_REQUESTS_PER_MINUTE` (the budget divided by
 //! `ENRICH_MAX_CONCURRENCY`, the event source's maximum concurrency) in any minute: every request, the
-//! token's too, takes a slot of the container's [`gcx_core::genesys::RateLimiter`] first. What it cannot
+//! token's too, takes a slot of the container's [`gcx_genesys::RateLimiter`] first. What it cannot
 //! do now it hands back, re-queued with a delay, and acknowledges the original message:
 //!
 //! - not indexed yet (absent from the answer): only those ids, after `ENRICH_RETRY_SECONDS` doubling per
@@ -19,119 +19,29 @@
 //! A message whose re-queue or dead letter could not be sent is returned in `batchItemFailures`, so SQS
 //! delivers it again; every write is conditional, so a redelivery changes nothing twice.
 
+pub mod mapping;
+pub mod settings;
 pub mod write;
+
+pub use settings::{Settings, SETTINGS};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{self, StreamExt};
-use gcx_core::config::{flag, integer, optional, positive, required, seconds, ConfigError, Env};
+use gcx_core::config::{ConfigError, Env};
 use gcx_core::contract::{DeadLetter, EnrichmentMessage, EnrichmentRequest};
-use gcx_core::genesys::{
-    mapping, CredentialSource, Endpoints, GenesysClient, GenesysError, RateLimiter,
-};
 use gcx_core::lambda::{Function, Invocation, Never, Outcome};
 use gcx_core::metrics::Unit;
 use gcx_core::names::StableName;
 use gcx_core::queue::{self, Outgoing};
+use gcx_core::setting::Schedule;
+use gcx_genesys::{GenesysClient, GenesysError, RateLimiter};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::write::{WriteError, Written};
-
-/// Settings read once at init.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    /// `GENESYS_ENV` and the URL overrides.
-    pub endpoints: Endpoints,
-    /// The OAuth client.
-    pub credentials: CredentialSource,
-    /// `GENESYS_TIMEOUT`: per request.
-    pub genesys_timeout: Duration,
-    /// `GENESYS_REQUESTS_PER_MINUTE`: the budget of every consumer together (default 240 = 80 % of 300).
-    pub requests_per_minute: usize,
-    /// `ENRICH_MAX_CONCURRENCY`: the event source's maximum concurrency (default 2, SQS's minimum).
-    pub max_concurrency: usize,
-    /// `GENESYS_MULTIGET_MAX`: ids per multi-get (default 100; verify the maximum against a real org).
-    pub multiget_max: usize,
-    /// `DYNAMODB_TABLE_NAME`.
-    pub table: String,
-    /// `RECORD_TTL_DAYS`, for an item enrich creates.
-    pub ttl_days: Option<u32>,
-    /// `ENRICHMENT_QUEUE_URL`: where hand-backs go.
-    pub enrichment_queue_url: String,
-    /// `ENRICHMENT_DEAD_LETTER_QUEUE_URL`: where requests given up on go.
-    pub dead_letter_queue_url: String,
-    /// `ENRICH_RETRY_SECONDS`: first delay for a conversation not indexed yet, doubled per try.
-    pub retry_seconds: u32,
-    /// `ENRICH_MAX_ATTEMPTS`: tries for a conversation not indexed yet before it is dead-lettered.
-    pub max_attempts: u32,
-    /// `ENRICH_MAX_UNAVAILABLE`: tries through Genesys outages before a request is dead-lettered.
-    pub max_unavailable: u32,
-    /// `ENRICH_MAX_WAIT_SECONDS`: how long an invocation waits for a slot of the budget before handing
-    /// the rest back.
-    pub max_wait: Duration,
-    /// `STORE_RAW_DETAILS`: also keep the details verbatim (`rawDetails`).
-    pub store_raw_details: bool,
-}
-
-impl Settings {
-    /// Reads the variables above.
-    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let requests_per_minute = positive(env, "GENESYS_REQUESTS_PER_MINUTE", 240, 100_000)?;
-        let max_concurrency = positive(env, "ENRICH_MAX_CONCURRENCY", 2, 1000)?;
-        if requests_per_minute < max_concurrency {
-            return Err(ConfigError::new(
-                "GENESYS_REQUESTS_PER_MINUTE",
-                format!(
-                    "must be at least ENRICH_MAX_CONCURRENCY ({max_concurrency}): each consumer needs one request a minute, got {requests_per_minute}"
-                ),
-            ));
-        }
-        let ttl_days = match optional(env, "RECORD_TTL_DAYS") {
-            None => None,
-            Some(_) => match integer(env, "RECORD_TTL_DAYS", 0, 0, 36_500)? {
-                0 => None,
-                d => Some(d as u32),
-            },
-        };
-        Ok(Self {
-            endpoints: Endpoints::from_env(env)?,
-            credentials: CredentialSource::from_env(env)?,
-            genesys_timeout: seconds(
-                env,
-                "GENESYS_TIMEOUT",
-                Duration::from_secs(10),
-                Duration::from_millis(100),
-                Duration::from_secs(60),
-            )?,
-            requests_per_minute,
-            max_concurrency,
-            multiget_max: positive(env, "GENESYS_MULTIGET_MAX", 100, 1000)?,
-            table: required(env, "DYNAMODB_TABLE_NAME")?,
-            ttl_days,
-            enrichment_queue_url: required(env, "ENRICHMENT_QUEUE_URL")?,
-            dead_letter_queue_url: required(env, "ENRICHMENT_DEAD_LETTER_QUEUE_URL")?,
-            retry_seconds: integer(env, "ENRICH_RETRY_SECONDS", 30, 1, 900)? as u32,
-            max_attempts: integer(env, "ENRICH_MAX_ATTEMPTS", 5, 0, 20)? as u32,
-            max_unavailable: integer(env, "ENRICH_MAX_UNAVAILABLE", 8, 0, 50)? as u32,
-            max_wait: seconds(
-                env,
-                "ENRICH_MAX_WAIT_SECONDS",
-                Duration::from_secs(5),
-                Duration::ZERO,
-                Duration::from_secs(60),
-            )?,
-            store_raw_details: flag(env, "STORE_RAW_DETAILS", false)?,
-        })
-    }
-
-    /// This container's share of the budget.
-    pub fn share(&self) -> usize {
-        (self.requests_per_minute / self.max_concurrency).max(1)
-    }
-}
 
 /// Why a request was given up on, or not dealt with now.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -283,7 +193,8 @@ impl Plan {
         for t in tracked {
             let mut request = t.request.clone();
             bump(&mut request);
-            self.requeue.push((delay.min(900), request, t.message));
+            self.requeue
+                .push((delay.min(settings::SQS_MAX_DELAY), request, t.message));
         }
     }
 
@@ -296,16 +207,9 @@ impl Plan {
     }
 }
 
-/// The delay before try `attempt` (1-based) of a conversation not indexed yet: `base` doubled per try,
-/// at most SQS's 900 s.
-pub fn backoff(base: u32, attempt: u32) -> u32 {
-    base.saturating_mul(1u32 << attempt.saturating_sub(1).min(10))
-        .min(900)
-}
-
 /// Whole seconds for an SQS delay, at least 1 (never sooner than asked).
 fn delay_secs(d: Duration) -> u32 {
-    (d.as_millis().div_ceil(1000) as u32).clamp(1, 900)
+    (d.as_millis().div_ceil(1000) as u32).clamp(1, settings::SQS_MAX_DELAY)
 }
 
 fn now_ms() -> i64 {
@@ -465,12 +369,13 @@ impl App {
             }
             GenesysError::RateLimited { retry_after, .. } => {
                 report.rate_limited = true;
-                Stop::Later(delay_secs(retry_after.unwrap_or(Duration::from_secs(60))))
+                Stop::Later(delay_secs(
+                    retry_after.unwrap_or(settings::RATE_LIMITED_WAIT),
+                ))
             }
             GenesysError::Unavailable { .. } => Stop::Unavailable {
                 error,
-                base: self.settings.retry_seconds.min(10),
-                max: self.settings.max_unavailable,
+                schedule: self.settings.unavailable,
             },
             GenesysError::AuthFailed { .. } => Stop::GiveUp(RequestFailure::Genesys(error)),
             GenesysError::BadResponse { .. } | GenesysError::NotYetAvailable { .. } => {
@@ -482,13 +387,12 @@ impl App {
     /// Re-queues, or dead-letters after the last try, the requests of a conversation not indexed yet.
     fn not_indexed(&self, tracked: &[Tracked], plan: &mut Plan) {
         let attempt = tracked.iter().map(|t| t.request.attempt).max().unwrap_or(0) + 1;
-        if attempt > self.settings.max_attempts {
-            let waited: u32 = (1..attempt)
-                .map(|a| backoff(self.settings.retry_seconds, a))
-                .sum();
+        let schedule = &self.settings.not_indexed;
+        if attempt > schedule.attempts {
+            let waited: u32 = (1..attempt).map(|a| schedule.delay(a)).sum();
             let failure = RequestFailure::Genesys(GenesysError::NotYetAvailable {
                 conversation_id: tracked[0].request.conversation_id.clone(),
-                body: Box::new(gcx_core::genesys::ApiErrorBody {
+                body: Box::new(gcx_genesys::ApiErrorBody {
                     message: Some(format!(
                         "still absent from the analytics API after {attempt} tries over {waited} s"
                     )),
@@ -497,20 +401,16 @@ impl App {
             });
             plan.dead_letter(tracked, &failure);
         } else {
-            plan.requeue(
-                backoff(self.settings.retry_seconds, attempt),
-                tracked,
-                |r| {
-                    r.attempt = attempt;
-                },
-            );
+            plan.requeue(schedule.delay(attempt), tracked, |r| {
+                r.attempt = attempt;
+            });
         }
     }
 
     /// Writes every conversation found, a few at a time.
     async fn write_all(
         &self,
-        fetched: &gcx_core::genesys::Fetched,
+        fetched: &gcx_genesys::Fetched,
         pending: &BTreeMap<String, Vec<Tracked>>,
         plan: &mut Plan,
         report: &mut Report,
@@ -638,8 +538,7 @@ enum Stop {
     /// Genesys is unavailable: hand back with backoff, counting an outage try; dead-letter past `max`.
     Unavailable {
         error: GenesysError,
-        base: u32,
-        max: u32,
+        schedule: Schedule,
     },
     /// Dead-letter this chunk and everything after it (the credentials are refused).
     GiveUp(RequestFailure),
@@ -656,15 +555,15 @@ impl Stop {
     fn apply(&self, plan: &mut Plan, tracked: &[Tracked]) {
         match self {
             Stop::Later(secs) => plan.requeue(*secs, tracked, |_| {}),
-            Stop::Unavailable { error, base, max } => {
+            Stop::Unavailable { error, schedule } => {
                 let (give_up, retry): (Vec<Tracked>, Vec<Tracked>) = tracked
                     .iter()
                     .cloned()
-                    .partition(|t| t.request.unavailable >= *max);
+                    .partition(|t| t.request.unavailable >= schedule.attempts);
                 plan.dead_letter(&give_up, &RequestFailure::Genesys(error.clone()));
                 for t in retry {
                     let n = t.request.unavailable + 1;
-                    plan.requeue(backoff(*base, n), std::slice::from_ref(&t), |r| {
+                    plan.requeue(schedule.delay(n), std::slice::from_ref(&t), |r| {
                         r.unavailable = n;
                     });
                 }
@@ -816,14 +715,19 @@ mod tests {
     }
 
     #[test]
-    fn backoff_doubles_to_the_sqs_maximum() {
-        let delays: Vec<u32> = (1..=6).map(|a| backoff(30, a)).collect();
-        assert_eq!(delays, [30, 60, 120, 240, 480, 900]);
+    fn the_schedules_double_to_the_sqs_maximum() {
+        let s = Settings::from_env(&env()).unwrap();
+        assert_eq!(s.not_indexed, settings::default_not_indexed());
         assert_eq!(
-            (1..=5).map(|a| backoff(30, a)).sum::<u32>(),
-            930,
-            "today's 15-minute budget"
+            (s.not_indexed.delays(), s.not_indexed.total()),
+            (vec![30, 60, 120, 240, 480], 930)
         );
+        assert_eq!(s.unavailable.delay(8), 900);
+        let mut m = env();
+        m.insert("ENRICH_UNAVAILABLE_RETRY_SECONDS".into(), "3".into());
+        m.insert("ENRICH_MAX_UNAVAILABLE".into(), "2".into());
+        let s = Settings::from_env(&m).unwrap();
+        assert_eq!(s.unavailable.delays(), vec![3, 6]);
         assert_eq!(delay_secs(Duration::from_millis(1)), 1);
         assert_eq!(delay_secs(Duration::from_millis(2001)), 3);
     }

@@ -14,7 +14,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 const TABLE: &str = "conversations";
 const DETAILS: &str =
-    include_str!("../../core/tests/fixtures/analytics_conversation_details_1.json");
+    include_str!("../../genesys/tests/fixtures/analytics_conversation_details_1.json");
 const SECRET: &str = "s3cret-client-value";
 const TOKEN: &str = "access-token-abc123";
 const MULTI_GET: &str = "/api/v2/analytics/conversations/details";

@@ -16,6 +16,11 @@
 
 pub mod batch;
 pub mod payload;
+pub mod settings;
+
+pub use settings::{
+    Settings, DEFAULT_BATCH_MAX_BYTES, DEFAULT_BATCH_MAX_EVENTS, MIN_BATCH_MAX_BYTES, SETTINGS,
+};
 
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
@@ -23,7 +28,7 @@ use std::sync::Arc;
 use aws_sdk_sfn::error::{DisplayErrorContext, SdkError};
 use aws_sdk_sfn::operation::start_execution::StartExecutionError;
 use futures_util::stream::{self, StreamExt};
-use gcx_core::config::{integer, positive, required, ConfigError, Env};
+use gcx_core::config::{ConfigError, Env};
 use gcx_core::contract::{Incomplete, PipelineEvent};
 use gcx_core::events::GenesysEvent;
 use gcx_core::lambda::{Function, Invocation, Outcome};
@@ -34,55 +39,6 @@ use serde_json::{Map, Value};
 
 use crate::batch::{pack, Batch, Limits};
 use crate::payload::{Item, Payload};
-
-/// Settings read once at init.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// `STATE_MACHINE_ARN`.
-    pub state_machine_arn: String,
-    /// `FANOUT_CONCURRENCY`: StartExecution calls in flight at once (1–256, default 16).
-    pub concurrency: usize,
-    /// `BATCH_MAX_EVENTS`: most events in one execution (1–1000, default 100).
-    pub batch_max_events: usize,
-    /// `BATCH_MAX_BYTES`: the most bytes any state of an execution may reach: its input, or a Task's
-    /// input or answer (32 KiB–200 KiB, default 200 KiB; Step Functions' quota is 256 KiB).
-    pub batch_max_bytes: usize,
-    /// `EVENT_DEAD_LETTER_QUEUE_URL`: where malformed events go.
-    pub event_dead_letter_queue_url: String,
-    /// `ENRICH_TOPICS`, as process reads it: which events process answers with an enrichment request, so that
-    /// the payload budget counts a request only for them.
-    pub enrich_topics: Vec<gcx_core::events::DetailTopic>,
-}
-
-/// Default `BATCH_MAX_EVENTS`.
-pub const DEFAULT_BATCH_MAX_EVENTS: usize = 100;
-
-/// Smallest `BATCH_MAX_BYTES`: an event of a few KB alone, plus the room a failed stage's error takes in the
-/// state that dead-letters it ([`gcx_core::contract::budget::FAILURE_ALLOWANCE`]).
-pub const MIN_BATCH_MAX_BYTES: usize = 32 * 1024;
-
-/// Default (and largest) `BATCH_MAX_BYTES`: the state budget, 56 KiB under Step Functions' 256 KiB quota.
-pub const DEFAULT_BATCH_MAX_BYTES: usize = gcx_core::contract::budget::STATE_BUDGET;
-
-impl Settings {
-    /// Reads the variables above.
-    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        Ok(Self {
-            state_machine_arn: required(env, "STATE_MACHINE_ARN")?,
-            concurrency: positive(env, "FANOUT_CONCURRENCY", 16, 256)?,
-            batch_max_events: positive(env, "BATCH_MAX_EVENTS", DEFAULT_BATCH_MAX_EVENTS, 1000)?,
-            batch_max_bytes: integer(
-                env,
-                "BATCH_MAX_BYTES",
-                DEFAULT_BATCH_MAX_BYTES,
-                MIN_BATCH_MAX_BYTES,
-                gcx_core::contract::budget::STATE_BUDGET,
-            )?,
-            event_dead_letter_queue_url: required(env, "EVENT_DEAD_LETTER_QUEUE_URL")?,
-            enrich_topics: gcx_core::events::enrich_topics(env)?,
-        })
-    }
-}
 
 /// Why an invocation fails; the Lambda `errorType` is the stable name.
 #[derive(Debug, thiserror::Error)]
@@ -556,35 +512,5 @@ impl Function for App {
 
     async fn handle(&self, event: Value, invocation: &Invocation) -> Result<Report, FanoutError> {
         self.fan_out(event, invocation).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn settings_bound_the_batch() {
-        let base = [
-            ("STATE_MACHINE_ARN", "arn:sm"),
-            ("EVENT_DEAD_LETTER_QUEUE_URL", "http://q"),
-        ];
-        let s = Settings::from_env(&base).unwrap();
-        assert_eq!(
-            (s.concurrency, s.batch_max_events, s.batch_max_bytes),
-            (16, 100, DEFAULT_BATCH_MAX_BYTES)
-        );
-        for (var, bad) in [
-            ("BATCH_MAX_EVENTS", "0"),
-            ("BATCH_MAX_BYTES", "300000"),
-            ("FANOUT_CONCURRENCY", "x"),
-        ] {
-            let env: std::collections::HashMap<String, String> = base
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .chain([(var.to_owned(), bad.to_owned())])
-                .collect();
-            assert_eq!(Settings::from_env(&env).unwrap_err().variable, var);
-        }
     }
 }

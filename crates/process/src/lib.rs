@@ -24,8 +24,6 @@ use gcx_core::lambda::{Function, Invocation, Outcome};
 use gcx_core::metrics::Unit;
 use serde_json::{Map, Value};
 
-pub use gcx_core::events::DEFAULT_ENRICH_TOPICS;
-
 /// Settings read once at init.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -34,6 +32,13 @@ pub struct Settings {
     /// Where the customer key comes from (none: records carry no customer key).
     pub customer_key: CustomerKeySource,
 }
+
+/// Every variable process reads, declared once (docs and template derive from these: `make generate`).
+pub const SETTINGS: &[gcx_core::setting::Setting] = &[
+    gcx_core::events::ENRICH_TOPICS,
+    gcx_core::customer::CUSTOMER_KEY_SECRET_ARN,
+    gcx_core::customer::CUSTOMER_KEY,
+];
 
 impl Settings {
     /// Reads `ENRICH_TOPICS` (a comma list of topic suffixes, or `none`) and `CUSTOMER_KEY` /
@@ -205,7 +210,7 @@ mod tests {
     #[test]
     fn settings_defaults_and_errors() {
         let s = Settings::from_env(&[("X", "")]).unwrap();
-        assert_eq!(s.enrich_topics, DEFAULT_ENRICH_TOPICS);
+        assert_eq!(s.enrich_topics, gcx_core::events::default_enrich_topics());
         let s = Settings::from_env(&[("ENRICH_TOPICS", " acw , customer.start,wrapup")]).unwrap();
         assert_eq!(
             s.enrich_topics,

@@ -8,13 +8,16 @@
 //! (missing table, access denied), fails the batch for the state machine to retry or dead-letter whole.
 //! Writes are conditional, so a retried batch writes nothing twice.
 
+pub mod settings;
 pub mod write;
+
+pub use settings::{Settings, SETTINGS};
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use futures_util::stream::{self, StreamExt};
-use gcx_core::config::{integer, optional, positive, required, ConfigError, Env};
+use gcx_core::config::{ConfigError, Env};
 use gcx_core::contract::{
     ContractError, ConversationRecord, DeadLetter, EnrichmentMessage, EventOutcome, Processed,
     SaveOutcome, Saved, Stage, TaskInput,
@@ -58,45 +61,6 @@ pub enum RecordFailure {
     Rejected(String),
 }
 gcx_core::stable_names!(RecordFailure { Rejected(..) => "Store.Rejected" });
-
-/// Settings read once at init.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Settings {
-    /// `DYNAMODB_TABLE_NAME`.
-    pub table: String,
-    /// `RECORD_TTL_DAYS`: adds `expiresAt` (epoch seconds) for DynamoDB TTL; `None` keeps records.
-    pub ttl_days: Option<u32>,
-    /// `ENRICHMENT_QUEUE_URL`: where enrichment requests go.
-    pub enrichment_queue_url: String,
-    /// `DEAD_LETTER_QUEUE_URL`: the pipeline dead-letter queue.
-    pub dead_letter_queue_url: String,
-    /// `ENRICH_DELAY_SECONDS`: how long an enrichment request waits before its first try, so that
-    /// analytics has indexed the conversation (0–900, default 60).
-    pub enrich_delay_seconds: u32,
-    /// `SAVE_CONCURRENCY`: writes in flight at once.
-    pub concurrency: usize,
-}
-
-impl Settings {
-    /// Reads the variables above.
-    pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let ttl_days = match optional(env, "RECORD_TTL_DAYS") {
-            None => None,
-            Some(_) => match integer(env, "RECORD_TTL_DAYS", 0, 0, 36_500)? {
-                0 => None,
-                d => Some(d as u32),
-            },
-        };
-        Ok(Self {
-            table: required(env, "DYNAMODB_TABLE_NAME")?,
-            ttl_days,
-            enrichment_queue_url: required(env, "ENRICHMENT_QUEUE_URL")?,
-            dead_letter_queue_url: required(env, "DEAD_LETTER_QUEUE_URL")?,
-            enrich_delay_seconds: integer(env, "ENRICH_DELAY_SECONDS", 60, 0, 900)? as u32,
-            concurrency: positive(env, "SAVE_CONCURRENCY", 16, 100)?,
-        })
-    }
-}
 
 /// The function's state, built once at init. Cheap to clone.
 #[derive(Clone)]

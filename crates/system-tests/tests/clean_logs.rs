@@ -13,7 +13,7 @@ const UPSTREAM_TOKEN: &str = "upstream-bearer-91bb2e";
 const CUSTOMER_ID: &str = "cust-8675309";
 const CUSTOMER_NAME: &str = "Jolene Quartermaine";
 const DETAILS: &str =
-    include_str!("../../core/tests/fixtures/analytics_conversation_details_1.json");
+    include_str!("../../genesys/tests/fixtures/analytics_conversation_details_1.json");
 
 fn start(name: &str, env: &[(&str, &str)]) -> FunctionProcess {
     let bin = binary_path(name);

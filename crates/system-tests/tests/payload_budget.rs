@@ -79,7 +79,7 @@ fn largest_state(
         max_events,
         max_state_bytes,
         execution_id_len: execution_id_bound(STATE_MACHINE),
-        enrich_topics: Some(gcx_core::events::DEFAULT_ENRICH_TOPICS.to_vec()),
+        enrich_topics: Some(gcx_core::events::default_enrich_topics()),
     };
     let process = process::App::new(
         process::Settings::from_env(&[("ENRICH_TOPICS", "customer.end,acw,user.end")]).unwrap(),
@@ -140,6 +140,9 @@ fn largest_state(
     (largest, sizes)
 }
 
+/// The most events `BATCH_MAX_EVENTS` allows.
+const LARGEST_BATCH: usize = fanout::settings::BATCH_MAX_EVENTS.max_whole() as usize;
+
 #[test]
 fn every_state_stays_within_the_budget_at_the_defaults_and_at_the_largest_settings() {
     for (name, max_events, max_bytes, max_note) in [
@@ -149,11 +152,16 @@ fn every_state_stays_within_the_budget_at_the_defaults_and_at_the_largest_settin
             fanout::DEFAULT_BATCH_MAX_BYTES,
             1000,
         ),
-        ("largest settings", 1000, STATE_BUDGET, 4000),
-        ("largest settings, short notes", 1000, STATE_BUDGET, 0),
+        ("largest settings", LARGEST_BATCH, STATE_BUDGET, 4000),
+        (
+            "largest settings, short notes",
+            LARGEST_BATCH,
+            STATE_BUDGET,
+            0,
+        ),
         (
             "smallest byte budget",
-            1000,
+            LARGEST_BATCH,
             fanout::MIN_BATCH_MAX_BYTES,
             1000,
         ),
@@ -179,7 +187,7 @@ fn the_estimate_is_close_enough_to_fill_batches() {
         max_events: 1000,
         max_state_bytes: STATE_BUDGET,
         execution_id_len: execution_id_bound(STATE_MACHINE),
-        enrich_topics: Some(gcx_core::events::DEFAULT_ENRICH_TOPICS.to_vec()),
+        enrich_topics: Some(gcx_core::events::default_enrich_topics()),
     };
     // As deployed: the template always gives process the customer key, so records carry customerKey.
     let process = process::App::new(process::Settings::from_env(&[("X", "")]).unwrap())

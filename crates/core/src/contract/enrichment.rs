@@ -3,6 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::PipelineEvent;
+use crate::setting::Setting;
+
+/// The enrichment queue: save queues requests on it, enrich takes them and hands back what must wait.
+pub const ENRICHMENT_QUEUE_URL: Setting = Setting::required("ENRICHMENT_QUEUE_URL")
+    .doc("The enrichment queue (`EnrichmentQueue`): save queues requests, enrich re-queues what must wait.");
 
 /// One conversation to enrich, queued by save (and re-queued by enrich while it is not indexed yet).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -3,6 +3,27 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::config::{ConfigError, Env};
+use crate::setting::Setting;
+
+/// The conversations table, written by save and enrich and read by the recent-contact data action.
+pub const DYNAMODB_TABLE_NAME: Setting = Setting::required("DYNAMODB_TABLE_NAME")
+    .doc("The conversations table (the template's `ConversationsTable`).");
+
+/// `RECORD_TTL_DAYS`, read by both functions that write items (save and enrich).
+pub const RECORD_TTL_DAYS: Setting = Setting::whole("RECORD_TTL_DAYS", 0, 0, 36_500)
+    .unit("days")
+    .parameter("RecordTtlDays")
+    .doc("Days after its last event a record expires (DynamoDB TTL on `expiresAt`); 0 keeps records forever.");
+
+/// [`RECORD_TTL_DAYS`]: `None` when records are kept.
+pub fn record_ttl_days(env: &dyn Env) -> Result<Option<u32>, ConfigError> {
+    Ok(match RECORD_TTL_DAYS.read_whole(env)? {
+        0 => None,
+        days => Some(days as u32),
+    })
+}
+
 /// The event-body fields a record takes (Genesys's spelling): the only part of an event body that reaches a
 /// record, so the payload budget can bound a record from its event ([`super::budget::record_bound`]).
 pub mod body {
@@ -85,7 +106,7 @@ pub struct ConversationRecord {
     pub customer_contact_at: Option<i64>,
 }
 
-/// What enrich writes from the analytics details of a conversation (genesys::mapping builds it).
+/// What enrich writes from the analytics details of a conversation (enrich's `mapping` builds it).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Enrichment {

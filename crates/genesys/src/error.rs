@@ -172,7 +172,7 @@ pub enum GenesysError {
         reason: String,
     },
 }
-crate::stable_names!(GenesysError {
+gcx_core::stable_names!(GenesysError {
     RateLimited { .. } => "Genesys.RateLimited",
     OverBudget { .. } => "Genesys.OverBudget",
     Unavailable { .. } => "Genesys.Unavailable",
@@ -226,12 +226,12 @@ impl GenesysError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::names::StableName;
+    use gcx_core::names::StableName;
 
     #[test]
     fn diagnostic_carries_the_stable_name() {
         let e = GenesysError::AuthFailed { reason: "x".into() };
-        let d: lambda_runtime::Diagnostic = e.clone().into();
+        let d: gcx_core::lambda_runtime::Diagnostic = e.clone().into();
         assert_eq!(d.error_type, "Genesys.AuthFailed");
         assert_eq!(d.error_message, e.to_string());
         assert_eq!(GenesysError::names().len(), 6);

@@ -16,8 +16,9 @@ use tokio::time::Instant;
 use super::error::GenesysError;
 use super::limiter::RateLimiter;
 use super::response::{classify, Answer, Endpoint};
-use crate::config::{optional, ConfigError, Env};
-use crate::http::read_bounded;
+use gcx_core::config::{optional, ConfigError, Env};
+use gcx_core::http::read_bounded;
+use gcx_core::setting::Setting;
 
 /// An OAuth client's id and secret. `Debug` redacts the secret; there is no `Display`.
 #[derive(Debug, Clone)]
@@ -65,7 +66,33 @@ impl Credentials {
 }
 
 /// The variable naming the Secrets Manager secret with the OAuth client (what the template sets).
-pub const SECRET_ARN_VAR: &str = "GENESYS_CREDENTIALS_SECRET_ARN";
+pub const SECRET_ARN_VAR: &str = GENESYS_CREDENTIALS_SECRET_ARN.variable;
+
+/// The OAuth client's secret, as deployed.
+pub const GENESYS_CREDENTIALS_SECRET_ARN: Setting = Setting::optional(
+    "GENESYS_CREDENTIALS_SECRET_ARN",
+    "`GENESYS_CLIENT_ID` and `GENESYS_CLIENT_SECRET`",
+)
+.doc("Secrets Manager JSON `{\"client_id\",\"client_secret\"}`, read once at init (what the template sets).");
+
+/// The OAuth client id, for local runs.
+pub const GENESYS_CLIENT_ID: Setting = Setting::optional("GENESYS_CLIENT_ID", "—").doc(
+    "The OAuth client id from the environment (local runs only; with `GENESYS_CLIENT_SECRET`).",
+);
+
+/// The OAuth client secret, for local runs.
+pub const GENESYS_CLIENT_SECRET: Setting = Setting::optional("GENESYS_CLIENT_SECRET", "—")
+    .doc("The OAuth client secret from the environment (local runs only).");
+
+/// Every variable the Genesys client reads.
+pub const SETTINGS: &[Setting] = &[
+    super::region::GENESYS_ENV,
+    GENESYS_CREDENTIALS_SECRET_ARN,
+    GENESYS_CLIENT_ID,
+    GENESYS_CLIENT_SECRET,
+    super::region::GENESYS_LOGIN_URL,
+    super::region::GENESYS_API_URL,
+];
 
 /// Where the OAuth client comes from, as read at init (the secret itself is read by [`Self::resolve`]).
 #[derive(Debug, Clone)]
@@ -83,8 +110,8 @@ impl CredentialSource {
             return Ok(Self::Secret(arn));
         }
         match (
-            optional(env, "GENESYS_CLIENT_ID"),
-            optional(env, "GENESYS_CLIENT_SECRET"),
+            GENESYS_CLIENT_ID.read_optional(env),
+            GENESYS_CLIENT_SECRET.read_optional(env),
         ) {
             (Some(id), Some(secret)) => Ok(Self::Direct(Credentials::new(id, secret))),
             (None, _) => Err(ConfigError::new(
@@ -103,8 +130,8 @@ impl CredentialSource {
         match self {
             Self::Direct(c) => Ok(c.clone()),
             Self::Secret(arn) => {
-                let sdk = crate::aws::sdk_config().await;
-                let secret = crate::aws::read_secret(&sdk, SECRET_ARN_VAR, arn).await?;
+                let sdk = gcx_core::aws::sdk_config().await;
+                let secret = gcx_core::aws::read_secret(&sdk, SECRET_ARN_VAR, arn).await?;
                 Credentials::from_secret_json(secret.expose_secret())
             }
         }

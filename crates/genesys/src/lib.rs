@@ -1,12 +1,12 @@
-//! The Genesys Cloud client: regions, OAuth credentials and token cache, the request budget, the
-//! Platform API, the one answer classifier, typed models, the details-to-record mapping and the error
-//! kinds.
+//! The Genesys Cloud client, used by enrich: regions, OAuth credentials and token cache, the request budget,
+//! the Platform API's analytics multi-get, the one answer classifier, typed models and the error kinds.
+//!
+//! A crate of its own because only enrich talks to Genesys: the other functions do not compile it.
 
 pub mod auth;
 pub mod client;
 pub mod error;
 pub mod limiter;
-pub mod mapping;
 pub mod models;
 pub mod region;
 pub mod response;

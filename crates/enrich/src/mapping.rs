@@ -5,9 +5,9 @@
 //! fields come from conversation-level data: `originatingDirection` from the conversation, `mediaType`
 //! from the customer's session.
 
-use crate::contract::{Agent, Enrichment};
+use gcx_core::contract::{Agent, Enrichment};
 
-use super::models::ConversationDetails;
+use gcx_genesys::ConversationDetails;
 
 /// Participant purposes that are people of the organization: `agent` (a queue conversation) and `user`
 /// (a user on a non-queue call).
@@ -114,7 +114,7 @@ mod tests {
     #[test]
     fn the_real_analytics_sample() {
         let e = enrichment(&details(include_str!(
-            "../../tests/fixtures/analytics_conversation_details_1.json"
+            "../../genesys/tests/fixtures/analytics_conversation_details_1.json"
         )));
         assert_eq!(
             e.conversation_start.as_deref(),
@@ -155,7 +155,10 @@ mod tests {
     }
 
     fn fixture(name: &str) -> Enrichment {
-        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/../genesys/tests/fixtures/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         enrichment(&details(&std::fs::read_to_string(path).unwrap()))
     }
 

@@ -4,7 +4,7 @@
 use reqwest::header::HeaderMap;
 
 use super::error::{ApiErrorBody, GenesysError};
-use crate::http::{retry_after, BodyError};
+use gcx_core::http::{retry_after, BodyError};
 
 /// Which Genesys endpoint answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +117,7 @@ fn said(endpoint: Endpoint, body: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::names::StableName;
+    use gcx_core::names::StableName;
 
     fn name(endpoint: Endpoint, status: u16) -> &'static str {
         match classify(endpoint, status, &HeaderMap::new(), Ok(b"{}".to_vec())) {

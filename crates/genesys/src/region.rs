@@ -2,7 +2,8 @@
 //! API base URLs. The table is the official SDKs' region host table: PureCloudPlatformClientV2 269.0.0
 //! (PyPI) and purecloud-platform-client-v2 262.0.0 (npm), which added the EU Sovereign Cloud in 2026.
 
-use crate::config::{optional, parse_url, ConfigError, Env};
+use gcx_core::config::{parse_url, ConfigError, Env};
+use gcx_core::setting::Setting;
 
 /// AWS region → Genesys Cloud domain, as in the official SDKs' region host tables.
 pub const REGIONS: &[(&str, &str)] = &[
@@ -53,13 +54,29 @@ pub fn domain_for(value: &str) -> Option<&'static str> {
         .map(|(_, domain)| *domain)
 }
 
+/// The Genesys region.
+pub const GENESYS_ENV: Setting = Setting::optional("GENESYS_ENV", "`mypurecloud.com`")
+    .parameter("GenesysEnvironment")
+    .doc("A Genesys domain (`usw2.pure.cloud`, `https://api.mypurecloud.ie/`, …) or an AWS region (`eu-west-1`, `eusc-de-east-1`, …); an unknown value fails init listing the valid ones.");
+
+/// The login host, overridden (local stand-ins).
+pub const GENESYS_LOGIN_URL: Setting =
+    Setting::optional("GENESYS_LOGIN_URL", "`https://login.<domain>`")
+        .doc("Overrides the login host (local stand-ins).");
+
+/// The API host, overridden (local stand-ins).
+pub const GENESYS_API_URL: Setting = Setting::optional("GENESYS_API_URL", "`https://api.<domain>`")
+    .doc("Overrides the API host (local stand-ins).");
+
 impl Endpoints {
     /// Reads `GENESYS_ENV` (default `mypurecloud.com`) and the `GENESYS_LOGIN_URL` / `GENESYS_API_URL`
     /// overrides used for local stand-ins.
     pub fn from_env(env: &dyn Env) -> Result<Self, ConfigError> {
-        let raw = optional(env, "GENESYS_ENV").unwrap_or_else(|| "mypurecloud.com".to_owned());
-        let login_override = optional(env, "GENESYS_LOGIN_URL");
-        let api_override = optional(env, "GENESYS_API_URL");
+        let raw = GENESYS_ENV
+            .read_optional(env)
+            .unwrap_or_else(|| "mypurecloud.com".to_owned());
+        let login_override = GENESYS_LOGIN_URL.read_optional(env);
+        let api_override = GENESYS_API_URL.read_optional(env);
         let domain = match domain_for(&raw) {
             Some(d) => d.to_owned(),
             // With both URLs overridden (a local stand-in) the domain is only a label.

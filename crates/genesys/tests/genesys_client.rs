@@ -6,10 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gcx_core::genesys::{
+use gcx_core::names::StableName;
+use gcx_genesys::{
     Credentials, Endpoints, Fetched, GenesysClient, GenesysError, RateLimiter, TokenCache,
 };
-use gcx_core::names::StableName;
 use wiremock::matchers::{body_string, header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 

@@ -11,7 +11,7 @@ use super::limiter::RateLimiter;
 use super::models::MultiGet;
 use super::region::Endpoints;
 use super::response::{classify, Answer, Endpoint};
-use crate::http::read_bounded;
+use gcx_core::http::read_bounded;
 
 /// Largest API body read: a multi-get of 100 long conversations runs to a few MiB.
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
