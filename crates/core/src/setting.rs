@@ -65,8 +65,9 @@ pub struct Setting {
     pub doc: &'static str,
     /// The template parameter that sets it, if one does.
     pub parameter: Option<&'static str>,
-    /// Narrower whole-number bounds the template enforces than the code (`min`, `max`), when a deployed stack
-    /// needs them (SQS's smallest maximum concurrency is 2) but a local test may go below (a budget of 3).
+    /// Narrower bounds the template enforces than the code (`min`, `max`; milliseconds for seconds), when a
+    /// deployed stack needs them (SQS's smallest maximum concurrency is 2; an upstream timeout under the
+    /// function's) but a local test may go beyond (a budget of 3).
     pub deployed: Option<(u64, u64)>,
 }
 
@@ -139,7 +140,7 @@ impl Setting {
         }
     }
 
-    /// Whole-number bounds the template enforces, narrower than the code's.
+    /// Bounds the template enforces, narrower than the code's (milliseconds for seconds).
     pub const fn deployed_between(self, min: u64, max: u64) -> Self {
         Self {
             deployed: Some((min, max)),
@@ -147,11 +148,14 @@ impl Setting {
         }
     }
 
-    /// The whole-number bounds the template enforces: [`Self::deployed`], else the code's.
+    /// The bounds the template enforces (milliseconds for seconds): [`Self::deployed`], else the code's.
     pub const fn template_bounds(&self) -> Option<(u64, u64)> {
         match (self.deployed, self.kind) {
             (Some(bounds), _) => Some(bounds),
             (None, Kind::Whole { min, max, .. }) => Some((min, max)),
+            (None, Kind::Seconds { min, max, .. }) => {
+                Some((min.as_millis() as u64, max.as_millis() as u64))
+            }
             _ => None,
         }
     }

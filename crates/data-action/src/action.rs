@@ -9,17 +9,23 @@
 //!   `message` and the action's defaults), because Genesys rejects any output that misses a field;
 //! - the per-invocation log line (action, outcome, a one-way reference to the subject, never raw input);
 //! - the optional cache ([`crate::cache`]);
-//! - test support: [`Served::answer`] runs an action without the Lambda runtime.
+//! - test support: [`Served::answer`] runs an action without the Lambda runtime;
+//! - construction at init ([`Build`]): an action reads its own settings and builds itself, and
+//!   `actions/mod.rs`'s [`crate::actions::ACTIONS`] is the one list of them.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::time::{Duration, Instant};
 
+use gcx_core::config::{ConfigError, Env};
+use gcx_core::setting::Setting;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use tokio::sync::OnceCell;
 
 use crate::cache::{Cache, CacheUse};
+use crate::contract::ActionContract;
 use crate::error::{ActionError, InvalidInput};
 
 /// One data action. See the module documentation for what the framework does around it, and
@@ -59,6 +65,105 @@ pub trait Action: Send + Sync + 'static {
         input: Self::Input,
         call: &mut Call,
     ) -> impl Future<Output = Result<Self::Output, ActionError>> + Send;
+}
+
+/// How an action is made at init: its settings, read once, and its construction. With [`Action`], all an
+/// action's module declares; [`entry`] turns it into its line of [`crate::actions::ACTIONS`].
+pub trait Build: Action + Sized {
+    /// What it reads from the environment.
+    type Settings: std::fmt::Debug + Send + Sync + 'static;
+    /// Every variable it reads, declared once (`make generate` documents them).
+    const SETTINGS: &'static [Setting];
+
+    /// Its settings when this function serves it, `None` when its variables are not set. `required`: it is
+    /// `DEFAULT_ACTION`, so it is served and a missing variable is an error naming it.
+    fn settings(env: &dyn Env, required: bool) -> Result<Option<Self::Settings>, ConfigError>;
+
+    /// Builds it, once per container; [`Aws::sdk`] loads the AWS configuration the first time an action
+    /// asks, so an action that needs none keeps init free of it.
+    fn build(
+        settings: Self::Settings,
+        aws: &Aws,
+    ) -> impl Future<Output = Result<Self, ConfigError>> + Send;
+}
+
+/// The AWS SDK configuration, loaded at most once, when the first action needs it.
+#[derive(Debug, Default)]
+pub struct Aws {
+    sdk: OnceCell<aws_config::SdkConfig>,
+}
+
+impl Aws {
+    /// The configuration, loaded on first use.
+    pub async fn sdk(&self) -> &aws_config::SdkConfig {
+        self.sdk.get_or_init(gcx_core::aws::sdk_config).await
+    }
+}
+
+/// What [`Configured::build`] gives: the action, ready to serve.
+pub type Building<'a> =
+    Pin<Box<dyn Future<Output = Result<Box<dyn Served>, ConfigError>> + Send + 'a>>;
+
+/// [`Build::settings`], its type erased: the action's settings when it is served.
+pub type Configure = fn(&dyn Env, bool) -> Result<Option<Box<dyn Configured>>, ConfigError>;
+
+/// An action's settings, read at init and waiting for [`Configured::build`]; its type erased.
+pub trait Configured: std::fmt::Debug + Send + Sync {
+    /// [`Action::NAME`].
+    fn name(&self) -> &'static str;
+    /// Builds the action and attaches its cache.
+    fn build<'a>(self: Box<Self>, aws: &'a Aws, cache: Option<Cache>) -> Building<'a>;
+}
+
+struct Pending<A: Build>(A::Settings);
+
+impl<A: Build> std::fmt::Debug for Pending<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple(A::NAME).field(&self.0).finish()
+    }
+}
+
+impl<A: Build> Configured for Pending<A> {
+    fn name(&self) -> &'static str {
+        A::NAME
+    }
+
+    fn build<'a>(self: Box<Self>, aws: &'a Aws, cache: Option<Cache>) -> Building<'a> {
+        Box::pin(async move {
+            let action = A::build(self.0, aws).await?;
+            Ok(Box::new(Registered::new(action, cache)) as Box<dyn Served>)
+        })
+    }
+}
+
+/// One line of [`crate::actions::ACTIONS`]: what the framework needs of an action, its type erased.
+#[derive(Clone, Copy)]
+pub struct Entry {
+    /// [`Action::NAME`].
+    pub name: &'static str,
+    /// [`Build::SETTINGS`].
+    pub settings: &'static [Setting],
+    /// [`Build::settings`], boxed.
+    pub configure: Configure,
+    /// Its Genesys contract, for `make actions`.
+    pub contract: fn() -> ActionContract,
+}
+
+/// The entry of action `A`.
+pub const fn entry<A: Build>() -> Entry {
+    Entry {
+        name: A::NAME,
+        settings: A::SETTINGS,
+        configure: configure::<A>,
+        contract: crate::contract::of::<A>,
+    }
+}
+
+fn configure<A: Build>(
+    env: &dyn Env,
+    required: bool,
+) -> Result<Option<Box<dyn Configured>>, ConfigError> {
+    Ok(A::settings(env, required)?.map(|s| Box::new(Pending::<A>(s)) as Box<dyn Configured>))
 }
 
 /// A rejected event: why, and a log-safe reference to its subject when there was one.

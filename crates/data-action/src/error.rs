@@ -6,9 +6,21 @@
 //! Nothing here carries internal error text, the customer id or a URL: the `detail` of a variant is a
 //! fixed, log-safe phrase. Every outcome is still a *successful* invocation (see `docs/contracts.md`).
 
+/// A validation rule an action declares in its own module, so that a new action's rejections need no change
+/// here: a fixed phrase for the log and the sentence for `message`, neither echoing the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    /// The log-safe phrase naming the field at fault.
+    pub detail: &'static str,
+    /// The sentence returned in `message`.
+    pub message: &'static str,
+}
+
 /// Why the event was rejected before any upstream call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvalidInput {
+    /// A rule of the action's own ([`Rule`]).
+    Rule(&'static Rule),
     /// The event is an array, string, number or null.
     NotAnObject,
     /// `customer_id` is absent, null, empty or whitespace.
@@ -36,6 +48,7 @@ impl InvalidInput {
     /// A fixed, log-safe phrase naming the field at fault (never its value).
     pub fn detail(self) -> &'static str {
         match self {
+            InvalidInput::Rule(rule) => rule.detail,
             InvalidInput::NotAnObject => "event is not a JSON object",
             InvalidInput::MissingId => "customer_id is missing",
             InvalidInput::IdNotText => "customer_id is neither text nor a whole number",
@@ -52,6 +65,7 @@ impl InvalidInput {
     /// The sentence returned in `message`: safe to show a caller, never echoing the input.
     pub fn message(self) -> &'static str {
         match self {
+            InvalidInput::Rule(rule) => rule.message,
             InvalidInput::NotAnObject => "The request is not in the expected format.",
             InvalidInput::MissingId => "A customer ID is required.",
             InvalidInput::IdNotText => "The customer ID must be text or a whole number.",

@@ -26,16 +26,13 @@ use std::time::{Duration, Instant};
 use gcx_core::config::{ConfigError, Env};
 use gcx_core::lambda::{Function, Invocation, Never, Outcome};
 use gcx_core::metrics::Unit;
-use secrecy::SecretString;
 use serde_json::{Map, Value};
 
 pub use crate::action::{Answer, Record};
-use crate::action::{Registered, Served};
+use crate::action::{Aws, Served};
 pub use crate::actions::customer_lookup::output::Output;
-use crate::actions::customer_lookup::CustomerLookup;
-use crate::actions::recent_contact::RecentContactAction;
 use crate::cache::Cache;
-use crate::config::{Settings, TokenSource, TOKEN_SECRET_VAR};
+use crate::config::Settings;
 pub use crate::error::{ActionError, InvalidInput};
 
 /// Time kept in hand before the Lambda deadline to serialize and post the answer, so the function
@@ -107,38 +104,18 @@ impl Outcome for Answer {
 }
 
 impl App {
-    /// An app serving customer-lookup only (what a function without `TABLE_NAME` serves), with `token`
-    /// as its bearer token: no AWS call, for tests and local runs.
-    pub fn new(settings: &Settings, token: Option<&SecretString>) -> Result<App, ConfigError> {
-        App::serving(settings, token, None)
-    }
-
-    /// An app serving every action `settings` configures; `recent` is recent-contact, built by the
-    /// caller (it needs the AWS SDK).
-    pub fn serving(
-        settings: &Settings,
-        token: Option<&SecretString>,
-        recent: Option<RecentContactAction>,
-    ) -> Result<App, ConfigError> {
-        let cache = |name: &str| {
-            settings
-                .cache
-                .caches(name)
-                .then(|| Cache::new(settings.cache.ttl, settings.cache.max_entries))
-        };
+    /// Builds every action `settings` configures, each with its cache when it is cached. The AWS configuration
+    /// is loaded only if an action needs it (a secret, a table), so a customer-lookup-only init makes no AWS
+    /// call.
+    pub async fn build_from(settings: Settings) -> Result<App, ConfigError> {
+        let aws = Aws::default();
         let mut actions: Vec<Box<dyn Served>> = Vec::new();
-        if let Some(lookup) = &settings.lookup {
-            let action = CustomerLookup::new(lookup, token)?;
-            actions.push(Box::new(Registered::new(
-                action,
-                cache(actions::CUSTOMER_LOOKUP),
-            )));
-        }
-        if let Some(recent) = recent {
-            actions.push(Box::new(Registered::new(
-                recent,
-                cache(actions::RECENT_CONTACT),
-            )));
+        for configured in settings.actions {
+            let cache = settings
+                .cache
+                .caches(configured.name())
+                .then(|| Cache::new(settings.cache.ttl, settings.cache.max_entries));
+            actions.push(configured.build(&aws, cache).await?);
         }
         let default = actions
             .iter()
@@ -214,39 +191,9 @@ impl Function for App {
         Settings::from_env(env)
     }
 
-    /// Reads the secrets configured (the upstream token, the customer key) and builds the table client
-    /// only when recent-contact is served, so a customer-lookup-only init loads no SDK configuration.
+    /// Each action served reads its secrets and builds its clients ([`action::Build`]).
     async fn build(settings: Settings) -> Result<Self, ConfigError> {
-        let token_source = settings.lookup.as_ref().map(|l| &l.token);
-        let needs_sdk =
-            matches!(token_source, Some(TokenSource::Secret(_))) || settings.recent.is_some();
-        let sdk = if needs_sdk {
-            Some(gcx_core::aws::sdk_config().await)
-        } else {
-            None
-        };
-        let token = match token_source {
-            Some(source) => {
-                gcx_core::aws::secret_value(source, TOKEN_SECRET_VAR, sdk.as_ref()).await?
-            }
-            None => None,
-        };
-        let recent = match (&settings.recent, &sdk) {
-            (Some(recent), Some(sdk)) => {
-                let keyer = gcx_core::customer::load_customer_keyer(&recent.key, Some(sdk))
-                    .await?
-                    .ok_or_else(|| {
-                        ConfigError::new(
-                            gcx_core::customer::CUSTOMER_KEY_SECRET_VAR,
-                            "is required to serve recent-contact",
-                        )
-                    })?;
-                let client = aws_sdk_dynamodb::Client::new(sdk);
-                Some(RecentContactAction::new(client, keyer, recent))
-            }
-            _ => None,
-        };
-        App::serving(&settings, token.as_ref(), recent)
+        App::build_from(settings).await
     }
 
     /// Answers before the deadline minus [`SAFETY_MARGIN`].
@@ -273,7 +220,7 @@ mod tests {
     #[tokio::test]
     async fn the_answer_keeps_the_safety_margin() {
         let settings = Settings::from_env(&[("EXTERNAL_API_URL", "http://127.0.0.1:9/x")]).unwrap();
-        let app = App::new(&settings, None).unwrap();
+        let app = App::build_from(settings).await.unwrap();
         // Less time left than the margin: no request is made, the answer is a timeout, at once.
         let invocation = Invocation::new("r", Duration::from_millis(100));
         let answer = app

@@ -22,7 +22,12 @@ fn validator() -> jsonschema::Validator {
 /// Built once for the property tests.
 static VALIDATOR: LazyLock<jsonschema::Validator> = LazyLock::new(validator);
 /// An app with a 5 s timeout, for the property tests (which give it no time budget, so it never calls out).
-static APP: LazyLock<App> = LazyLock::new(|| app("http://127.0.0.1:9/unused", "5"));
+static APP: LazyLock<App> = LazyLock::new(|| {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(app("http://127.0.0.1:9/unused", "5"))
+});
 
 fn assert_valid(validator: &jsonschema::Validator, output: &impl serde::Serialize) {
     let value = serde_json::to_value(output).expect("outputs serialize");
@@ -40,11 +45,11 @@ fn assert_valid(validator: &jsonschema::Validator, output: &impl serde::Serializ
     );
 }
 
-fn app(url: &str, timeout: &str) -> App {
+async fn app(url: &str, timeout: &str) -> App {
     let config =
         Settings::from_env(&[("EXTERNAL_API_URL", url), ("EXTERNAL_API_TIMEOUT", timeout)])
             .expect("config");
-    App::new(&config, None).expect("app")
+    App::build_from(config).await.expect("app")
 }
 
 /// Exhaustive over the variants: a new variant does not compile until it is covered here.
@@ -60,7 +65,8 @@ fn covered(error: ActionError) -> &'static str {
             | InvalidInput::UnknownAction(_)
             | InvalidInput::MissingAddress
             | InvalidInput::BadAddress
-            | InvalidInput::BadWindow,
+            | InvalidInput::BadWindow
+            | InvalidInput::Rule(_),
         ) => "ValidationError",
         ActionError::NotFound => "NotFound",
         ActionError::ExternalApi(_) => "ExternalApiError",
@@ -164,7 +170,7 @@ async fn every_outcome_of_the_handler_validates() {
         .mount(&server)
         .await;
 
-    let app = app(&format!("{}/v1/user-info", server.uri()), "0.3");
+    let app = app(&format!("{}/v1/user-info", server.uri()), "0.3").await;
     let cases = [
         (json!({"customer_id": "ok"}), ""),
         (json!({"customer_id": "defaults"}), ""),

@@ -32,11 +32,16 @@ pub struct Declared {
 
 /// Every declaration, by function.
 pub fn declared() -> Vec<Declared> {
-    vec![
+    let mut all = vec![
         Declared {
             function: "every function",
             source: "crates/core/src/lambda.rs",
             settings: gcx_core::lambda::COMMON_SETTINGS,
+        },
+        Declared {
+            function: "data-action",
+            source: "crates/data-action/src/config.rs",
+            settings: data_action::config::SETTINGS,
         },
         Declared {
             function: "fanout",
@@ -63,7 +68,14 @@ pub fn declared() -> Vec<Declared> {
             source: "crates/genesys/src/auth.rs",
             settings: gcx_genesys::auth::SETTINGS,
         },
-    ]
+    ];
+    // The data action: the framework's variables, then each action's own, in `ACTIONS` order.
+    all.extend(data_action::actions::ACTIONS.iter().map(|a| Declared {
+        function: "data-action",
+        source: "crates/data-action/src/actions/",
+        settings: a.settings,
+    }));
+    all
 }
 
 /// A declaration, the functions that read it, and where the first of them lists it.
@@ -154,18 +166,16 @@ fn meaning_cell(s: &Setting) -> String {
         }),
         _ => {}
     }
-    if let (
-        Some((min, max)),
-        Kind::Whole {
-            min: code_min,
-            max: code_max,
-            ..
-        },
-    ) = (s.deployed, s.kind)
-    {
-        if (min, max) != (code_min, code_max) {
+    match (s.deployed, s.kind) {
+        (Some((min, max)), Kind::Whole { .. }) => {
             extra.push(format!("the template allows {min}–{max}"));
         }
+        (Some((min, max)), Kind::Seconds { .. }) => {
+            let text =
+                |ms: u64| gcx_core::setting::seconds_text(std::time::Duration::from_millis(ms));
+            extra.push(format!("the template allows {}–{} s", text(min), text(max)));
+        }
+        _ => {}
     }
     if let Some(p) = s.parameter {
         extra.push(format!("template parameter `{p}`"));
@@ -174,7 +184,13 @@ fn meaning_cell(s: &Setting) -> String {
     if extra.is_empty() {
         format!("{doc}.")
     } else {
-        format!("{doc}. {}.", extra.join("; "))
+        let extra = extra.join("; ");
+        let mut chars = extra.chars();
+        let first = chars
+            .next()
+            .map(|c| c.to_uppercase().collect::<String>())
+            .unwrap_or_default();
+        format!("{doc}. {first}{}.", chars.as_str())
     }
 }
 
@@ -334,6 +350,7 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
         ("settings-tasks", settings_table(&["process", "save"])?),
         ("settings-enrich", settings_table(&["enrich"])?),
         ("settings-common", settings_table(&["every function"])?),
+        ("settings-data-action", settings_table(&["data-action"])?),
     ];
 
     let deploy = vec![

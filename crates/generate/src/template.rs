@@ -51,13 +51,11 @@ pub fn block(setting: &Setting, source: &str) -> Result<Option<String>, String> 
                 format!("{min}-{max}{unit}"),
             )
         }
-        Kind::Seconds { default, min, max } => {
-            let (min, max, default) = (seconds_text(min), seconds_text(max), seconds_text(default));
-            let p = pattern::seconds(
-                setting_millis(setting, true),
-                setting_millis(setting, false),
-            )
-            .map_err(|e| format!("{var}: {e}"))?;
+        Kind::Seconds { default, .. } => {
+            let (min_ms, max_ms) = setting.template_bounds().unwrap_or((0, 0));
+            let text = |ms: u64| seconds_text(std::time::Duration::from_millis(ms));
+            let (min, max, default) = (text(min_ms), text(max_ms), seconds_text(default));
+            let p = pattern::seconds(min_ms, max_ms).map_err(|e| format!("{var}: {e}"))?;
             (
                 vec![
                     "Type: String".to_owned(),
@@ -123,15 +121,6 @@ pub fn block(setting: &Setting, source: &str) -> Result<Option<String>, String> 
         out.push('\n');
     }
     Ok(Some(out))
-}
-
-fn setting_millis(setting: &Setting, min: bool) -> u64 {
-    match setting.kind {
-        Kind::Seconds {
-            min: lo, max: hi, ..
-        } => (if min { lo } else { hi }).as_millis() as u64,
-        _ => 0,
-    }
 }
 
 /// The GenesysTopicFilter parameter: every conversation detail topic by default.

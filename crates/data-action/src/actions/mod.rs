@@ -1,26 +1,36 @@
-//! The actions this function can serve. To add one: write its module (an input type, an output type and
-//! [`crate::action::Action`]; `recent_contact` is the example), then list it here in [`ACTION_NAMES`],
-//! [`contracts`] and [`crate::App`]'s `build`. `make actions` then writes its Genesys files.
+//! The actions this function can serve: [`ACTIONS`] is the one list. To add one, write its module (an input
+//! type, an output type, [`crate::action::Action`] and [`crate::action::Build`]: its settings and how it is
+//! built; `recent_contact` is the example) and add its line to [`ACTIONS`]. `make generate` then writes its
+//! Genesys files and documents its settings.
 
 pub mod customer_lookup;
 pub mod recent_contact;
 
-use crate::action::Action;
-use crate::contract::{self, ActionContract};
+use crate::action::{entry, Action, Entry};
+use crate::contract::ActionContract;
 use customer_lookup::CustomerLookup;
 use recent_contact::RecentContactAction;
+
+/// Every action this binary knows; the first is the default action when `DEFAULT_ACTION` is unset.
+pub const ACTIONS: &[Entry] = &[entry::<CustomerLookup>(), entry::<RecentContactAction>()];
 
 /// `customer-lookup`: the default action.
 pub const CUSTOMER_LOOKUP: &str = CustomerLookup::NAME;
 /// `recent-contact`.
 pub const RECENT_CONTACT: &str = RecentContactAction::NAME;
-/// Every action this binary knows.
-pub const ACTION_NAMES: [&str; 2] = [CUSTOMER_LOOKUP, RECENT_CONTACT];
 
-/// Every action's contract, for `make actions` (in [`ACTION_NAMES`] order).
+/// Every action's name, in [`ACTIONS`] order.
+pub const ACTION_NAMES: [&str; ACTIONS.len()] = {
+    let mut names = [""; ACTIONS.len()];
+    let mut i = 0;
+    while i < ACTIONS.len() {
+        names[i] = ACTIONS[i].name;
+        i += 1;
+    }
+    names
+};
+
+/// Every action's contract, for `make actions` (in [`ACTIONS`] order).
 pub fn contracts() -> Vec<ActionContract> {
-    vec![
-        contract::of::<CustomerLookup>(),
-        contract::of::<RecentContactAction>(),
-    ]
+    ACTIONS.iter().map(|a| (a.contract)()).collect()
 }

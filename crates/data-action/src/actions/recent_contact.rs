@@ -23,9 +23,114 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::action::{fields, Action, Call, Rejected};
-use crate::config::RecentSettings;
+use gcx_core::config::{ConfigError, Env};
+use gcx_core::customer::{customer_key_source, CustomerKeySource};
+use gcx_core::setting::Setting;
+
+use crate::action::{fields, Action, Aws, Build, Call, Rejected};
 use crate::error::{ActionError, InvalidInput};
+
+/// The pipeline's conversations table; setting it serves recent-contact.
+pub const TABLE_NAME: Setting = Setting::optional(
+    "TABLE_NAME",
+    "recent-contact not served unless it is the default action",
+)
+.doc(
+    "The pipeline's conversations table, read by recent-contact; setting it serves recent-contact.",
+);
+/// The table's index by customer key and contact time.
+pub const CUSTOMER_INDEX: Setting = Setting::optional("CUSTOMER_INDEX", "`CustomerRecency`")
+    .doc("The table's index by `customerKey` and `customerContactAt` (recent-contact).");
+/// Seconds a recent-contact read may take.
+pub const STORE_TIMEOUT: Setting = Setting::seconds(
+    "STORE_TIMEOUT",
+    Duration::from_secs(3),
+    Duration::from_millis(10),
+    Duration::from_secs(60),
+)
+.doc("Seconds recent-contact's query and read may take, never past the Lambda deadline minus 250 ms.");
+
+/// Every variable recent-contact reads; the customer key is the pipeline's (process's).
+pub const SETTINGS: &[Setting] = &[
+    TABLE_NAME,
+    CUSTOMER_INDEX,
+    STORE_TIMEOUT,
+    gcx_core::customer::CUSTOMER_KEY_SECRET_ARN,
+    gcx_core::customer::CUSTOMER_KEY,
+];
+
+/// [`TABLE_NAME`]'s variable.
+pub const TABLE_VAR: &str = TABLE_NAME.variable;
+/// Default for [`CUSTOMER_INDEX`]: the index `template.yaml` creates.
+pub const DEFAULT_CUSTOMER_INDEX: &str = "CustomerRecency";
+
+/// recent-contact's settings.
+#[derive(Debug, Clone)]
+pub struct RecentSettings {
+    /// The conversations table.
+    pub table: String,
+    /// Its index by `customerKey` and `customerContactAt`.
+    pub index: String,
+    /// Where the HMAC key of customer addresses comes from (the pipeline's key).
+    pub key: CustomerKeySource,
+    /// Budget for the query.
+    pub timeout: Duration,
+}
+
+impl RecentSettings {
+    /// Reads [`SETTINGS`]: the table and the key are required.
+    pub fn from_env(env: &dyn Env) -> Result<RecentSettings, ConfigError> {
+        let table = TABLE_NAME
+            .read_optional(env)
+            .ok_or_else(|| ConfigError::new(TABLE_VAR, "is required to serve recent-contact"))?;
+        let key = customer_key_source(env)?;
+        if matches!(key, CustomerKeySource::None) {
+            return Err(ConfigError::new(
+                gcx_core::customer::CUSTOMER_KEY_SECRET_VAR,
+                "is required to serve recent-contact (the pipeline's customer key)",
+            ));
+        }
+        Ok(RecentSettings {
+            table,
+            index: CUSTOMER_INDEX
+                .read_optional(env)
+                .unwrap_or_else(|| DEFAULT_CUSTOMER_INDEX.to_owned()),
+            key,
+            timeout: STORE_TIMEOUT.read_seconds(env)?,
+        })
+    }
+}
+
+/// Served when `TABLE_NAME` is set, or when it is the default action (then the table and key are required).
+impl Build for RecentContactAction {
+    type Settings = RecentSettings;
+    const SETTINGS: &'static [Setting] = SETTINGS;
+
+    fn settings(env: &dyn Env, required: bool) -> Result<Option<RecentSettings>, ConfigError> {
+        if !required && TABLE_NAME.read_optional(env).is_none() {
+            return Ok(None);
+        }
+        RecentSettings::from_env(env).map(Some)
+    }
+
+    /// Reads the customer key (its secret, once) and builds the table client.
+    async fn build(settings: RecentSettings, aws: &Aws) -> Result<Self, ConfigError> {
+        let sdk = aws.sdk().await;
+        let keyer = gcx_core::customer::load_customer_keyer(&settings.key, Some(sdk))
+            .await?
+            .ok_or_else(|| {
+                ConfigError::new(
+                    gcx_core::customer::CUSTOMER_KEY_SECRET_VAR,
+                    "is required to serve recent-contact",
+                )
+            })?;
+        Ok(RecentContactAction::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            keyer,
+            &settings,
+        ))
+    }
+}
 
 /// `window_hours` when the request has none.
 pub const DEFAULT_WINDOW_HOURS: u32 = 72;

@@ -13,7 +13,7 @@ use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, AUTHORIZATION};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::input::Request;
-use crate::config::TOKEN_VAR;
+use super::settings::TOKEN_VAR;
 use crate::error::ActionError;
 
 /// Largest upstream body read; a larger one is an invalid response, and reading stops there.
