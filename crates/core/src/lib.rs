@@ -14,13 +14,15 @@
 //! - [`customer`]: the customer across conversations as a keyed hash of the normalized address (never the
 //!   address itself), and where its key comes from.
 //! - [`events`]: the Genesys event in its EventBridge envelope, and the conversation detail topics.
-//! - [`aws`], [`queue`], [`http`]: SDK config and the one secret reader; SQS batch sends; the HTTP client.
+//! - [`aws`], [`dynamo`], [`queue`], [`http`]: SDK config and the one secret reader; the DynamoDB client and
+//!   the one reading of a failed conditional write; SQS batch sends; the HTTP client.
 //! - [`redact`]: keeping PII and secrets out of logs.
 
 pub mod aws;
 pub mod config;
 pub mod contract;
 pub mod customer;
+pub mod dynamo;
 pub mod events;
 pub mod http;
 pub mod lambda;

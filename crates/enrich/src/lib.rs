@@ -627,16 +627,7 @@ impl Function for App {
             settings.genesys_timeout,
             Some(RateLimiter::per_minute(settings.share())),
         );
-        let dynamo = {
-            let retry = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
-                .with_max_attempts(5)
-                .with_initial_backoff(Duration::from_millis(50));
-            aws_sdk_dynamodb::Client::from_conf(
-                aws_sdk_dynamodb::config::Builder::from(&sdk)
-                    .retry_config(retry)
-                    .build(),
-            )
-        };
+        let dynamo = gcx_core::dynamo::client(&sdk);
         Ok(Self::new(genesys, dynamo, queue::client(&sdk), settings))
     }
 

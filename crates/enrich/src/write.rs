@@ -7,10 +7,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use gcx_core::contract::Enrichment;
+use gcx_core::dynamo::{self, UpdateFailure};
 
 /// Newer views only.
 pub const NEWER_VIEW_ONLY: &str = "attribute_not_exists(#at) OR #at < :at";
@@ -115,35 +114,13 @@ pub async fn write(
         .await;
     match result {
         Ok(_) => Ok(Written::Stored),
-        Err(SdkError::ServiceError(e))
-            if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-        {
-            Ok(Written::Superseded)
-        }
-        Err(e) => {
-            let text = DisplayErrorContext(&e).to_string();
-            let transient = match &e {
-                SdkError::ServiceError(s) => {
-                    matches!(
-                        s.err(),
-                        UpdateItemError::ProvisionedThroughputExceededException(_)
-                            | UpdateItemError::RequestLimitExceeded(_)
-                            | UpdateItemError::InternalServerError(_)
-                            | UpdateItemError::TransactionConflictException(_)
-                    ) || s.raw().status().is_server_error()
-                        || matches!(s.err().code(), Some("ThrottlingException"))
-                }
-                SdkError::TimeoutError(_)
-                | SdkError::DispatchFailure(_)
-                | SdkError::ResponseError(_) => true,
-                _ => false,
-            };
-            Err(if transient {
-                WriteError::Unavailable(text)
-            } else {
-                WriteError::Rejected(text)
-            })
-        }
+        Err(e) => match dynamo::update_failure(e) {
+            UpdateFailure::ConditionFailed(_) => Ok(Written::Superseded),
+            UpdateFailure::Unavailable(text) => Err(WriteError::Unavailable(text)),
+            UpdateFailure::ItemRejected(text) | UpdateFailure::TableRejected(text) => {
+                Err(WriteError::Rejected(text))
+            }
+        },
     }
 }
 

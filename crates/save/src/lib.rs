@@ -339,7 +339,7 @@ impl Function for App {
     async fn build(settings: Settings) -> Result<Self, ConfigError> {
         let sdk = gcx_core::aws::sdk_config().await;
         Ok(Self::new(
-            write::dynamo_client(&sdk),
+            gcx_core::dynamo::client(&sdk),
             queue::client(&sdk),
             settings,
         ))

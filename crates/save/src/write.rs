@@ -7,10 +7,9 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use gcx_core::contract::ConversationRecord;
+use gcx_core::dynamo::{self, UpdateFailure};
 
 /// Written only if the item has no event yet, or an older one. The placeholders are bound by
 /// [`merge_update`]. `attribute_not_exists(#t)` rather than of the key: enrich may have created the item.
@@ -166,74 +165,28 @@ pub async fn write(
         .send()
         .await;
     tracing::debug!(conversation_ref = %gcx_core::redact::pii_ref(&record.conversation_id), ok = result.is_ok(), "UpdateItem");
-    match result {
-        Ok(_) => Ok(Written::Stored),
-        Err(SdkError::ServiceError(e))
-            if matches!(e.err(), UpdateItemError::ConditionalCheckFailedException(_)) =>
-        {
-            let stored_id = match e.err() {
-                UpdateItemError::ConditionalCheckFailedException(c) => c
-                    .item
-                    .as_ref()
-                    .and_then(|i| i.get("lastEventId"))
-                    .and_then(|v| v.as_s().ok())
-                    .cloned(),
-                _ => None,
-            };
+    let failure = match result {
+        Ok(_) => return Ok(Written::Stored),
+        Err(e) => dynamo::update_failure(e),
+    };
+    match failure {
+        UpdateFailure::ConditionFailed(old) => {
+            let stored_id = old
+                .as_ref()
+                .and_then(|i| i.get("lastEventId"))
+                .and_then(|v| v.as_s().ok());
             Ok(
-                if stored_id.as_deref() == Some(record.last_event_id.as_str()) {
+                if stored_id.map(String::as_str) == Some(record.last_event_id.as_str()) {
                     Written::Duplicate
                 } else {
                     Written::Stale
                 },
             )
         }
-        Err(e) => Err(classify(&e)),
+        UpdateFailure::Unavailable(text) => Err(WriteError::Unavailable(text)),
+        UpdateFailure::ItemRejected(text) => Err(WriteError::ItemRejected(text)),
+        UpdateFailure::TableRejected(text) => Err(WriteError::TableRejected(text)),
     }
-}
-
-fn classify(
-    e: &SdkError<UpdateItemError, aws_sdk_dynamodb::config::http::HttpResponse>,
-) -> WriteError {
-    let text = DisplayErrorContext(e).to_string();
-    match e {
-        SdkError::ServiceError(s) => {
-            let transient = matches!(
-                s.err(),
-                UpdateItemError::ProvisionedThroughputExceededException(_)
-                    | UpdateItemError::RequestLimitExceeded(_)
-                    | UpdateItemError::InternalServerError(_)
-                    | UpdateItemError::TransactionConflictException(_)
-            ) || s.raw().status().is_server_error()
-                || matches!(s.err().code(), Some("ThrottlingException"));
-            if transient {
-                return WriteError::Unavailable(text);
-            }
-            match s.err().code() {
-                Some("ValidationException" | "ItemCollectionSizeLimitExceededException") => {
-                    WriteError::ItemRejected(text)
-                }
-                _ => WriteError::TableRejected(text),
-            }
-        }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            WriteError::Unavailable(text)
-        }
-        _ => WriteError::TableRejected(text),
-    }
-}
-
-/// The DynamoDB client with the SDK's standard retry strategy (backoff with jitter on throttling), given
-/// a few more attempts than the default before `Store.Unavailable` hands retrying to the state machine.
-pub fn dynamo_client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
-    let retry = aws_sdk_dynamodb::config::retry::RetryConfig::standard()
-        .with_max_attempts(5)
-        .with_initial_backoff(std::time::Duration::from_millis(50));
-    aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(sdk)
-            .retry_config(retry)
-            .build(),
-    )
 }
 
 #[cfg(test)]

@@ -474,11 +474,7 @@ fn answer(contacts: &[Contact], details: &Stored, now: i64) -> RecentContact {
 /// A fixed phrase for a DynamoDB error code (never the service's text, which may quote the request).
 fn store_failure(code: Option<&str>) -> &'static str {
     match code {
-        Some(
-            "ProvisionedThroughputExceededException"
-            | "ThrottlingException"
-            | "RequestLimitExceeded",
-        ) => "the table is throttling reads",
+        _ if gcx_core::dynamo::throttled(code) => "the table is throttling reads",
         Some("ResourceNotFoundException") => "the table or its customer index does not exist",
         Some("AccessDeniedException" | "UnrecognizedClientException") => "the query was refused",
         Some("ValidationException") => "the query was rejected (is the index CustomerRecency?)",
