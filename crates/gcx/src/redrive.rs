@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
+use gcx_core::contract::DeadLetterRead;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -111,11 +112,14 @@ pub fn read(kind: Kind, m: &Received) -> Letter {
     }
 }
 
-/// A dead letter of the pipeline or enrichment queue: `input.<key>` is what goes back.
+/// A dead letter of the pipeline or enrichment queue, read through the contract's type: `input.<key>` is
+/// what goes back.
 fn dead_letter(m: &Received, body: &Value, key: &str) -> Letter {
-    let input = body.get("input");
+    let letter = DeadLetterRead::from_body(body);
+    let input = letter.input.as_ref();
     let items = input.and_then(|i| non_empty(i.get(key)));
-    let mut conversations: Vec<String> = text(body, "conversationId").into_iter().collect();
+    let mut conversations: Vec<String> = letter.conversation_id.clone().into_iter().collect();
+    // The items are what a stage refused, so they are read field by field, whatever else they hold.
     for item in items.unwrap_or_default() {
         if let Some(c) = text(item, "conversationId") {
             if !conversations.contains(&c) {
@@ -131,20 +135,16 @@ fn dead_letter(m: &Received, body: &Value, key: &str) -> Letter {
             "its input is not {{\"{key}\": [...]}} (a whole input carried as it came): nothing to redrive as it is"
         )),
     };
-    let event_id = text(body, "eventId").or_else(|| {
+    let event_id = letter.event_id.clone().or_else(|| {
         items
             .and_then(|i| i.first())
             .and_then(|i| text(i, "eventId"))
     });
-    let repeat_key = match (text(body, "executionId"), &event_id) {
-        (Some(execution), Some(event)) => Some(format!("{execution}|{event}")),
-        _ => text(body, "deadLetterId"),
-    };
     Letter {
-        repeat_key,
+        repeat_key: letter.repeat_key(event_id.as_deref()),
         event_id,
         conversations,
-        error: text(body, "error").or_else(|| m.error_code.clone()),
+        error: letter.error.clone().or_else(|| m.error_code.clone()),
         payload,
     }
 }

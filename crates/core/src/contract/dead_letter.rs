@@ -234,14 +234,63 @@ impl DeadLetter {
     /// that fails whole dead-letters the events an earlier stage already had): the execution and the
     /// event key, or the letter's own id when it names neither.
     pub fn repeat_key(&self) -> String {
-        match (&self.execution_id, self.event_id.is_empty()) {
-            (Some(execution), false) => format!("{execution}|{}", self.event_id),
-            _ if !self.dead_letter_id.is_empty() => self.dead_letter_id.clone(),
-            _ => format!(
-                "{}|{}",
-                self.execution_id.as_deref().unwrap_or_default(),
-                self.input
-            ),
+        let read = DeadLetterRead {
+            dead_letter_id: Some(self.dead_letter_id.clone()).filter(|id| !id.is_empty()),
+            execution_id: self.execution_id.clone(),
+            ..DeadLetterRead::default()
+        };
+        read.repeat_key(Some(self.event_id.as_str()).filter(|id| !id.is_empty()))
+            .unwrap_or_else(|| {
+                format!(
+                    "{}|{}",
+                    self.execution_id.as_deref().unwrap_or_default(),
+                    self.input
+                )
+            })
+    }
+}
+/// A dead letter as an operator tool reads it back from a queue: the fields of [`DeadLetter`], each optional
+/// and blank read as absent, since letters written before 0.4 lack some and a message moved by hand may lack
+/// any. `gcx redrive` reads letters through it.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DeadLetterRead {
+    /// [`DeadLetter::dead_letter_id`].
+    pub dead_letter_id: Option<String>,
+    /// [`DeadLetter::event_id`].
+    pub event_id: Option<String>,
+    /// [`DeadLetter::conversation_id`].
+    pub conversation_id: Option<String>,
+    /// [`DeadLetter::error`].
+    pub error: Option<String>,
+    /// [`DeadLetter::execution_id`].
+    pub execution_id: Option<String>,
+    /// [`DeadLetter::input`].
+    pub input: Option<Value>,
+}
+
+impl DeadLetterRead {
+    /// Reads `body`; what is not a dead letter reads as one without fields.
+    pub fn from_body(body: &Value) -> Self {
+        let read: Self = serde_json::from_value(body.clone()).unwrap_or_default();
+        let blank = |v: Option<String>| v.filter(|s| !s.is_empty());
+        Self {
+            dead_letter_id: blank(read.dead_letter_id),
+            event_id: blank(read.event_id),
+            conversation_id: blank(read.conversation_id),
+            error: blank(read.error),
+            execution_id: blank(read.execution_id),
+            input: read.input,
+        }
+    }
+
+    /// [`DeadLetter::repeat_key`] of a letter read back, with `event_id` standing for the event it carries
+    /// (the letter's own, or its input's first); `None` when it names neither an execution and an event nor
+    /// its own id.
+    pub fn repeat_key(&self, event_id: Option<&str>) -> Option<String> {
+        match (&self.execution_id, event_id) {
+            (Some(execution), Some(event)) => Some(format!("{execution}|{event}")),
+            _ => self.dead_letter_id.clone(),
         }
     }
 }
