@@ -37,7 +37,7 @@ unit: build ## unit, property, and integration tests (binaries through the Runti
 checks: setup ## fixtures, generated parts (fresh), Genesys action files (fresh and linted), SAM template, state machine, licences
 	$(PY) events/check_events.py
 	cargo run -q -p generate --bin gcx-generate -- --check
-	cargo run -q -p data-action --bin gcx-actions -- check
+	cargo run -q -p generate --bin gcx-actions -- check
 	$(VENV)/bin/pytest -q tests/template tests/local
 	$(MAKE) deny
 
@@ -78,7 +78,7 @@ sam-build: setup ## arm64 release build of every function into .aws-sam (not par
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 $(VENV)/bin/sam build --beta-features $(ARGS)
 
 actions: ## write every data action's Genesys files from the code (import files, schemas, Terraform)
-	cargo run -q -p data-action --bin gcx-actions -- write
+	cargo run -q -p generate --bin gcx-actions -- write
 
 generate: setup actions ## write everything derived: template parameters, docs tables, catalogue, Genesys files, capacity
 	cargo run -q -p generate --bin gcx-generate

@@ -25,8 +25,8 @@ use serde_json::{Map, Value};
 use tokio::sync::OnceCell;
 
 use crate::cache::{Cache, CacheUse};
-use crate::contract::ActionContract;
 use crate::error::{ActionError, InvalidInput};
+use crate::schema::ActionContract;
 
 /// One data action. See the module documentation for what the framework does around it, and
 /// `crates/data-action/src/actions/recent_contact.rs` for a complete example.
@@ -155,7 +155,7 @@ pub const fn entry<A: Build>() -> Entry {
         name: A::NAME,
         settings: A::SETTINGS,
         configure: configure::<A>,
-        contract: crate::contract::of::<A>,
+        contract: crate::schema::of::<A>,
     }
 }
 

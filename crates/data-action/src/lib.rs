@@ -8,7 +8,7 @@
 //! customer id, the token and the request URL never appear in logs.
 //!
 //! Modules: [`action`] (the framework), [`actions`] (customer-lookup, recent-contact), [`cache`] (the
-//! optional answer cache), [`contract`] (the Genesys files `make actions` writes, and their lint),
+//! optional answer cache), [`schema`] (each action's input and output JSON Schemas, from which `gcx-actions` writes the Genesys files),
 //! [`config`] (environment), [`error`] (outcome names and messages).
 
 #![warn(missing_docs)]
@@ -17,8 +17,8 @@ pub mod action;
 pub mod actions;
 pub mod cache;
 pub mod config;
-pub mod contract;
 pub mod error;
+pub mod schema;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

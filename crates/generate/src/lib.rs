@@ -11,6 +11,7 @@
 //! by their own tools; `make generate` runs them all. `gcx-generate --check` fails when a file differs from
 //! what it would write, so a hand edit to a generated part fails `make test`.
 
+pub mod genesys_actions;
 pub mod pattern;
 pub mod sections;
 pub mod template;

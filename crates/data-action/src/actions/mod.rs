@@ -7,7 +7,7 @@ pub mod customer_lookup;
 pub mod recent_contact;
 
 use crate::action::{entry, Action, Entry};
-use crate::contract::ActionContract;
+use crate::schema::ActionContract;
 use customer_lookup::CustomerLookup;
 use recent_contact::RecentContactAction;
 

@@ -1,12 +1,12 @@
 //! `gcx-actions`: writes (`write`, what `make actions` runs) or checks (`check`, what `make test` runs)
-//! the Genesys files of every data action, generated from the code (`data_action::contract`), and lints
+//! the Genesys files of every data action, generated from the code (`generate::genesys_actions`), and lints
 //! import files (`lint FILE...`). Run from the repository root.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use data_action::contract;
+use generate::genesys_actions as contract;
 use serde_json::Value;
 
 #[derive(Parser)]
