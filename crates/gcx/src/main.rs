@@ -9,6 +9,7 @@ mod aws;
 mod cli;
 mod error;
 mod filter;
+mod letters;
 mod queue;
 mod recover;
 mod redrive;

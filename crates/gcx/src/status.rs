@@ -12,7 +12,6 @@ use crate::aws::{Clients, Failure};
 use crate::cli::StatusArgs;
 use crate::error::Error;
 use crate::queue::{self, Depth, Received};
-use crate::redrive;
 use crate::targets::Targets;
 
 /// Seconds a peeked message stays hidden if gcx dies before making it visible again.
@@ -73,7 +72,7 @@ pub async fn run(clients: &Clients, targets: &Targets, args: &StatusArgs) -> Res
             };
             let mut by_error: BTreeMap<String, (u64, Option<i64>)> = BTreeMap::new();
             for m in &peeked {
-                let name = redrive::read(*kind, m)
+                let name = crate::letters::read(*kind, m)
                     .error
                     .filter(|e| e.len() <= 128)
                     .unwrap_or_else(|| "(no error name)".into());
