@@ -122,16 +122,6 @@ pub fn seconds(
     Ok(d)
 }
 
-/// A positive integer in `1..=max`.
-pub fn positive(
-    env: &dyn Env,
-    name: &str,
-    default: usize,
-    max: usize,
-) -> Result<usize, ConfigError> {
-    integer(env, name, default, 1, max)
-}
-
 /// A whole number in `min..=max`.
 pub fn integer(
     env: &dyn Env,
@@ -324,8 +314,8 @@ mod tests {
         assert!(flag(&[("F", "TRUE")], "F", false).unwrap());
         assert!(!flag(&[("F", "0")], "F", true).unwrap());
         assert!(flag(&[("F", "maybe")], "F", true).is_err());
-        assert_eq!(positive(&[("N", "16")], "N", 1, 100).unwrap(), 16);
-        assert!(positive(&[("N", "0")], "N", 1, 100).is_err());
-        assert!(positive(&[("N", "101")], "N", 1, 100).is_err());
+        assert_eq!(integer(&[("N", "16")], "N", 1, 1, 100).unwrap(), 16);
+        assert!(integer(&[("N", "0")], "N", 1, 1, 100).is_err());
+        assert!(integer(&[("N", "101")], "N", 1, 1, 100).is_err());
     }
 }
