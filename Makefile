@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= us-east-1
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test setup build lint unit checks e2e deny chaos bench replay load figures sam-build actions generate clean
+.PHONY: help demo test setup build lint unit checks e2e deny chaos bench replay load figures sam-build actions generate upgrade-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -37,9 +37,14 @@ unit: build ## unit, property, and integration tests (binaries through the Runti
 checks: setup ## fixtures, generated parts (fresh), Genesys action files (fresh and linted), SAM template, state machine, licences
 	$(PY) events/check_events.py
 	cargo run -q -p generate --bin gcx-generate -- --check
+	$(MAKE) --no-print-directory upgrade-check UPGRADE_CHECK_ARGS=--skip-unknown-ref
 	cargo run -q -p generate --bin gcx-actions -- check
 	$(VENV)/bin/pytest -q tests/template tests/local
 	$(MAKE) deny
+
+FROM ?=
+upgrade-check: setup ## fail, naming it, when deploying this tree over FROM (a git ref; default the last release) would lose a stateful resource or a parameter
+	$(PY) local/upgrade_check.py $(if $(FROM),--from $(FROM)) $(UPGRADE_CHECK_ARGS)
 
 deny: ## licences, bans and sources of every dependency (advisories need the network: left out)
 	.tools/bin/cargo-deny check licenses bans sources
