@@ -4,6 +4,10 @@
 # and cargo-deny and cargo-machete
 # into .tools/ (crates.io, --locked). Idempotent: each step is skipped when its stamp matches.
 set -euo pipefail
+# macOS has neither flock nor sha256sum: without flock, concurrent setups are not serialised (run one at a time);
+# shasum -a 256 is the same digest.
+lock() { if command -v flock >/dev/null 2>&1; then flock "$@"; fi; }
+sha256() { if command -v sha256sum >/dev/null 2>&1; then sha256sum; else shasum -a 256; fi; }
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 VENV="$ROOT/.venv"
@@ -16,20 +20,20 @@ if [ ! -x "$VENV/bin/python" ]; then
   step "creating $VENV"
   python3 -m venv "$VENV"
 fi
-py_hash="$(cat requirements-dev.txt local/requirements.txt tests/template/requirements.txt | sha256sum | cut -c1-16)"
+py_hash="$(cat requirements-dev.txt local/requirements.txt tests/template/requirements.txt | sha256 | cut -c1-16)"
 if [ ! -f "$VENV/.dev-$py_hash.stamp" ]; then
   step "pip install -r requirements-dev.txt (moto, cargo-lambda, cfn-lint, aws-sam-cli, pytest)"
   exec 9>"$VENV/.pip-install.lock"
-  flock 9
+  lock 9
   "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet -r requirements-dev.txt
-  flock -u 9
+  lock -u 9
   rm -f "$VENV"/.dev-*.stamp
   touch "$VENV/.dev-$py_hash.stamp"
 else
   echo "python tools up to date"
 fi
 
-ckv_hash="$(sha256sum tests/template/requirements-checkov.txt | cut -c1-16)"
+ckv_hash="$(sha256 < tests/template/requirements-checkov.txt | cut -c1-16)"
 checkov_pid=""
 if [ ! -f ".tools/checkov/.stamp-$ckv_hash" ]; then
   step "pip install checkov into .tools/checkov, in the background while the cargo tools compile (its own venv: its pins clash with aws-sam-cli's)"
@@ -46,7 +50,7 @@ else
   echo "checkov up to date"
 fi
 
-npm_hash="$(sha256sum package-lock.json | cut -c1-16)"
+npm_hash="$(sha256 < package-lock.json | cut -c1-16)"
 if [ ! -f "node_modules/.stamp-$npm_hash" ]; then
   step "npm ci (asl-validator)"
   npm ci --no-audit --no-fund --loglevel=error
