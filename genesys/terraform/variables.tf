@@ -47,5 +47,5 @@ variable "genesys_aws_account_id" {
 variable "integration_name" {
   description = "Name of the aws-lambda-data-actions integration (also used as the action category)."
   type        = string
-  default     = "AWS Lambda Customer Lookup"
+  default     = "AWS Lambda Data Actions"
 }
