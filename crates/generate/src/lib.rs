@@ -334,6 +334,11 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
         .join(", ");
     let not_indexed = enrich::settings::default_not_indexed();
     let unavailable = enrich::settings::default_unavailable();
+    // `default-VARIABLE`: a declared setting's default, where prose quotes it.
+    let defaults: Vec<(String, String)> = by_variable()?
+        .into_iter()
+        .map(|(variable, (setting, _, _))| (format!("default-{variable}"), setting.default_text()))
+        .collect();
     let figures: Vec<(&str, String)> = vec![
         ("topic-count", topics),
         ("topic-list", topic_list),
@@ -379,6 +384,11 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
         for (name, value) in &figures {
             if text.contains(&format!("<!-- generated: {name} -->")) {
                 sections.push((*name, value.clone()));
+            }
+        }
+        for (name, value) in &defaults {
+            if text.contains(&format!("<!-- generated: {name} -->")) {
+                sections.push((name.as_str(), value.clone()));
             }
         }
         out.push((PathBuf::from(file), sections::fill(&text, file, &sections)?));
