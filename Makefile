@@ -85,9 +85,10 @@ sam-build: setup ## arm64 release build of every function into .aws-sam (not par
 actions: ## write every data action's Genesys files from the code (import files, schemas, Terraform)
 	cargo run -q -p generate --bin gcx-actions -- write
 
-generate: setup actions ## write everything derived: template parameters, docs tables, catalogue, Genesys files, capacity
+generate: setup actions ## write everything derived: template parameters, docs tables, catalogue, pipeline fixtures, Genesys files, capacity
 	cargo run -q -p generate --bin gcx-generate
 	UPDATE_CATALOGUE=1 cargo test -q -p system-tests --test error_names >/dev/null
+	UPDATE_FIXTURES=1 cargo test -q -p system-tests --test pipeline_fixtures >/dev/null
 	$(PY) local/capacity.py --write
 	@echo "make generate: done (git diff shows what changed)"
 

@@ -365,7 +365,30 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
         ("unavailable-sum", schedule_sum(&unavailable)),
     ];
 
+    // The record's keys, from a record with every optional part present.
+    let record = serde_json::to_value(gcx_core::contract::ConversationRecord {
+        customer_key: Some(String::new()),
+        customer_contact_at: Some(0),
+        ..Default::default()
+    })
+    .map_err(|e| format!("a record does not serialize: {e}"))?;
+    let backticked = |names: Vec<&str>| {
+        names
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let record_keys = backticked(
+        record
+            .as_object()
+            .map(|o| o.keys().map(String::as_str).collect())
+            .unwrap_or_default(),
+    );
+    let record_body_fields = backticked(gcx_core::contract::body::ALL.to_vec());
     let contracts = vec![
+        ("record-keys", record_keys),
+        ("record-body-fields", record_body_fields),
         ("env-fanout", env_list(&["fanout"])),
         ("env-process", env_list(&["process"])),
         ("env-save", env_list(&["save"])),

@@ -66,7 +66,7 @@ pub struct Agent {
 /// The `last*` fields and `correlationId` say which event the item reflects: save writes them only when
 /// the event is newer than the stored one. The other fields fill what the item does not have yet; the
 /// analytics details (enrich) overwrite them, because they are the conversation's own view.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConversationRecord {
     /// Table key.
