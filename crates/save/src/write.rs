@@ -85,34 +85,36 @@ fn is_empty(v: &AttributeValue) -> bool {
 /// of one per event: only the newest event can win the item anyway, and a refused write costs as much as an
 /// accepted one.
 pub fn coalesce(oldest_first: &[&ConversationRecord]) -> Option<ConversationRecord> {
-    let (newest, _) = oldest_first.split_last()?;
-    let first =
-        |pick: &dyn Fn(&ConversationRecord) -> bool| oldest_first.iter().copied().find(|r| pick(r));
-    let keyed = first(&|r| r.customer_key.is_some());
-    Some(ConversationRecord {
-        conversation_id: newest.conversation_id.clone(),
-        media_type: first(&|r| r.media_type.is_some()).and_then(|r| r.media_type.clone()),
-        originating_direction: first(&|r| r.originating_direction.is_some())
-            .and_then(|r| r.originating_direction.clone()),
-        division_ids: first(&|r| !r.division_ids.is_empty())
-            .map(|r| r.division_ids.clone())
-            .unwrap_or_default(),
-        queue_ids: first(&|r| !r.queue_ids.is_empty())
-            .map(|r| r.queue_ids.clone())
-            .unwrap_or_default(),
-        agents: first(&|r| !r.agents.is_empty())
-            .map(|r| r.agents.clone())
-            .unwrap_or_default(),
-        wrap_up_codes: first(&|r| !r.wrap_up_codes.is_empty())
-            .map(|r| r.wrap_up_codes.clone())
-            .unwrap_or_default(),
-        last_event_type: newest.last_event_type.clone(),
-        last_event_time: newest.last_event_time,
-        last_event_id: newest.last_event_id.clone(),
-        correlation_id: newest.correlation_id.clone(),
-        customer_key: keyed.and_then(|r| r.customer_key.clone()),
-        customer_contact_at: keyed.and_then(|r| r.customer_contact_at),
-    })
+    // Field by field on the records' JSON, with the rule `merge_update` writes by, so that a new record field
+    // needs no change here: event attributes (and the key) from the newest, every other attribute from the
+    // first record that has it.
+    let maps: Vec<serde_json::Map<String, serde_json::Value>> = oldest_first
+        .iter()
+        .filter_map(|r| match serde_json::to_value(r) {
+            Ok(serde_json::Value::Object(m)) => Some(m),
+            _ => None,
+        })
+        .collect();
+    let mut merged = maps.last()?.clone();
+    let keys: std::collections::BTreeSet<&String> = maps.iter().flat_map(|m| m.keys()).collect();
+    for key in keys {
+        if key == "conversationId" || EVENT_ATTRIBUTES.contains(&key.as_str()) {
+            continue;
+        }
+        let filled = maps
+            .iter()
+            .find_map(|m| m.get(key).filter(|v| !says_nothing(v)));
+        match filled {
+            Some(value) => merged.insert(key.clone(), value.clone()),
+            None => merged.remove(key),
+        };
+    }
+    serde_json::from_value(serde_json::Value::Object(merged)).ok()
+}
+
+/// Null and empty lists say nothing (as [`is_empty`] for the item).
+fn says_nothing(v: &serde_json::Value) -> bool {
+    v.is_null() || v.as_array().is_some_and(Vec::is_empty)
 }
 
 /// What the write did.
@@ -196,18 +198,11 @@ mod tests {
     fn record(id: &str, time: i64) -> ConversationRecord {
         ConversationRecord {
             conversation_id: "c".into(),
-            media_type: None,
-            originating_direction: None,
-            division_ids: vec![],
-            queue_ids: vec![],
-            agents: vec![],
-            wrap_up_codes: vec![],
             last_event_type: format!("type-{id}"),
             last_event_time: time,
             last_event_id: id.into(),
             correlation_id: Some(format!("corr-{id}")),
-            customer_key: None,
-            customer_contact_at: None,
+            ..ConversationRecord::default()
         }
     }
 

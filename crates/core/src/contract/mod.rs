@@ -236,18 +236,10 @@ mod accounting {
         let v = validated(&["a", "b", "c"]);
         let record = |e: &PipelineEvent| ConversationRecord {
             conversation_id: e.conversation_id.clone(),
-            media_type: None,
-            originating_direction: None,
-            division_ids: vec![],
-            queue_ids: vec![],
-            agents: vec![],
-            wrap_up_codes: vec![],
             last_event_type: e.event_type.clone(),
             last_event_time: e.event_time,
             last_event_id: e.event_id.clone(),
-            correlation_id: None,
-            customer_key: None,
-            customer_contact_at: None,
+            ..ConversationRecord::default()
         };
         let whole = Processed {
             records: v.events.iter().map(record).collect(),
