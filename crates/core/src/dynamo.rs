@@ -21,6 +21,69 @@ pub fn client(sdk: &aws_config::SdkConfig) -> aws_sdk_dynamodb::Client {
     )
 }
 
+/// An `UpdateItem` expression with its placeholders, built clause by clause ([`Update::set`]), so the writers
+/// (save's record, enrich's view) share one way of naming attributes and values.
+#[derive(Debug, Default, PartialEq)]
+pub struct Update {
+    sets: Vec<String>,
+    /// Placeholder → attribute name.
+    pub names: HashMap<String, String>,
+    /// Placeholder → value.
+    pub values: HashMap<String, AttributeValue>,
+}
+
+impl Update {
+    /// Binds `#name` to `attribute`.
+    pub fn name(&mut self, placeholder: &str, attribute: &str) -> &mut Self {
+        self.names
+            .insert(placeholder.to_owned(), attribute.to_owned());
+        self
+    }
+
+    /// Binds `:value` to `value`.
+    pub fn value(&mut self, placeholder: &str, value: AttributeValue) -> &mut Self {
+        self.values.insert(placeholder.to_owned(), value);
+        self
+    }
+
+    /// Adds one `SET` clause, written with bound placeholders.
+    pub fn set(&mut self, clause: impl Into<String>) -> &mut Self {
+        self.sets.push(clause.into());
+        self
+    }
+
+    /// `#name = :value` (always) or `#name = if_not_exists(#name, :value)` (`only_if_absent`), binding both.
+    pub fn assign(
+        &mut self,
+        (name, attribute): (&str, &str),
+        (placeholder, value): (&str, AttributeValue),
+        only_if_absent: bool,
+    ) -> &mut Self {
+        let clause = if only_if_absent {
+            format!("{name} = if_not_exists({name}, {placeholder})")
+        } else {
+            format!("{name} = {placeholder}")
+        };
+        self.name(name, attribute)
+            .value(placeholder, value)
+            .set(clause)
+    }
+
+    /// The `SET ...` expression.
+    pub fn expression(&self) -> String {
+        format!("SET {}", self.sets.join(", "))
+    }
+}
+
+/// Null and empty lists say nothing: writers leave them out, so a later write can still fill them.
+pub fn says_nothing(v: &AttributeValue) -> bool {
+    match v {
+        AttributeValue::Null(_) => true,
+        AttributeValue::L(l) => l.is_empty(),
+        _ => false,
+    }
+}
+
 /// What a failed conditional `UpdateItem` means.
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateFailure {
@@ -85,6 +148,25 @@ pub fn update_failure(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_update_names_its_placeholders_once() {
+        let mut u = Update::default();
+        u.set("#e = :t")
+            .name("#e", "enriched")
+            .value(":t", AttributeValue::Bool(true));
+        u.assign(
+            ("#a0", "queueIds"),
+            (":v0", AttributeValue::S("q".into())),
+            true,
+        );
+        assert_eq!(u.expression(), "SET #e = :t, #a0 = if_not_exists(#a0, :v0)");
+        assert_eq!((u.names.len(), u.values.len()), (2, 2));
+        assert!(
+            says_nothing(&AttributeValue::L(vec![]))
+                && !says_nothing(&AttributeValue::N("0".into()))
+        );
+    }
 
     #[test]
     fn throttling_has_three_names() {

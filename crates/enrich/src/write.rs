@@ -9,21 +9,10 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use gcx_core::contract::Enrichment;
-use gcx_core::dynamo::{self, UpdateFailure};
+use gcx_core::dynamo::{self, Update, UpdateFailure};
 
 /// Newer views only.
 pub const NEWER_VIEW_ONLY: &str = "attribute_not_exists(#at) OR #at < :at";
-
-/// The `UpdateItem` expression and its placeholders.
-#[derive(Debug, PartialEq)]
-pub struct Update {
-    /// `SET ...`.
-    pub expression: String,
-    /// Placeholder → attribute name.
-    pub names: HashMap<String, String>,
-    /// Placeholder → value.
-    pub values: HashMap<String, AttributeValue>,
-}
 
 /// The update for `enrichment` fetched at `fetched_at_ms`, with `expiresAt` for an item that has none.
 pub fn update(
@@ -33,42 +22,38 @@ pub fn update(
 ) -> Result<Update, String> {
     let item: HashMap<String, AttributeValue> = serde_dynamo::to_item(enrichment)
         .map_err(|e| format!("the enrichment cannot be stored: {e}"))?;
-    let mut names = HashMap::from([
-        ("#at".to_owned(), "enrichedAt".to_owned()),
-        ("#enriched".to_owned(), "enriched".to_owned()),
-    ]);
-    let mut values = HashMap::from([
-        (
-            ":at".to_owned(),
-            AttributeValue::N(fetched_at_ms.to_string()),
-        ),
-        (":true".to_owned(), AttributeValue::Bool(true)),
-    ]);
-    let mut sets = vec!["#enriched = :true".to_owned(), "#at = :at".to_owned()];
+    let mut update = Update::default();
+    update
+        .assign(
+            ("#enriched", "enriched"),
+            (":true", AttributeValue::Bool(true)),
+            false,
+        )
+        .assign(
+            ("#at", "enrichedAt"),
+            (":at", AttributeValue::N(fetched_at_ms.to_string())),
+            false,
+        );
     let mut fields: Vec<(String, AttributeValue)> = item
         .into_iter()
-        .filter(|(_, v)| match v {
-            AttributeValue::Null(_) => false,
-            AttributeValue::L(l) => !l.is_empty(),
-            _ => true,
-        })
+        .filter(|(_, v)| !dynamo::says_nothing(v))
         .collect();
     fields.sort_by(|a, b| a.0.cmp(&b.0));
     for (i, (name, value)) in fields.into_iter().enumerate() {
-        sets.push(format!("#f{i} = :f{i}"));
-        names.insert(format!("#f{i}"), name);
-        values.insert(format!(":f{i}"), value);
+        update.assign(
+            (&format!("#f{i}"), &name),
+            (&format!(":f{i}"), value),
+            false,
+        );
     }
     if let Some(at) = expires_at {
-        sets.push("#exp = if_not_exists(#exp, :exp)".into());
-        names.insert("#exp".into(), "expiresAt".into());
-        values.insert(":exp".into(), AttributeValue::N(at.to_string()));
+        update.assign(
+            ("#exp", "expiresAt"),
+            (":exp", AttributeValue::N(at.to_string())),
+            true,
+        );
     }
-    Ok(Update {
-        expression: format!("SET {}", sets.join(", ")),
-        names,
-        values,
-    })
+    Ok(update)
 }
 
 /// What the write did.
@@ -106,7 +91,7 @@ pub async fn write(
             "conversationId",
             AttributeValue::S(conversation_id.to_owned()),
         )
-        .update_expression(u.expression)
+        .update_expression(u.expression())
         .set_expression_attribute_names(Some(u.names))
         .set_expression_attribute_values(Some(u.values))
         .condition_expression(NEWER_VIEW_ONLY)
@@ -177,11 +162,11 @@ mod tests {
             );
         }
         assert_eq!(u.values[":at"], AttributeValue::N("99".into()));
-        assert!(u.expression.contains("#exp = if_not_exists(#exp, :exp)"));
+        assert!(u.expression().contains("#exp = if_not_exists(#exp, :exp)"));
         assert!(
-            u.expression.starts_with("SET ") && !u.expression.contains("REMOVE"),
+            u.expression().starts_with("SET ") && !u.expression().contains("REMOVE"),
             "enrich never removes an attribute: {}",
-            u.expression
+            u.expression()
         );
     }
 }

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 use gcx_core::contract::ConversationRecord;
-use gcx_core::dynamo::{self, UpdateFailure};
+use gcx_core::dynamo::{self, Update, UpdateFailure};
 
 /// Written only if the item has no event yet, or an older one. The placeholders are bound by
 /// [`merge_update`]. `attribute_not_exists(#t)` rather than of the key: enrich may have created the item.
@@ -24,29 +24,18 @@ const EVENT_ATTRIBUTES: &[&str] = &[
     "expiresAt",
 ];
 
-/// An `UpdateItem` expression with its placeholders.
-#[derive(Debug, PartialEq)]
-pub struct MergeUpdate {
-    /// `SET ...`.
-    pub expression: String,
-    /// Placeholder → attribute name.
-    pub names: HashMap<String, String>,
-    /// Placeholder → value.
-    pub values: HashMap<String, AttributeValue>,
-}
-
 /// The update that stores `item` (a record's attributes, without nulls and empty lists).
-pub fn merge_update(item: HashMap<String, AttributeValue>) -> MergeUpdate {
-    let mut names = HashMap::from([
-        ("#t".to_owned(), "lastEventTime".to_owned()),
-        ("#id".to_owned(), "lastEventId".to_owned()),
-        ("#enriched".to_owned(), "enriched".to_owned()),
-    ]);
-    let mut values = HashMap::from([(":false".to_owned(), AttributeValue::Bool(false))]);
-    let mut sets = vec!["#enriched = if_not_exists(#enriched, :false)".to_owned()];
+pub fn merge_update(item: HashMap<String, AttributeValue>) -> Update {
+    let mut update = Update::default();
+    update
+        .name("#t", "lastEventTime")
+        .name("#id", "lastEventId")
+        .name("#enriched", "enriched")
+        .value(":false", AttributeValue::Bool(false))
+        .set("#enriched = if_not_exists(#enriched, :false)");
     let mut attributes: Vec<(String, AttributeValue)> = item
         .into_iter()
-        .filter(|(k, v)| k != "conversationId" && !is_empty(v))
+        .filter(|(k, v)| k != "conversationId" && !dynamo::says_nothing(v))
         .collect();
     attributes.sort_by(|a, b| a.0.cmp(&b.0));
     for (i, (attribute, value)) in attributes.into_iter().enumerate() {
@@ -55,28 +44,10 @@ pub fn merge_update(item: HashMap<String, AttributeValue>) -> MergeUpdate {
             "lastEventId" => ("#id".to_owned(), ":id".to_owned()),
             _ => (format!("#a{i}"), format!(":v{i}")),
         };
-        if EVENT_ATTRIBUTES.contains(&attribute.as_str()) {
-            sets.push(format!("{name} = {placeholder}"));
-        } else {
-            sets.push(format!("{name} = if_not_exists({name}, {placeholder})"));
-        }
-        names.insert(name, attribute);
-        values.insert(placeholder, value);
+        let only_if_absent = !EVENT_ATTRIBUTES.contains(&attribute.as_str());
+        update.assign((&name, &attribute), (&placeholder, value), only_if_absent);
     }
-    MergeUpdate {
-        expression: format!("SET {}", sets.join(", ")),
-        names,
-        values,
-    }
-}
-
-/// Null and empty lists say nothing: they are not written, so a later event can still fill them.
-fn is_empty(v: &AttributeValue) -> bool {
-    match v {
-        AttributeValue::Null(_) => true,
-        AttributeValue::L(l) => l.is_empty(),
-        _ => false,
-    }
+    update
 }
 
 /// The one record that stands for all the records of one conversation in a batch (`oldest_first`, ordered by
@@ -112,7 +83,7 @@ pub fn coalesce(oldest_first: &[&ConversationRecord]) -> Option<ConversationReco
     serde_json::from_value(serde_json::Value::Object(merged)).ok()
 }
 
-/// Null and empty lists say nothing (as [`is_empty`] for the item).
+/// Null and empty lists say nothing (as [`dynamo::says_nothing`] for the item).
 fn says_nothing(v: &serde_json::Value) -> bool {
     v.is_null() || v.as_array().is_some_and(Vec::is_empty)
 }
@@ -159,7 +130,7 @@ pub async fn write(
             "conversationId",
             AttributeValue::S(record.conversation_id.clone()),
         )
-        .update_expression(update.expression)
+        .update_expression(update.expression())
         .set_expression_attribute_names(Some(update.names))
         .set_expression_attribute_values(Some(update.values))
         .condition_expression(NEWER_ONLY)
@@ -257,7 +228,7 @@ mod tests {
         ]);
         let u = merge_update(item);
         assert_eq!(
-            u.expression,
+            u.expression(),
             "SET #enriched = if_not_exists(#enriched, :false), #a0 = if_not_exists(#a0, :v0), #id = :id, #t = :t"
         );
         assert_eq!(u.names["#a0"], "agents");
