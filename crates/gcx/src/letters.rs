@@ -203,11 +203,12 @@ pub fn is_uuid(s: &str) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
-    fn msg(body: &Value, error_code: Option<&str>) -> Received {
+    /// A received message with `body` (redrive's tests use these too).
+    pub(crate) fn msg(body: &Value, error_code: Option<&str>) -> Received {
         Received {
             id: "5fea7756-0ea4-451a-a703-a558b933e274".into(),
             receipt: "r".into(),
@@ -217,9 +218,10 @@ mod tests {
         }
     }
 
-    const CONV: &str = "2f7bf00a-0fc2-4d6a-9b56-92238191433e";
+    pub(crate) const CONV: &str = "2f7bf00a-0fc2-4d6a-9b56-92238191433e";
 
-    fn event() -> Value {
+    /// An execution-input element of conversation [`CONV`].
+    pub(crate) fn event() -> Value {
         json!({"conversationId": CONV, "eventId": "ev-1", "eventType": "v2.detail.events.conversation.{id}.acw",
                "eventTime": 1, "correlationId": null, "detail": {"eventBody": {"conversationId": CONV}}})
     }

@@ -592,25 +592,8 @@ enum Step {
 mod tests {
     use super::*;
     use crate::letters::is_uuid;
+    use crate::letters::tests::{event, msg, CONV};
     use serde_json::json;
-    use serde_json::Value;
-
-    fn msg(body: &Value, error_code: Option<&str>) -> Received {
-        Received {
-            id: "5fea7756-0ea4-451a-a703-a558b933e274".into(),
-            receipt: "r".into(),
-            body: body.to_string(),
-            sent_ms: Some(1),
-            error_code: error_code.map(str::to_owned),
-        }
-    }
-
-    const CONV: &str = "2f7bf00a-0fc2-4d6a-9b56-92238191433e";
-
-    fn event() -> Value {
-        json!({"conversationId": CONV, "eventId": "ev-1", "eventType": "v2.detail.events.conversation.{id}.acw",
-               "eventTime": 1, "correlationId": null, "detail": {"eventBody": {"conversationId": CONV}}})
-    }
 
     #[test]
     fn execution_names_are_stable_valid_and_distinct() {
