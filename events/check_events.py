@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check the sample events in events/ (stdlib only; uses `jsonschema` too if it is importable).
+"""Check the sample events in events/ (needs `jsonschema`, pinned in local/requirements.txt; otherwise stdlib only).
 
 Usage: python3 events/check_events.py [--root DIR] [--catalogue FILE] [-q]
 
@@ -9,10 +9,12 @@ It checks:
   * conversation detail events (`v2.detail.events.conversation.{id}.*`): that the topic is one of the `detailTopics`
     of docs/catalogue.json (generated from the Rust code), that `eventBody.conversationId` equals the id inside
     `topicName`, and that `eventTime` is an integer of epoch milliseconds. Every detail topic of the catalogue must
-    have a schema or a field list here and at least one sample in eventbridge/.
-  * every eventBody against its schema in events/schemas/ where one exists. This is a strict hand-written check:
-    unknown properties are errors. It also uses `jsonschema` Draft 7 when that is installed. Topics without a schema
-    are checked against a list of allowed fields taken from the Genesys SDK models.
+    have a vendored schema and at least one sample in eventbridge/.
+  * every eventBody against the JSON Schema of its Genesys SDK model in schemas/ (derived from the SDK by
+    schemas/derive.py; see schemas/SOURCE.md), with `jsonschema` (Draft 7; formats date-time and date). A detail
+    topic's model is the one the Rust code names (`detailTopicModels` of the catalogue); the three other topics of
+    eventbridge/ are in OTHER_TOPIC_MODELS below. Strict: every model of a schema must be closed
+    (`additionalProperties: false`), so a property the SDK model does not have is an error.
   * the conversation 1bc96a39-... timeline: the events come in order with strictly increasing eventTime; the
     events outside the timeline (wrapup, flow-outcome, contact) come after the event they follow; and the event ids
     and CorrelationIds are all different.
@@ -32,7 +34,13 @@ import hashlib
 import json
 import re
 import sys
+from importlib.metadata import version
 from pathlib import Path
+
+try:
+    import jsonschema
+except ImportError:  # reported by main()
+    jsonschema = None
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,8 +54,9 @@ SOURCE_RE = re.compile(
 )
 EXECUTION_ARN_RE = re.compile(r"^arn:aws:states:[a-z0-9-]+:\d{12}:execution:[A-Za-z0-9_-]{1,80}:[A-Za-z0-9_-]{1,80}$")
 CONV_PREFIX = "v2.detail.events.conversation.{id}."
-# The conversation detail topics (the part after CONV_PREFIX) are not listed here: they come from the catalogue
-# that the Rust code generates (docs/catalogue.json, key "detailTopics"); see Checker.detail_topics.
+# The conversation detail topics (the part after CONV_PREFIX) and their SDK models are not listed here: they come from
+# the catalogue that the Rust code generates (docs/catalogue.json, keys "detailTopics" and "detailTopicModels"); see
+# Checker.detail_topics and Checker.detail_models.
 CATALOGUE = HERE.parent / "docs" / "catalogue.json"
 ENVELOPE_KEYS = {
     "version": str, "id": str, "detail-type": str, "source": str, "account": str, "time": str, "region": str,
@@ -55,107 +64,13 @@ ENVELOPE_KEYS = {
 }
 DETAIL_KEYS = {"topicName": str, "version": str, "eventBody": dict, "metadata": dict, "timestamp": str}
 
-SCHEMA_BY_TOPIC = {
-    CONV_PREFIX + "customer.start": "CustomerStartDetailEventTopicCustomerStartEvent.schema.json",
-    CONV_PREFIX + "customer.end": "CustomerEndDetailEventTopicCustomerEndEvent.schema.json",
-    CONV_PREFIX + "acw": "AcwDetailEventTopicAfterCallWorkEvent.schema.json",
-    CONV_PREFIX + "user.end": "UserEndDetailEventTopicUserEndEvent.schema.json",
-    "v2.routing.queues.{id}.conversations": "QueueConversationEventTopicConversation.schema.json",
-}
-
-# Topics without a schema file here: allowed fields and their JSON types, from the Genesys SDK models
-# (MyPureCloud platform-client-sdk-*: AcdStart/AcdEnd/FlowStart/FlowEnd/UserStart/AttributeUpdate/OutboundInit/
-# VoicemailStart/VoicemailEnd DetailEventTopic*Event, AuditTopicAuditLogMessage, TranscriptionTopicTranscriptionMessage).
-# The list is limited to the fields the samples may use. The lists of wrapup, flow.outcome and contact are complete:
-# they are the attribute_map of the SDK model (see _WRAPUP, _FLOW_OUTCOME, _CONTACT below).
-_COMMON = {
-    "eventTime": "integer", "conversationId": "string", "participantId": "string", "sessionId": "string",
-    "mediaType": "string", "provider": "string", "direction": "string", "ani": "string", "dnis": "string",
-    "addressTo": "string", "addressFrom": "string", "subject": "string", "messageType": "string",
-    "divisionId": "string", "conversationExternalContactIds": "array",
-    "conversationExternalOrganizationIds": "array",
-}
-# The complete field lists (attribute_map / swagger_types) of three models of MyPureCloud/platform-client-sdk-python,
-# build/PureCloudPlatformClientV2/models/:
-#   wrapup_detail_event_topic_wrapup_event.py (WrapupDetailEventTopicWrapupEvent)
-#     @ 30b1aaa0e7adfe1e946dd8faa8ecc674b52f5b5e
-#   flow_outcome_detail_event_topic_flow_outcome_event.py (FlowOutcomeDetailEventTopicFlowOutcomeEvent) and
-#   flow_outcome_detail_event_topic_flow_milestone.py (FlowOutcomeDetailEventTopicFlowMilestone)
-#     @ 4c2478b91899db8b70673679e1061940d2f55023
-#   contact_detail_event_topic_contact_update_event.py (ContactDetailEventTopicContactUpdateEvent)
-#     @ 30b1aaa0e7adfe1e946dd8faa8ecc674b52f5b5e
-# Note that none of them has userId, and only flow.outcome has divisionId.
-_WRAPUP = {
-    "eventTime": "integer", "conversationId": "string", "participantId": "string", "sessionId": "string",
-    "mediaType": "string", "provider": "string", "direction": "string", "ani": "string", "dnis": "string",
-    "addressTo": "string", "addressFrom": "string", "callbackUserName": "string", "callbackNumbers": "array",
-    "callbackScheduledTime": "integer", "subject": "string", "messageType": "string", "queueId": "string",
-    "wrapupCode": "string", "wrapupNotes": "string", "wrapupDurationMs": "integer",
-    "conversationExternalContactIds": "array", "conversationExternalOrganizationIds": "array",
-}
-_FLOW_OUTCOME = {
-    "eventTime": "integer", "conversationId": "string", "participantId": "string", "sessionId": "string",
-    "mediaType": "string", "provider": "string", "direction": "string", "ani": "string", "dnis": "string",
-    "addressTo": "string", "addressFrom": "string", "subject": "string", "messageType": "string",
-    "flowType": "string", "flowId": "string", "divisionId": "string", "flowVersion": "string",
-    "flowOutcomeId": "string", "flowOutcomeStartTime": "integer", "flowOutcomeEndTime": "integer",
-    "flowOutcomeValue": "string", "flowMilestones": "array",
-    "conversationExternalContactIds": "array", "conversationExternalOrganizationIds": "array",
-}
-_CONTACT = {
-    "eventTime": "integer", "conversationId": "string", "participantId": "string", "sessionId": "string",
-    "mediaType": "string", "externalOrganizationId": "string", "externalContactId": "string", "provider": "string",
-    "direction": "string", "ani": "string", "dnis": "string", "addressTo": "string", "addressFrom": "string",
-    "callbackUserName": "string", "callbackNumbers": "array", "callbackScheduledTime": "integer",
-    "subject": "string", "messageType": "string",
-    "conversationExternalContactIds": "array", "conversationExternalOrganizationIds": "array",
-}
-# Array fields whose items are objects: the items' allowed fields and types.
-ITEM_FIELDS = {
-    "flowMilestones": {"milestoneId": "string", "milestoneTime": "integer"},
-}
-# Array fields whose items are strings.
-STRING_ITEMS = {"callbackNumbers", "conversationExternalContactIds", "conversationExternalOrganizationIds",
-                "requestedRoutingSkillIds", "requestedRoutings"}
-FIELDS_BY_TOPIC = {
-    CONV_PREFIX + "acd.start": dict(_COMMON, queueId="string", utilizationLabel="string", routingPriority="integer",
-                                    requestedRoutingSkillIds="array"),
-    CONV_PREFIX + "acd.end": dict(_COMMON, queueId="string", disconnectType="string", acdOutcome="string",
-                                  answeredUserId="string", requestedRoutings="array", usedRouting="string",
-                                  connectedDurationMs="integer", utilizationLabel="string"),
-    CONV_PREFIX + "flow.start": dict(_COMMON, flowType="string", flowId="string", flowVersion="string"),
-    CONV_PREFIX + "flow.end": dict(_COMMON, flowType="string", flowId="string", flowVersion="string",
-                                   disconnectType="string", connectedDurationMs="integer", exitReason="string",
-                                   transferType="string"),
-    CONV_PREFIX + "user.start": dict(_COMMON, userId="string", queueId="string"),
-    CONV_PREFIX + "attributes": {
-        "eventTime": "integer", "conversationId": "string", "participantId": "string", "attributes": "object",
-        "conversationExternalContactIds": "array", "conversationExternalOrganizationIds": "array",
-    },
-    CONV_PREFIX + "outbound": dict(_COMMON),
-    CONV_PREFIX + "voicemail.start": dict(_COMMON, userId="string", queueId="string"),
-    CONV_PREFIX + "voicemail.end": dict(_COMMON, userId="string", queueId="string", disconnectType="string"),
-    CONV_PREFIX + "wrapup": _WRAPUP,
-    CONV_PREFIX + "flow.outcome": _FLOW_OUTCOME,
-    CONV_PREFIX + "contact": _CONTACT,
-    "v2.audits.entitytype.{id}.entityid.{id}": {
-        "id": "string", "userId": "string", "userHomeOrgId": "string", "username": "object", "userDisplay": "string",
-        "clientId": "object", "remoteIp": "array", "serviceName": "string", "level": "string", "eventTime": "string",
-        "message": "object", "action": "string", "entityType": "string", "entity": "object",
-        "propertyChanges": "array", "context": "object",
-    },
-    "v2.conversations.{id}.transcription": {
-        "eventTime": "string", "organizationId": "string", "conversationId": "string", "communicationId": "string",
-        "sessionStartTimeMs": "integer", "transcriptionStartTimeMs": "integer", "transcripts": "array",
-        "status": "object",
-    },
-}
-ENUMS = {
-    "mediaType": {"UNKNOWN", "VOICE", "CHAT", "EMAIL", "CALLBACK", "COBROWSE", "VIDEO", "SCREENSHARE", "MESSAGE",
-                  "INTERNALMESSAGE", "SCREENMONITORING"},
-    "direction": {"UNKNOWN", "INBOUND", "OUTBOUND"},
-    "flowOutcomeValue": {"UNKNOWN", "SUCCESS", "FAILURE"},
-    "messageType": {"UNKNOWN", "SMS", "TWITTER", "FACEBOOK", "LINE", "WHATSAPP", "WEBMESSAGING", "OPEN", "INSTAGRAM"},
+# The SDK models of the sample topics that are not conversation detail topics (a detail topic's model is named by the
+# Rust code: `detailTopicModels` of the catalogue). Their schemas are schemas/<model>.schema.json (schemas/derive.py
+# derives these three as well, its OTHER_ROOTS).
+OTHER_TOPIC_MODELS = {
+    "v2.audits.entitytype.{id}.entityid.{id}": "AuditTopicAuditLogMessage",
+    "v2.conversations.{id}.transcription": "TranscriptionTopicTranscriptionMessage",
+    "v2.routing.queues.{id}.conversations": "QueueConversationEventTopicConversation",
 }
 
 # The conversation of the analytics sample and the order its events must come in.
@@ -182,20 +97,14 @@ class Checker:
         self.root = root
         self.quiet = quiet
         self.errors = []
-        self.warnings = []
         self.checked = 0
-        self.schemas = {}
+        self.validators = {}  # schema file name -> Draft7Validator, or None if the file is unusable
         self.catalogue_path = catalogue
         self.catalogue = self.load_catalogue(catalogue)
-        # The conversation detail topics, e.g. "customer.end": the single source is the Rust code, via the catalogue.
+        # The conversation detail topics, e.g. "customer.end", and the SDK model of each one's eventBody: the single
+        # source is the Rust code (`detail_topics!` in crates/core/src/events.rs), via the catalogue.
         self.detail_topics = set(self.catalogue.get("detailTopics", []))
-        self.jsonschema = None
-        try:
-            import jsonschema  # noqa: F401  (optional)
-
-            self.jsonschema = jsonschema
-        except Exception:
-            self.jsonschema = None
+        self.detail_models = self.catalogue.get("detailTopicModels", {})
 
     # ---- helpers -------------------------------------------------------------------------------------------------
     def err(self, where, msg):
@@ -231,81 +140,55 @@ class Checker:
             if not (isinstance(v, list) and v and all(isinstance(x, str) and x for x in v)):
                 self.err(where, f"{key} must be a non-empty array of strings")
                 cat[key] = []
+        models = cat.get("detailTopicModels")
+        if not (isinstance(models, dict) and all(isinstance(m, str) and re.fullmatch(r"[A-Za-z0-9]+", m)
+                                                  for m in models.values())):
+            self.err(where, "detailTopicModels must be an object of topic suffix -> SDK model name")
+            cat["detailTopicModels"] = {}
+        elif set(models) != set(cat["detailTopics"]):
+            self.err(where, "detailTopicModels must name the SDK model of every detailTopics entry, and only those")
         return cat
 
-    def schema(self, name):
-        if name not in self.schemas:
-            p = self.root / "schemas" / name
-            with open(p, encoding="utf-8") as f:
-                self.schemas[name] = json.load(f)
-            shared = self.root.parent.parent / "shared" / "spec" / "schemas" / "eventbody-schemas" / name
-            if shared.is_file() and shared.read_bytes() != p.read_bytes():
-                self.warnings.append(f"schemas/{name} differs from {shared}; copy it again")
-        return self.schemas[name]
+    # ---- event-body schemas ------------------------------------------------------------------------------------
+    def schema_name(self, dt):
+        """The schema file (in schemas/) of detail-type `dt`'s eventBody, or None if it has none."""
+        if dt.startswith(CONV_PREFIX):
+            model = self.detail_models.get(dt[len(CONV_PREFIX):])
+        else:
+            model = OTHER_TOPIC_MODELS.get(dt)
+        return f"{model}.schema.json" if model else None
 
-    # ---- minimal JSON-Schema check (strict: unknown properties are errors) ---------------------------------------
-    @staticmethod
-    def _type_ok(t, v):
-        return {
-            "object": lambda: isinstance(v, dict),
-            "array": lambda: isinstance(v, list),
-            "string": lambda: isinstance(v, str),
-            "integer": lambda: isinstance(v, int) and not isinstance(v, bool),
-            "number": lambda: isinstance(v, (int, float)) and not isinstance(v, bool),
-            "boolean": lambda: isinstance(v, bool),
-            "null": lambda: v is None,
-        }.get(t, lambda: True)()
+    def validator(self, name):
+        """The jsonschema validator of schemas/<name>, once per file; None (and an error) if the file is unusable."""
+        if name in self.validators:
+            return self.validators[name]
+        self.validators[name] = None
+        rel = f"schemas/{name}"
+        schema = self.load(rel)
+        if schema is None:
+            return None
+        try:
+            jsonschema.Draft7Validator.check_schema(schema)
+        except jsonschema.SchemaError as e:
+            self.err(rel, f"not a valid Draft 7 schema: {e.message}")
+            return None
+        model = name.removesuffix(".schema.json")
+        if schema.get("title") != model or schema.get("$ref") != f"#/definitions/{model}":
+            self.err(rel, f"must be the schema of SDK model {model} (its title and root $ref)")
+        # Strict: derive.py closes every model. A model that is not closed would let any unknown property through.
+        for d, definition in schema.get("definitions", {}).items():
+            if definition.get("type") == "object" and definition.get("additionalProperties") is not False:
+                self.err(rel, f"definitions.{d} must have \"additionalProperties\": false (rerun schemas/derive.py)")
+        self.validators[name] = jsonschema.Draft7Validator(schema, format_checker=FORMATS)
+        return self.validators[name]
 
-    def check_schema(self, where, schema, value, defs, path="eventBody"):
-        if "$ref" in schema:
-            ref = schema["$ref"]
-            if not ref.startswith("#/definitions/"):
-                self.err(where, f"{path}: unsupported $ref {ref}")
-                return
-            self.check_schema(where, defs[ref[len("#/definitions/"):]], value, defs, path)
+    def check_schema(self, where, name, body):
+        v = self.validator(name)
+        if v is None:
             return
-        t = schema.get("type")
-        if t and not self._type_ok(t, value):
-            self.err(where, f"{path}: expected {t}, got {type(value).__name__} {value!r:.60}")
-            return
-        if "enum" in schema and value not in schema["enum"]:
-            self.err(where, f"{path}: {value!r} is not one of {schema['enum']}")
-        if schema.get("format") == "date-time" and isinstance(value, str) and not DATE_TIME_RE.match(value):
-            self.err(where, f"{path}: {value!r} is not an ISO-8601 date-time")
-        if t == "object" and isinstance(value, dict):
-            props = schema.get("properties", {})
-            extra = schema.get("additionalProperties")
-            for k, v in value.items():
-                if k in props:
-                    self.check_schema(where, props[k], v, defs, f"{path}.{k}")
-                elif isinstance(extra, dict):
-                    self.check_schema(where, extra, v, defs, f"{path}.{k}")
-                elif extra is True or not props:
-                    pass
-                else:
-                    self.err(where, f"{path}: property {k!r} is not in the schema")
-        if t == "array" and isinstance(value, list) and "items" in schema:
-            for i, v in enumerate(value):
-                self.check_schema(where, schema["items"], v, defs, f"{path}[{i}]")
-
-    def check_fields(self, where, fields, body, path="eventBody"):
-        for k, v in body.items():
-            if k not in fields:
-                self.err(where, f"{path}: field {k!r} is not a known field of this topic")
-            elif not self._type_ok(fields[k], v):
-                self.err(where, f"{path}.{k}: expected {fields[k]}, got {type(v).__name__}")
-            elif k in ENUMS and v not in ENUMS[k]:
-                self.err(where, f"{path}.{k}: {v!r} is not one of {sorted(ENUMS[k])}")
-            elif isinstance(v, list) and k in ITEM_FIELDS:
-                for i, item in enumerate(v):
-                    if not isinstance(item, dict):
-                        self.err(where, f"{path}.{k}[{i}]: expected object, got {type(item).__name__}")
-                    else:
-                        self.check_fields(where, ITEM_FIELDS[k], item, f"{path}.{k}[{i}]")
-            elif isinstance(v, list) and k in STRING_ITEMS:
-                for i, item in enumerate(v):
-                    if not isinstance(item, str):
-                        self.err(where, f"{path}.{k}[{i}]: expected string, got {type(item).__name__}")
+        for e in sorted(v.iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
+            path = "eventBody" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in e.absolute_path)
+            self.err(where, f"{path}: {e.message} (schemas/{name})")
 
     # ---- envelope ------------------------------------------------------------------------------------------------
     def check_envelope(self, where, ev):
@@ -406,17 +289,12 @@ class Checker:
             if body.get("conversationId") != ids[0]:
                 self.err(where, "transcription eventBody.conversationId must equal the id in topicName")
 
-        if dt in SCHEMA_BY_TOPIC:
-            s = self.schema(SCHEMA_BY_TOPIC[dt])
-            self.check_schema(where, s, body, s.get("definitions", {}))
-            if self.jsonschema is not None:
-                v = self.jsonschema.Draft7Validator(s, format_checker=self.jsonschema.FormatChecker())
-                for e in v.iter_errors(body):
-                    self.err(where, f"jsonschema: {'/'.join(map(str, e.path))}: {e.message}")
-        elif dt in FIELDS_BY_TOPIC:
-            self.check_fields(where, FIELDS_BY_TOPIC[dt], body)
+        name = self.schema_name(dt)
+        if name is None:
+            self.err(where, f"no schema for topic {dt!r} (a detail topic's model comes from detailTopicModels of "
+                            f"{self.catalogue_path.name}; the others' from OTHER_TOPIC_MODELS)")
         else:
-            self.err(where, f"no schema or field list for topic {dt!r}")
+            self.check_schema(where, name, body)
         return body.get("eventTime")
 
     def check_event(self, where, ev):
@@ -487,18 +365,19 @@ class Checker:
         return not self.errors
 
     def check_catalogue_coverage(self, eb):
-        """Every detail topic of the catalogue has a schema or a field list, and a sample in eventbridge/."""
+        """Every detail topic of the catalogue has a vendored schema and a sample in eventbridge/."""
         where = self.catalogue_path.name
         sampled = {ev.get("detail-type") for ev in eb.values() if isinstance(ev, dict)}
         for topic in sorted(self.detail_topics):
             dt = CONV_PREFIX + topic
-            if dt not in SCHEMA_BY_TOPIC and dt not in FIELDS_BY_TOPIC:
-                self.err(where, f"detail topic {topic!r} has no schema or field list in check_events.py")
+            name = self.schema_name(dt)
+            if name is None:
+                self.err(where, f"detail topic {topic!r} has no model in detailTopicModels")
+            elif not (self.root / "schemas" / name).is_file():
+                self.err(where, f"detail topic {topic!r}: its model's schema schemas/{name} is not vendored "
+                                "(run schemas/derive.py; see schemas/SOURCE.md)")
             if dt not in sampled:
                 self.err(where, f"detail topic {topic!r} has no sample in eventbridge/")
-        for dt in sorted(set(SCHEMA_BY_TOPIC) | set(FIELDS_BY_TOPIC)):
-            if dt.startswith(CONV_PREFIX) and dt[len(CONV_PREFIX):] not in self.detail_topics:
-                self.err("check_events.py", f"{dt!r} has a schema or field list but is not a detail topic of {where}")
 
     def check_fanout(self, eb):
         arr = self.load("fanout/array.json")
@@ -848,6 +727,23 @@ class Checker:
                 self.err(f"data-action/{name}", "does not have the documented shape (see events/README.md)")
 
 
+def _date_time(v):
+    return not isinstance(v, str) or DATE_TIME_RE.match(v) is not None
+
+
+def _date(v):
+    return not isinstance(v, str) or re.fullmatch(r"\d{4}-\d{2}-\d{2}", v) is not None
+
+
+# The formats the SDK's schemas use (`datetime` and `date` types), checked the same way wherever jsonschema runs
+# (its own date-time check depends on an optional package).
+FORMATS = None
+if jsonschema is not None:
+    FORMATS = jsonschema.FormatChecker(formats=())
+    FORMATS.checks("date-time")(_date_time)
+    FORMATS.checks("date")(_date)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--root", type=Path, default=HERE, help="the events/ folder (default: this script's folder)")
@@ -855,18 +751,20 @@ def main():
                     help="the catalogue generated from the Rust code (default: docs/catalogue.json)")
     ap.add_argument("-q", "--quiet", action="store_true")
     a = ap.parse_args()
+    if jsonschema is None:
+        print("check_events.py needs jsonschema: .venv/bin/python events/check_events.py, or pip install the version "
+              "pinned in local/requirements.txt", file=sys.stderr)
+        return 1
     c = Checker(a.root.resolve(), a.quiet, a.catalogue.resolve())
     ok = c.run()
-    for w in c.warnings:
-        print(f"warning: {w}", file=sys.stderr)
     if not ok:
         for e in c.errors:
             print(f"ERROR {e}", file=sys.stderr)
         print(f"FAILED: {len(c.errors)} problem(s) in {c.root}", file=sys.stderr)
         return 1
     if not a.quiet:
-        js = "with jsonschema" if c.jsonschema is not None else "without jsonschema (not installed)"
-        print(f"OK: {c.checked} EventBridge envelopes checked, {js}")
+        print(f"OK: {c.checked} EventBridge envelopes checked, event bodies against {len(c.validators)} SDK schemas "
+              f"with jsonschema {version('jsonschema')}")
     return 0
 
 

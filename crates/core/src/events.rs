@@ -13,7 +13,7 @@ use crate::setting::Setting;
 pub const CONVERSATION_DETAIL_PREFIX: &str = "v2.detail.events.conversation.{id}.";
 
 macro_rules! detail_topics {
-    ($($variant:ident => $suffix:literal),* $(,)?) => {
+    ($($variant:ident => $suffix:literal : $model:ident),* $(,)?) => {
         /// A conversation detail topic, `v2.detail.events.conversation.{id}.<suffix>`: every one of the
         /// official SDKs' notification list (`platform-client-sdk-*`, `notifications/`). The pipeline processes all of them.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -31,6 +31,13 @@ macro_rules! detail_topics {
                 match self { $(DetailTopic::$variant => $suffix),* }
             }
 
+            /// The Genesys SDK model of the topic's `eventBody`, e.g. `CustomerEndDetailEventTopicCustomerEndEvent`
+            /// (a class of `platform-client-sdk-*`). Its JSON Schema is `events/schemas/<model>.schema.json`,
+            /// which `events/check_events.py` finds through `detailTopicModels` of docs/catalogue.json.
+            pub fn sdk_model(self) -> &'static str {
+                match self { $(DetailTopic::$variant => stringify!($model)),* }
+            }
+
             /// The topic with this suffix.
             pub fn from_suffix(suffix: &str) -> Option<Self> {
                 match suffix { $($suffix => Some(DetailTopic::$variant),)* _ => None }
@@ -39,23 +46,24 @@ macro_rules! detail_topics {
     };
 }
 
+// Each topic: its variant => its suffix : the SDK model of its eventBody.
 detail_topics! {
-    AcdEnd => "acd.end",
-    AcdStart => "acd.start",
-    Acw => "acw",
-    Attributes => "attributes",
-    Contact => "contact",
-    CustomerEnd => "customer.end",
-    CustomerStart => "customer.start",
-    FlowEnd => "flow.end",
-    FlowOutcome => "flow.outcome",
-    FlowStart => "flow.start",
-    Outbound => "outbound",
-    UserEnd => "user.end",
-    UserStart => "user.start",
-    VoicemailEnd => "voicemail.end",
-    VoicemailStart => "voicemail.start",
-    Wrapup => "wrapup",
+    AcdEnd => "acd.end": AcdEndDetailEventTopicAcdEndEvent,
+    AcdStart => "acd.start": AcdStartDetailEventTopicAcdStartEvent,
+    Acw => "acw": AcwDetailEventTopicAfterCallWorkEvent,
+    Attributes => "attributes": AttributeDetailEventTopicAttributeUpdateEvent,
+    Contact => "contact": ContactDetailEventTopicContactUpdateEvent,
+    CustomerEnd => "customer.end": CustomerEndDetailEventTopicCustomerEndEvent,
+    CustomerStart => "customer.start": CustomerStartDetailEventTopicCustomerStartEvent,
+    FlowEnd => "flow.end": FlowEndDetailEventTopicFlowEndEvent,
+    FlowOutcome => "flow.outcome": FlowOutcomeDetailEventTopicFlowOutcomeEvent,
+    FlowStart => "flow.start": FlowStartDetailEventTopicFlowStartEvent,
+    Outbound => "outbound": OutboundDetailEventTopicOutboundInitEvent,
+    UserEnd => "user.end": UserEndDetailEventTopicUserEndEvent,
+    UserStart => "user.start": UserStartDetailEventTopicUserStartEvent,
+    VoicemailEnd => "voicemail.end": VoicemailEndDetailEventTopicVoicemailEndEvent,
+    VoicemailStart => "voicemail.start": VoicemailStartDetailEventTopicVoicemailStartEvent,
+    Wrapup => "wrapup": WrapupDetailEventTopicWrapupEvent,
 }
 
 /// Why an event's topic is not one the pipeline processes.
@@ -287,6 +295,10 @@ mod tests {
             assert_eq!(DetailTopic::of(&topic.detail_type()), Ok(*topic));
         }
         assert_eq!(
+            DetailTopic::CustomerEnd.sdk_model(),
+            "CustomerEndDetailEventTopicCustomerEndEvent"
+        );
+        assert_eq!(
             DetailTopic::of("v2.detail.events.conversation.{id}.future.thing")
                 .unwrap_err()
                 .to_string(),
@@ -298,6 +310,23 @@ mod tests {
                 .to_string(),
             "not a conversation detail event: v2.audits.entitytype.{id}.entityid.{id}"
         );
+    }
+
+    /// Each topic's SDK model is a different class, and its schema is vendored in events/schemas/ (derived from the
+    /// SDK by events/schemas/derive.py; see events/schemas/SOURCE.md).
+    #[test]
+    fn every_topic_names_a_vendored_sdk_model() {
+        let schemas = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../events/schemas");
+        let mut seen = std::collections::BTreeSet::new();
+        for topic in DetailTopic::ALL {
+            let model = topic.sdk_model();
+            assert!(seen.insert(model), "{model} models two topics");
+            let path = schemas.join(format!("{model}.schema.json"));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{topic:?}: {}: {e}", path.display()));
+            let schema: Value = serde_json::from_str(&text).unwrap();
+            assert_eq!(schema["title"], model, "{}", path.display());
+        }
     }
 
     #[test]

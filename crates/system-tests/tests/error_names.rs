@@ -57,6 +57,7 @@ fn catalogue() -> Value {
     json!({
         "generatedBy": "UPDATE_CATALOGUE=1 cargo test -p system-tests --test error_names (do not edit)",
         "detailTopics": gcx_core::events::DetailTopic::ALL.iter().map(|t| t.suffix()).collect::<Vec<_>>(),
+        "detailTopicModels": gcx_core::events::DetailTopic::ALL.iter().map(|t| (t.suffix(), t.sdk_model())).collect::<std::collections::BTreeMap<_, _>>(),
         "defaultEnrichTopics": gcx_core::events::default_enrich_topics().iter().map(|t| t.suffix()).collect::<Vec<_>>(),
         "errors": {
             "init": ["Config.Invalid"],
