@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= us-east-1
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: help demo test setup build lint unit checks e2e deny chaos bench replay load figures sam-build actions generate upgrade-check clean
+.PHONY: help demo test setup setup-deploy release build lint unit checks e2e deny chaos bench replay load figures sam-build actions generate upgrade-check clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s "$$(printf '\t')"
@@ -20,16 +20,23 @@ demo: ## set up, build and run the whole pipeline locally on embedded defaults
 test: setup lint build unit checks e2e ## every check and test (what CI runs)
 	@echo "make test: all checks and tests passed"
 
-setup: ## install pinned tools: .venv (pip), node_modules (npm), .tools (cargo-deny)
+setup: ## install pinned tools: .venv (pip), node_modules (npm), .tools (cargo-deny, cargo-machete, cargo-hakari)
 	bash scripts/setup.sh
+
+setup-deploy: ## only what building from source and deploying need: SAM CLI, cargo-lambda and Zig into .venv
+	bash scripts/setup.sh deploy
 
 build: ## debug build of every binary and test (the one build the tests use)
 	cargo build --workspace --all-targets
 
-lint: setup ## rustfmt, clippy (warnings are errors) and unused dependencies (cargo-machete)
+lint: setup ## rustfmt, clippy (warnings are errors), unused dependencies (cargo-machete), workspace-hack current
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	.tools/bin/cargo-machete $(filter-out crates/workspace-hack,$(wildcard crates/*))
+	@# The workspace-hack (one feature set per shared dependency) is current and every crate depends on it; a
+	@# dependency change needs `PATH=.tools/bin:$$PATH cargo hakari generate` (make generate runs it).
+	PATH="$(CURDIR)/.tools/bin:$$PATH" cargo hakari generate --diff
+	PATH="$(CURDIR)/.tools/bin:$$PATH" cargo hakari manage-deps --dry-run
 
 unit: build ## unit, property, and integration tests (binaries through the Runtime API, moto, stand-ins)
 	cargo test --workspace --no-fail-fast
@@ -78,14 +85,21 @@ figures: load build ## the documented figures run: `make load`, batches filled a
 bench: ## release build, every function through the Runtime API; table + bench/results.json (ARGS=--strict|--arm64)
 	bash scripts/bench.sh $(ARGS)
 
-sam-build: setup ## arm64 release build of every function into .aws-sam (not part of make test; needs the aarch64 target)
+sam-build: setup-deploy ## arm64 release build of every function into .aws-sam (not part of make test; needs the aarch64 target)
 	rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" SAM_CLI_BETA_RUST_CARGO_LAMBDA=1 $(VENV)/bin/sam build --beta-features $(ARGS)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/sam build $(ARGS)
+
+release: ## dist/<version>/: a bundle deployable without Rust (arm64 zips, template, SHA256SUMS, SBOM, Genesys files)
+	bash scripts/setup.sh release
+	rustup target list --installed | grep -qx aarch64-unknown-linux-gnu || rustup target add aarch64-unknown-linux-gnu
+	PATH="$(CURDIR)/$(VENV)/bin:$(CURDIR)/.tools/bin:$$PATH" $(PY) scripts/release.py $(ARGS)
 
 actions: ## write every data action's Genesys files from the code (import files, schemas, Terraform)
 	cargo run -q -p generate --bin gcx-actions -- write
 
-generate: setup actions ## write everything derived: template parameters, docs tables, catalogue, pipeline fixtures, Genesys files, capacity
+generate: setup actions ## write everything derived: template parameters, docs tables, catalogue, pipeline fixtures, Genesys files, capacity, workspace-hack
+	PATH="$(CURDIR)/.tools/bin:$$PATH" cargo hakari generate
+	PATH="$(CURDIR)/.tools/bin:$$PATH" cargo hakari manage-deps --yes
 	cargo run -q -p generate --bin gcx-generate
 	UPDATE_CATALOGUE=1 cargo test -q -p system-tests --test error_names >/dev/null
 	UPDATE_FIXTURES=1 cargo test -q -p system-tests --test pipeline_fixtures >/dev/null
@@ -94,4 +108,4 @@ generate: setup actions ## write everything derived: template parameters, docs t
 
 clean: ## remove build output and installed tools
 	cargo clean
-	rm -rf $(VENV) node_modules .tools .aws-sam
+	rm -rf $(VENV) node_modules .tools .aws-sam dist

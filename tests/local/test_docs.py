@@ -157,12 +157,23 @@ def test_local_stack_requirements_are_stated() -> None:
         assert "Linux" in (REPO / doc).read_text(), f"{doc} must say the local stack needs Linux"
 
 
-def test_deploy_path_opts_into_the_cargo_lambda_build() -> None:
-    samconfig = (REPO / "samconfig.toml").read_text()
-    assert re.search(r"^beta_features = true$", samconfig, re.M)
+def test_deploy_path_needs_only_its_tools() -> None:
+    """`make sam-build` installs only the deploy tools (not the whole test toolchain) and runs SAM with .venv on
+    PATH, where it finds cargo-lambda. SAM CLI 1.170 builds rust-cargolambda without a beta opt-in: none is left
+    (`--beta-features` would turn on every beta feature, not only this one)."""
     makefile = (REPO / "Makefile").read_text()
     recipe = makefile.split("\nsam-build:", 1)[1].split("\n\n", 1)[0]
-    assert "SAM_CLI_BETA_RUST_CARGO_LAMBDA=1" in recipe and ".venv" in recipe.replace("$(VENV)", ".venv")
+    assert recipe.split("##", 1)[0].split() == ["setup-deploy"], recipe
+    assert ".venv/bin:" in recipe.replace("$(VENV)", ".venv") and "sam build" in recipe
+    for name in ("Makefile", "samconfig.example.toml", "docs/deploy.md", "README.md"):
+        text = (REPO / name).read_text()
+        assert not re.search(r"^\s*beta_features\s*=|--beta-features|SAM_CLI_BETA", text, re.M), f"{name}: a stale SAM beta opt-in"
+    deploy_pins = (REPO / "requirements-deploy.txt").read_text()
+    for tool in ("aws-sam-cli==", "cargo-lambda==", "ziglang=="):
+        assert tool in deploy_pins
+    for other in ("requirements-dev.txt", "local/requirements.txt", "tests/template/requirements.txt"):
+        text = (REPO / other).read_text()
+        assert not re.search(r"^(aws-sam-cli|cargo-lambda|ziglang)==", text, re.M), f"{other} pins a deploy tool again"
     assert (REPO / "LICENSE").read_text().startswith(" " * 30 + "Apache License")
     version = re.search(r'^version = "(\d+\.\d+\.\d+)"', (REPO / "Cargo.toml").read_text(), re.M).group(1)
     assert f"## [{version}]" in (REPO / "CHANGELOG.md").read_text()

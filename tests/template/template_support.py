@@ -179,30 +179,6 @@ def aws_task_errors() -> list[str]:
     return [n for r in contract_rows() if r.where == "AWS" for n in r.names]
 
 
-def expected_retrier(name: str) -> dict[str, Any]:
-    """The retrier fields docs/contracts.md gives for `name`, e.g. "(1 s, backoff 2, max 20 s, full jitter,
-    6 attempts)" or "retried twice (5 s, backoff 2)"; "retried as `X`" follows X."""
-    happens = contract_row(name).happens
-    if m := re.search(r"retried as `([^`]+)`", happens):
-        return expected_retrier(m.group(1))
-    want: dict[str, Any] = {}
-    if m := re.search(r"\((\d+(?:\.\d+)?) s\b", happens):
-        want["IntervalSeconds"] = float(m.group(1))
-    if m := re.search(r"backoff (\d+(?:\.\d+)?)", happens):
-        want["BackoffRate"] = float(m.group(1))
-    if m := re.search(r"max (\d+) s\b", happens):
-        want["MaxDelaySeconds"] = int(m.group(1))
-    if "full jitter" in happens:
-        want["JitterStrategy"] = "FULL"
-    if m := re.search(r"(\d+) attempts", happens):
-        want["MaxAttempts"] = int(m.group(1))
-    elif "retried twice" in happens:
-        want["MaxAttempts"] = 2
-    missing = {"IntervalSeconds", "BackoffRate", "MaxAttempts"} - set(want)
-    assert not missing, f"docs/contracts.md: no {sorted(missing)} for {name} in {happens!r}"
-    return want
-
-
 # ------------------------------------------------------------------------------------------- contracts.md
 
 

@@ -290,7 +290,6 @@ mod tests {
             DetailTopic::of("v2.detail.events.conversation.{id}.acw"),
             Ok(DetailTopic::Acw)
         );
-        assert_eq!(DetailTopic::ALL.len(), 16);
         for topic in DetailTopic::ALL {
             assert_eq!(DetailTopic::of(&topic.detail_type()), Ok(*topic));
         }
@@ -302,7 +301,10 @@ mod tests {
             DetailTopic::of("v2.detail.events.conversation.{id}.future.thing")
                 .unwrap_err()
                 .to_string(),
-            "unknown conversation detail topic \"future.thing\" (not in the SDK's list of 16)"
+            format!(
+                "unknown conversation detail topic \"future.thing\" (not in the SDK's list of {})",
+                DetailTopic::ALL.len()
+            )
         );
         assert_eq!(
             DetailTopic::of("v2.audits.entitytype.{id}.entityid.{id}")

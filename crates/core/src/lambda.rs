@@ -350,8 +350,8 @@ mod tests {
     crate::stable_names!(Failure { Gone => "Test.Gone" });
 
     #[derive(serde::Serialize)]
-    struct Answer(u64);
-    impl Outcome for Answer {
+    struct Echo(u64);
+    impl Outcome for Echo {
         fn outcome(&self) -> &'static str {
             "partial"
         }
@@ -367,7 +367,7 @@ mod tests {
     impl Function for Probe {
         const NAME: &'static str = "probe";
         type Settings = ();
-        type Output = Answer;
+        type Output = Echo;
         type Error = Failure;
         fn settings(_: &dyn Env) -> Result<(), ConfigError> {
             Ok(())
@@ -375,15 +375,15 @@ mod tests {
         async fn build(_: ()) -> Result<Self, ConfigError> {
             Ok(Probe)
         }
-        async fn handle(&self, _: Value, _: &Invocation) -> Result<Answer, Failure> {
-            Ok(Answer(1))
+        async fn handle(&self, _: Value, _: &Invocation) -> Result<Echo, Failure> {
+            Ok(Echo(1))
         }
     }
 
     #[test]
     fn the_invocation_line_names_request_outcome_and_counts() {
         let invocation = Invocation::new("req-1", Duration::from_secs(1));
-        let (level, ok) = invocation_line::<Probe>(&invocation, &Ok(Answer(3)), None);
+        let (level, ok) = invocation_line::<Probe>(&invocation, &Ok(Echo(3)), None);
         assert_eq!(level, Level::INFO);
         assert_eq!(ok["requestId"], "req-1");
         assert_eq!(ok["function"], "probe");
@@ -400,7 +400,7 @@ mod tests {
     #[test]
     fn the_line_carries_the_batch_correlation_ids_once_each_and_capped() {
         let invocation = Invocation::new("req-3", Duration::from_secs(1));
-        let (_, none) = invocation_line::<Probe>(&invocation, &Ok(Answer(1)), None);
+        let (_, none) = invocation_line::<Probe>(&invocation, &Ok(Echo(1)), None);
         assert!(none.get("correlationIds").is_none(), "{none:?}");
 
         let many: Vec<String> = (0..30).map(|i| format!("corr-{i}")).collect();
@@ -432,7 +432,7 @@ mod tests {
     #[test]
     fn with_a_namespace_the_line_is_also_the_metric_record() {
         let invocation = Invocation::new("req-2", Duration::from_secs(1));
-        let (_, ok) = invocation_line::<Probe>(&invocation, &Ok(Answer(3)), Some("GenesysCx/s"));
+        let (_, ok) = invocation_line::<Probe>(&invocation, &Ok(Echo(3)), Some("GenesysCx/s"));
         let directives = ok["_aws"]["CloudWatchMetrics"].as_array().unwrap();
         assert_eq!(directives.len(), 2);
         assert_eq!(directives[1]["Metrics"][0]["Name"], "stored");

@@ -238,9 +238,9 @@ pub struct Record {
     pub cache: Option<CacheUse>,
 }
 
-/// The answer: the output object (all Genesys sees) and what the log line says about it.
+/// What the function responds to Genesys: the output object (all Genesys sees), and what the log line says about it.
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub struct Response {
     /// The output object, with every field of the action's output contract.
     pub output: Value,
     /// The invocation's facts for the log line.
@@ -248,16 +248,16 @@ pub struct Answer {
 }
 
 /// Genesys sees the output only.
-impl Serialize for Answer {
+impl Serialize for Response {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         self.output.serialize(serializer)
     }
 }
 
-impl Answer {
+impl Response {
     /// The failure answer of action `A`.
-    pub fn failure<A: Action>(error: ActionError, customer_ref: Option<String>) -> Answer {
-        Answer {
+    pub fn failure<A: Action>(error: ActionError, customer_ref: Option<String>) -> Response {
+        Response {
             output: to_output::<A>(&A::failure(&error)),
             record: Record {
                 action: A::NAME,
@@ -274,13 +274,13 @@ pub trait Served: Send + Sync {
     /// [`Action::NAME`].
     fn name(&self) -> &'static str;
     /// The failure answer of this action, for a rejection made before the action was chosen.
-    fn failure(&self, error: ActionError) -> Answer;
+    fn failure(&self, error: ActionError) -> Response;
     /// Validates `event`, answers it by `deadline` (from the cache when it can), never panics.
     fn answer<'a>(
         &'a self,
         event: &'a Map<String, Value>,
         deadline: Instant,
-    ) -> Pin<Box<dyn Future<Output = Answer> + Send + 'a>>;
+    ) -> Pin<Box<dyn Future<Output = Response> + Send + 'a>>;
 }
 
 /// An action with its optional cache.
@@ -296,11 +296,11 @@ impl<A: Action> Registered<A> {
         Registered { action, cache }
     }
 
-    async fn answer_input(&self, event: &Map<String, Value>, deadline: Instant) -> Answer {
+    async fn answer_input(&self, event: &Map<String, Value>, deadline: Instant) -> Response {
         let input = match A::parse(event) {
             Ok(input) => input,
             Err(rejected) => {
-                return Answer::failure::<A>(
+                return Response::failure::<A>(
                     ActionError::Validation(rejected.reason),
                     rejected.customer_ref,
                 )
@@ -310,7 +310,7 @@ impl<A: Action> Registered<A> {
         let cached = self.cache.as_ref().zip(A::cache_key(&input));
         if let Some((cache, key)) = &cached {
             if let Some(output) = cache.get(key) {
-                return Answer {
+                return Response {
                     output,
                     record: Record {
                         action: A::NAME,
@@ -337,7 +337,7 @@ impl<A: Action> Registered<A> {
             }
             Err(error) => (to_output::<A>(&A::failure(&error)), Some(error)),
         };
-        Answer {
+        Response {
             output,
             record: Record {
                 action: A::NAME,
@@ -355,15 +355,15 @@ impl<A: Action> Served for Registered<A> {
         A::NAME
     }
 
-    fn failure(&self, error: ActionError) -> Answer {
-        Answer::failure::<A>(error, None)
+    fn failure(&self, error: ActionError) -> Response {
+        Response::failure::<A>(error, None)
     }
 
     fn answer<'a>(
         &'a self,
         event: &'a Map<String, Value>,
         deadline: Instant,
-    ) -> Pin<Box<dyn Future<Output = Answer> + Send + 'a>> {
+    ) -> Pin<Box<dyn Future<Output = Response> + Send + 'a>> {
         Box::pin(self.answer_input(event, deadline))
     }
 }

@@ -28,8 +28,8 @@ use gcx_core::lambda::{Function, Invocation, Never, Outcome};
 use gcx_core::metrics::Unit;
 use serde_json::{Map, Value};
 
-pub use crate::action::{Answer, Record};
 use crate::action::{Aws, Served};
+pub use crate::action::{Record, Response};
 pub use crate::actions::customer_lookup::output::Output;
 use crate::cache::Cache;
 use crate::config::Settings;
@@ -59,7 +59,7 @@ impl std::fmt::Debug for App {
     }
 }
 
-impl Outcome for Answer {
+impl Outcome for Response {
     fn outcome(&self) -> &'static str {
         self.record.error.map_or("ok", |e| e.name())
     }
@@ -152,7 +152,7 @@ impl App {
 
     /// Answers one event by `deadline`: the action named by its `action` field (the default action when
     /// there is none), validation, the action, the full output shape. Never fails, never panics on input.
-    pub async fn answer(&self, event: &Value, deadline: Instant) -> Answer {
+    pub async fn answer(&self, event: &Value, deadline: Instant) -> Response {
         let default = &self.actions[self.default];
         let Value::Object(fields) = event else {
             return default.failure(ActionError::Validation(InvalidInput::NotAnObject));
@@ -171,7 +171,7 @@ impl App {
     }
 
     /// The default action's failure shape with a `ValidationError` listing the served actions.
-    fn unknown_action(&self) -> Answer {
+    fn unknown_action(&self) -> Response {
         let mut answer = self.actions[self.default].failure(ActionError::Validation(
             InvalidInput::UnknownAction(self.unknown),
         ));
@@ -183,7 +183,7 @@ impl App {
 impl Function for App {
     const NAME: &'static str = "data-action";
     type Settings = Settings;
-    type Output = Answer;
+    type Output = Response;
     /// Every outcome is an answer: Architect only takes its Failure path on a thrown error.
     type Error = Never;
 
@@ -197,7 +197,7 @@ impl Function for App {
     }
 
     /// Answers before the deadline minus [`SAFETY_MARGIN`].
-    async fn handle(&self, event: Value, invocation: &Invocation) -> Result<Answer, Never> {
+    async fn handle(&self, event: Value, invocation: &Invocation) -> Result<Response, Never> {
         let deadline = invocation.deadline - SAFETY_MARGIN.min(invocation.remaining());
         Ok(self.answer(&event, deadline).await)
     }

@@ -3,7 +3,8 @@
 //! - **Settings** (`SETTINGS` of each function crate, `gcx_core::lambda::COMMON_SETTINGS`, the Genesys
 //!   client's): the template parameters' type, default, pattern and description, and the README's tables.
 //! - **Topics** (`gcx_core::events::DetailTopic`): the rule's default topic filter and its count.
-//! - **Retry schedules** (`enrich::settings`): the delays and totals the docs print.
+//! - **Retry schedules** (`enrich::settings`, and the state machine's retriers in `state_machine.asl.json`): the
+//!   delays and totals the docs print.
 //! - **Parameters** (template.yaml): the deploy guide's table of every parameter, from the template's
 //!   defaults and descriptions.
 //!
@@ -14,6 +15,7 @@
 pub mod genesys_actions;
 pub mod pattern;
 pub mod sections;
+pub mod state_machine;
 pub mod template;
 
 use std::collections::BTreeMap;
@@ -245,6 +247,60 @@ fn thousands(n: u32) -> String {
     out
 }
 
+/// The deploy guide's table of the state machine's retriers, with each one's worst-case waiting.
+fn asl_retries_table(retriers: &[state_machine::Retrier], lambda_tasks: &[String]) -> String {
+    let mut rows = vec![
+        "| errors | where | retry | worst-case waiting |".to_owned(),
+        "|---|---|---|---|".to_owned(),
+    ];
+    for r in retriers {
+        let errors = r
+            .errors
+            .iter()
+            .map(|e| format!("`{e}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let states = if r.states == lambda_tasks {
+            "every Lambda Task".to_owned()
+        } else {
+            r.states.join(", ")
+        };
+        rows.push(format!(
+            "| {errors} | {states} | {} | {} |",
+            r.deploy_text(),
+            schedule_sum(&r.schedule)
+        ));
+    }
+    rows.join("\n")
+}
+
+/// `ProcessBatch 141 s, SaveBatch 192 s, ValidateBatch 141 s: 474 s (8 min) in all`: the longest a batch can
+/// spend waiting on retries when every attempt of every Lambda Task fails transiently.
+fn asl_retry_chain(retriers: &[state_machine::Retrier], lambda_tasks: &[String]) -> String {
+    let per_task: Vec<(String, u32)> = lambda_tasks
+        .iter()
+        .map(|t| {
+            let waiting = retriers
+                .iter()
+                .filter(|r| r.states.contains(t))
+                .map(|r| r.schedule.total())
+                .sum();
+            (t.clone(), waiting)
+        })
+        .collect();
+    let total: u32 = per_task.iter().map(|(_, w)| w).sum();
+    let each = per_task
+        .iter()
+        .map(|(t, w)| format!("{t} {} s", thousands(*w)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "{each}: {} s ({} min) in all",
+        thousands(total),
+        (total + 30) / 60
+    )
+}
+
 /// The deploy guide's table of every template parameter.
 fn parameters_table(template: &str) -> Result<String, String> {
     let mut rows = vec![
@@ -359,8 +415,20 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
         ("settings-data-action", settings_table(&["data-action"])?),
     ];
 
+    let asl: serde_json::Value = serde_json::from_str(&read("state_machine.asl.json")?)
+        .map_err(|e| format!("state_machine.asl.json: {e}"))?;
+    let retriers = state_machine::retriers(&asl)?;
+    let lambda_tasks = state_machine::lambda_tasks(&asl)?;
+    // `retry-NAME`: how the state machine retries an error, where the contract names it.
+    let retry_texts: Vec<(String, String)> = state_machine::by_error(&retriers)
+        .into_iter()
+        .map(|(error, r)| (format!("retry-{error}"), r.contract_text()))
+        .collect();
+
     let deploy = vec![
         ("parameters", parameters_table(&template)?),
+        ("asl-retries", asl_retries_table(&retriers, &lambda_tasks)),
+        ("asl-retry-chain", asl_retry_chain(&retriers, &lambda_tasks)),
         ("not-indexed-sum", schedule_sum(&not_indexed)),
         ("unavailable-sum", schedule_sum(&unavailable)),
     ];
@@ -409,7 +477,7 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
                 sections.push((*name, value.clone()));
             }
         }
-        for (name, value) in &defaults {
+        for (name, value) in defaults.iter().chain(&retry_texts) {
             if text.contains(&format!("<!-- generated: {name} -->")) {
                 sections.push((name.as_str(), value.clone()));
             }

@@ -15,7 +15,7 @@ use tokio::time::Instant;
 
 use super::error::GenesysError;
 use super::limiter::RateLimiter;
-use super::response::{classify, Answer, Endpoint};
+use super::response::{classify, Endpoint, Usable};
 use gcx_core::config::{optional, ConfigError, Env};
 use gcx_core::http::read_bounded;
 use gcx_core::setting::Setting;
@@ -278,7 +278,7 @@ impl TokenCache {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = read_bounded(response, 64 * 1024).await;
-        let Answer::Body(body) = classify(Endpoint::Token, status, &headers, body)? else {
+        let Usable::Body(body) = classify(Endpoint::Token, status, &headers, body)? else {
             return Err(GenesysError::BadResponse {
                 reason: "token endpoint answered HTTP 404 (check GENESYS_LOGIN_URL)".into(),
             });

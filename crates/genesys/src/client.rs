@@ -10,7 +10,7 @@ use super::error::GenesysError;
 use super::limiter::RateLimiter;
 use super::models::MultiGet;
 use super::region::Endpoints;
-use super::response::{classify, Answer, Endpoint};
+use super::response::{classify, Endpoint, Usable};
 use gcx_core::http::read_bounded;
 
 /// Largest API body read: a multi-get of 100 long conversations runs to a few MiB.
@@ -120,9 +120,9 @@ impl GenesysClient {
         // Comma-separated, as the SDKs send it (`id=a,b,c`). Ids are UUIDs, so nothing needs escaping.
         url.set_query(Some(&format!("id={}", ids.join(","))));
         let body = match self.get(url, max_wait).await? {
-            Answer::Body(body) => body,
+            Usable::Body(body) => body,
             // Nothing of what was asked is indexed yet.
-            Answer::NotFound(_) => b"{}".to_vec(),
+            Usable::NotFound(_) => b"{}".to_vec(),
         };
         let parsed =
             MultiGet::parse(&body).map_err(|reason| GenesysError::BadResponse { reason })?;
@@ -149,7 +149,7 @@ impl GenesysClient {
     }
 
     /// An authenticated GET. A 401 invalidates the token and the call is retried once with a new one.
-    async fn get(&self, url: reqwest::Url, max_wait: Duration) -> Result<Answer, GenesysError> {
+    async fn get(&self, url: reqwest::Url, max_wait: Duration) -> Result<Usable, GenesysError> {
         let mut refreshed = false;
         loop {
             if let Some(budget) = &self.budget {

@@ -15,9 +15,9 @@ pub enum Endpoint {
     Api,
 }
 
-/// A usable answer.
+/// A usable HTTP answer from Genesys: a body, or a 404 the caller reads (every other status is a `GenesysError`).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Answer {
+pub enum Usable {
     /// 2xx, with its body.
     Body(Vec<u8>),
     /// 404 from the API: what it means depends on the call (not indexed yet, for analytics).
@@ -30,7 +30,7 @@ pub fn classify(
     status: u16,
     headers: &HeaderMap,
     body: Result<Vec<u8>, BodyError>,
-) -> Result<Answer, GenesysError> {
+) -> Result<Usable, GenesysError> {
     let body = match body {
         Ok(b) => b,
         Err(e @ BodyError::TooLarge { .. }) => {
@@ -47,8 +47,8 @@ pub fn classify(
     };
     let said = || said(endpoint, &body);
     match (status, endpoint) {
-        (200..=299, _) => Ok(Answer::Body(body)),
-        (404, Endpoint::Api) => Ok(Answer::NotFound(ApiErrorBody::parse(&body))),
+        (200..=299, _) => Ok(Usable::Body(body)),
+        (404, Endpoint::Api) => Ok(Usable::NotFound(ApiErrorBody::parse(&body))),
         (429, _) => Err(GenesysError::RateLimited {
             retry_after: retry_after(headers),
             body: Box::new(ApiErrorBody::parse(&body)),
@@ -121,8 +121,8 @@ mod tests {
 
     fn name(endpoint: Endpoint, status: u16) -> &'static str {
         match classify(endpoint, status, &HeaderMap::new(), Ok(b"{}".to_vec())) {
-            Ok(Answer::Body(_)) => "ok",
-            Ok(Answer::NotFound(_)) => "not found",
+            Ok(Usable::Body(_)) => "ok",
+            Ok(Usable::NotFound(_)) => "not found",
             Err(e) => e.name(),
         }
     }
