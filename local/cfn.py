@@ -87,6 +87,9 @@ class Resolver:
             "Fn::Join": lambda arg: arg[0].join(str(v) for v in self.resolve(arg[1])),
             "Fn::Select": lambda arg: self.resolve(arg[1])[int(self.resolve(arg[0]))],
             "Fn::Split": lambda arg: str(self.resolve(arg[1])).split(arg[0]),
+            # Rules only; a CommaDelimitedList parameter is held as its text here.
+            "Fn::EachMemberEquals": lambda arg: all(
+                member == str(self.resolve(arg[1])) for member in str(self.resolve(arg[0])).split(",")),
         }
 
     def _ref(self, name: str) -> Any:

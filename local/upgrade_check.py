@@ -98,11 +98,15 @@ def at(properties: dict[str, Any], pointer: str) -> Any:
     return node
 
 
-def retained(resource: dict[str, Any]) -> bool:
-    """Whether a Retain (or Snapshot) policy protects it, in any branch of an Fn::If."""
+def retained(resource: dict[str, Any], parameters: dict[str, Any] | None = None) -> bool:
+    """Whether a Retain (or Snapshot) policy protects it, in any branch of an Fn::If, or as the default of the
+    parameter a policy refers to (`DeletionPolicy: !Ref DataRetention`, with LanguageExtensions): a stack updated
+    without naming that parameter gets its default."""
     def keeps(policy: Any) -> bool:
         if isinstance(policy, dict) and "Fn::If" in policy:
             return any(keeps(p) for p in policy["Fn::If"][1:])
+        if isinstance(policy, dict) and "Ref" in policy:
+            return keeps((parameters or {}).get(policy["Ref"], {}).get("Default"))
         return policy in ("Retain", "RetainExceptOnCreate", "Snapshot")
     return keeps(resource.get("DeletionPolicy")) or keeps(resource.get("UpdateReplacePolicy"))
 
@@ -147,7 +151,7 @@ def findings(old: dict[str, Any], new: dict[str, Any], breaking: str) -> list[st
             continue
         if "Condition" in after and after.get("Condition") != resource.get("Condition"):
             out.append(f"{name} ({kind}): gains Condition {after['Condition']}: deleted where it is false")
-        if retained(resource) and not retained(after):
+        if retained(resource, old.get("Parameters")) and not retained(after, new.get("Parameters")):
             out.append(f"{name} ({kind}): loses its Retain policy")
         before_props, after_props = resource.get("Properties", {}) or {}, after.get("Properties", {}) or {}
         for pointer in replacing_paths(kind):

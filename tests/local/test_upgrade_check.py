@@ -95,3 +95,12 @@ def test_the_last_release_is_the_changelog_s(scratch: Path) -> None:
                           check=False)
     # The scratch repository holds one commit, so the release commit the CHANGELOG names is unknown there.
     assert done.returncode == 2 and "no template.yaml at" in done.stderr, done.stdout + done.stderr
+
+
+def test_a_retain_policy_given_by_a_parameter_default_counts_and_a_delete_default_does_not(scratch: Path) -> None:
+    """0.1 set `DeletionPolicy: Retain` literally; later ones `!Ref DataRetention` (default Retain): an upgrade keeps
+    the table retained unless the default stops being Retain."""
+    edit(scratch, "    Default: Retain\n    AllowedValues: [Retain, Delete]",
+         "    Default: Delete\n    AllowedValues: [Retain, Delete]")
+    run = check(scratch)
+    assert run.returncode != 0 and "ConversationsTable (AWS::DynamoDB::Table): loses its Retain policy" in run.stdout + run.stderr

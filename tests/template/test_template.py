@@ -534,6 +534,8 @@ def test_outputs():
 
 
 XRAY_ACTIONS = frozenset({"xray:PutTraceSegments", "xray:PutTelemetryRecords"})
+# EC2's Describe actions have no resource-level permissions; the data action gets them only in a VPC.
+ENI_DESCRIBE_ACTIONS = frozenset({"ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"})
 
 
 def test_no_wildcard_resource_except_logs_delivery_and_tracing():
@@ -545,6 +547,8 @@ def test_no_wildcard_resource_except_logs_delivery_and_tracing():
         assert not any(a == "*" or a.endswith(":*") for a in st.actions), f"{st.owner}: wildcard action {st.actions}"
         if "*" in st.resources:
             extra = set(st.actions) - LOGS_DELIVERY_ACTIONS - XRAY_ACTIONS
+            if st.role == "DataActionFunctionRole":
+                extra -= ENI_DESCRIBE_ACTIONS
             assert not extra, f"{st.owner}: Resource '*' for {sorted(extra)}"
     wildcard_owners = {st.role for st in statements if "*" in st.resources}
     assert wildcard_owners == {"PipelineStateMachineRole", *(f"{f}Role" for f in FUNCTIONS)}, wildcard_owners
@@ -553,7 +557,7 @@ def test_no_wildcard_resource_except_logs_delivery_and_tracing():
 def test_wildcard_resources_are_documented_in_the_template():
     lines = TEMPLATE.read_text(encoding="utf-8").splitlines()
     star = [i for i, line in enumerate(lines) if re.search(r"Resource:\s*['\"]\*['\"]", line)]
-    assert len(star) == 1 + len(FUNCTIONS), "logs delivery, and X-Ray once per function role"
+    assert len(star) == 2 + len(FUNCTIONS), "logs delivery, X-Ray once per function role, the data action's EC2 Describe"
     for i in star:
         assert "resource-level permissions" in "\n".join(lines[max(0, i - 20): i]), lines[i - 3: i + 1]
 
@@ -588,6 +592,11 @@ ROLE_GRANTS = {
         CUSTOMER_KEY,
         ("dynamodb:Query", frozenset({"ConversationsTable"})),  # its CustomerRecency index only (below)
         ("dynamodb:GetItem", frozenset({"ConversationsTable"})),  # the newest contact's details (below)
+        # In a VPC only (DataActionSubnetIds): Lambda's network interfaces, in this account and region.
+        *{(a, frozenset({"*"})) for a in ENI_DESCRIBE_ACTIONS},
+        *{(a, frozenset())  # no resource of the stack: this account and region (test_the_data_action_joins_a_vpc...)
+          for a in ("ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses")},
     },
     "FanoutFunctionRole": {
         *own_logs("FanoutLogGroup"),
@@ -852,3 +861,64 @@ def test_an_alarm_watches_the_oldest_conversation_still_waiting_for_its_enrichme
     assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert '"oldestWaitingMs"' in (ROOT / "crates" / "enrich" / "src" / "lib.rs").read_text(), "enrich reports it"
     assert "### Enrichment is late (`EnrichmentLagAlarm`)" in (ROOT / "docs" / "deploy.md").read_text()
+
+
+# ------------------------------------------------------------------------------------------ private network
+
+VPC = {"DataActionSubnetIds": "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+       "DataActionSecurityGroupIds": "sg-0123456789abcdef0"}
+ENI_ACTIONS = {"ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces",
+               "ec2:DescribeSubnets", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}
+
+
+def role_actions(r, role: str) -> set[str]:
+    actions = set()
+    for policy in r.resolve(RES[role]["Properties"].get("Policies", [])):
+        for statement in policy["PolicyDocument"]["Statement"]:
+            actions |= set(as_list(statement["Action"]))
+    return actions
+
+
+@pytest.mark.parametrize("vpc", [False, True], ids=["no-vpc", "vpc"])
+def test_the_data_action_joins_a_vpc_only_with_its_parameters_and_only_then_gets_eni_permissions(vpc):
+    r = resolver(CT, **(VPC if vpc else {}))
+    config = r.resolve(RES["DataActionFunction"]["Properties"]).get("VpcConfig")
+    actions = role_actions(r, "DataActionFunctionRole")
+    if vpc:
+        assert config == {"SubnetIds": VPC["DataActionSubnetIds"], "SecurityGroupIds": VPC["DataActionSecurityGroupIds"]}
+        assert ENI_ACTIONS <= actions
+        for policy in r.resolve(RES["DataActionFunctionRole"]["Properties"]["Policies"]):
+            for st in policy["PolicyDocument"]["Statement"]:
+                if set(as_list(st["Action"])) & (ENI_ACTIONS - ENI_DESCRIBE_ACTIONS):
+                    assert st["Resource"] == "arn:aws:ec2:us-east-1:123456789012:*", st
+    else:
+        assert config is None
+        assert not {a for a in actions if a.startswith("ec2:")}, "ENI permissions without a VPC"
+    # No other role gains anything of EC2, with or without.
+    for lid, res in RES.items():
+        if res["Type"] == "AWS::IAM::Role" and lid != "DataActionFunctionRole":
+            assert not {a for a in role_actions(r, lid) if a.startswith("ec2:")}, lid
+
+
+def test_sam_validate_lint_passes_with_the_vpc_parameters(tmp_path):
+    text = TEMPLATE.read_text(encoding="utf-8")
+    for name, value in VPC.items():
+        block = text.index(f"\n  {name}:\n")
+        default = text.index("    Default: ''\n", block)
+        text = text[:default] + f"    Default: '{value}'\n" + text[default + len("    Default: ''\n"):]
+    (tmp_path / "template.yaml").write_text(text, encoding="utf-8")
+    shutil.copy(ASL, tmp_path / ASL.name)
+    r = run([tool("sam"), "validate", "--lint", "--template-file", str(tmp_path / "template.yaml")],
+            AWS_DEFAULT_REGION="us-east-1")
+    assert r.returncode == 0, f"sam validate --lint with {VPC}:\n{r.stdout}{r.stderr}"
+
+
+@pytest.mark.parametrize("given,accepted", [
+    ({}, True), (VPC, True),
+    ({"DataActionSubnetIds": VPC["DataActionSubnetIds"]}, False),
+    ({"DataActionSecurityGroupIds": VPC["DataActionSecurityGroupIds"]}, False),
+], ids=["neither", "both", "subnets-only", "groups-only"])
+def test_the_vpc_parameters_go_together(given, accepted):
+    r = resolver(CT, **given)
+    assertions = T["Rules"]["DataActionNetworkComplete"]["Assertions"]
+    assert all(r.resolve(a["Assert"]) for a in assertions) is accepted
