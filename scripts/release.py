@@ -158,7 +158,10 @@ def sboms(binaries: list[str], out: Path) -> None:
             bom = json.loads(matches[0].read_text(encoding="utf-8"))
             if bom.get("bomFormat") != "CycloneDX" or not bom.get("components"):
                 raise ReleaseError(f"{matches[0]} is not a CycloneDX SBOM with components")
-            (out / f"{binary}.cdx.json").write_text(json.dumps(bom, indent=2) + "\n", encoding="utf-8")
+            # The workspace's own crates are named by their path on the build machine: name them from the
+            # source root instead, so the SBOM (and its checksum) is the same wherever the release is built.
+            text = json.dumps(bom, indent=2).replace(ROOT.as_uri(), "file:///source").replace(str(ROOT), "/source")
+            (out / f"{binary}.cdx.json").write_text(text + "\n", encoding="utf-8")
     finally:
         for leftover in written():  # it writes one per binary of every crate next to its Cargo.toml
             leftover.unlink()
