@@ -87,6 +87,14 @@ def git_state() -> dict:
     return {"commit": commit, "dirty": dirty, "committed": when}
 
 
+def changed_since(commit: str) -> set[str] | None:
+    """The files that differ between `commit` and HEAD, or None when git cannot tell (no such commit here)."""
+    try:
+        return set(output(["git", "diff", "--name-only", commit, "HEAD"]).split())
+    except (subprocess.CalledProcessError, FileNotFoundError):
+        return None
+
+
 def functions(template: str) -> list[tuple[str, str]]:
     """(logical id, binary) of every function, in template order; every function must be one SAM builds."""
     found = [(m["id"], m["binary"]) for m in FUNCTION_RE.finditer(template)]
@@ -176,7 +184,10 @@ def changelog_section(version: str, state: dict) -> tuple[str, bool]:
     if version not in by_name:
         raise ReleaseError(f"CHANGELOG.md has no `## [{version}]` section for the version in Cargo.toml")
     named = re.search(r"\(commit ([0-9a-f]{7,40})\)", by_name[version].splitlines()[0])
-    released = bool(named and state["commit"] and state["commit"].startswith(named.group(1)) and not state["dirty"])
+    # A release commit cannot name itself: the heading is amended by the next commit, so HEAD is still the release
+    # when nothing but CHANGELOG.md changed since the commit the heading names.
+    released = bool(named and state["commit"] and not state["dirty"] and (
+        state["commit"].startswith(named.group(1)) or changed_since(named.group(1)) == {"CHANGELOG.md"}))
     unreleased = by_name.get("Unreleased", "")
     has_unreleased = bool(re.sub(r"(?m)^(## \[Unreleased\].*|\s*)$", "", unreleased).strip())
     parts = [f"# Changes in this bundle ({version})\n\n"]

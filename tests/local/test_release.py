@@ -118,13 +118,18 @@ def test_checksums_verify_and_catch_a_changed_file(tmp_path: Path) -> None:
         release.verify_checksums(tmp_path)
 
 
-def test_changelog_section_says_whether_it_is_the_release() -> None:
+def test_changelog_section_says_whether_it_is_the_release(monkeypatch: pytest.MonkeyPatch) -> None:
     version = release.version()
     heading = next(line for line in (REPO / "CHANGELOG.md").read_text().splitlines() if line.startswith(f"## [{version}]"))
     named = heading.split("(commit ", 1)[1].split(")", 1)[0]
     notes, released = release.changelog_section(version, {"commit": named + "0" * (40 - len(named)), "dirty": False})
     assert released and notes.count("\n## [") == 1 and f"## [{version}]" in notes
+    monkeypatch.setattr(release, "changed_since", lambda commit: {"CHANGELOG.md", "template.yaml"})
     notes, released = release.changelog_section(version, {"commit": "f" * 40, "dirty": False})
     assert not released and "not from the commit of the" in notes and f"## [{version}]" in notes
+    # The commit after the release, which only names it in the CHANGELOG heading, is still the release.
+    monkeypatch.setattr(release, "changed_since", lambda commit: {"CHANGELOG.md"})
+    assert release.changelog_section(version, {"commit": "f" * 40, "dirty": False})[1]
+    assert not release.changelog_section(version, {"commit": "f" * 40, "dirty": True})[1]
     with pytest.raises(release.ReleaseError, match=r"no `## \[9.9.9\]`"):
         release.changelog_section("9.9.9", {"commit": None, "dirty": None})
