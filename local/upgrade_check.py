@@ -172,6 +172,18 @@ def findings(old: dict[str, Any], new: dict[str, Any], breaking: str) -> list[st
     return out
 
 
+def samconfig_note(ref: str) -> None:
+    """Up to 0.3.0 the repository tracked samconfig.toml; now it ships samconfig.example.toml and ignores
+    samconfig.toml. Merging that into a fork that edited the old file is a modify/delete conflict, and a tree
+    can end up without samconfig.toml: say how to get it back."""
+    tracked = subprocess.run(["git", "-C", str(ROOT), "cat-file", "-e", f"{ref}:samconfig.toml"],
+                             capture_output=True, check=False).returncode == 0
+    if tracked and not (ROOT / "samconfig.toml").exists():
+        print(f"upgrade-check: note: {ref} tracked samconfig.toml and this tree has none (it is yours now, and "
+              f"git-ignored). To keep the configuration you deployed with: git show {ref}:samconfig.toml > "
+              "samconfig.toml (README, \"Upgrading\").")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--from", dest="ref", default=None,
@@ -191,6 +203,8 @@ def main() -> int:
         print(f"upgrade-check: {e}", file=sys.stderr)
         return 2
     problems = findings(old, new, unreleased_breaking())
+    if args.ref:  # a user's upgrade (make test runs it against the last release, in clones without one)
+        samconfig_note(ref)
     if problems:
         print(f"upgrade-check: deploying this tree over a stack from {ref} is not safe:")
         for p in problems:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -743,9 +742,10 @@ def test_samconfig_example_deploys_with_iam_capability():
     deploy = cfg["default"]["deploy"]["parameters"]
     assert "CAPABILITY_IAM" in as_list(deploy["capabilities"])
     assert deploy["resolve_s3"] is True
-    text = " ".join(as_list(deploy["parameter_overrides"]))
-    assert "GenesysClientSecret" not in text, "never put the client secret in samconfig.example.toml"
-    overrides = dict(item.split("=", 1) for item in shlex.split(text))
+    # Read as `sam deploy` reads it (a list, one Name=value each, or the older one-string form).
+    from samcli.cli.types import CfnParameterOverridesType
+    overrides = CfnParameterOverridesType().convert(deploy["parameter_overrides"], None, None)
+    assert "GenesysClientSecret" not in overrides, "never put the client secret in samconfig.example.toml"
     assert set(overrides) <= set(PARAMS), f"samconfig.example.toml overrides unknown parameters {set(overrides) - set(PARAMS)}"
     required = {n for n, p in PARAMS.items() if "Default" not in p}
     assert required <= set(overrides), f"samconfig.example.toml lacks placeholders for {required - set(overrides)}"
