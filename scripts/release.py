@@ -124,7 +124,7 @@ def bundle_template(template: str, zips: dict[str, str]) -> str:
 
 
 def build(binaries: list[str]) -> None:
-    step(f"cargo lambda build --release --arm64: {', '.join(binaries)} (a release build for arm64; 15 min or so the first time)")
+    step(f"cargo lambda build --release --arm64: {', '.join(binaries)} (a release build for arm64: about 7 minutes on 2 cores the first time)")
     args = ["cargo", "lambda", "build", "--release", "--arm64", "--locked"]
     for binary in binaries:
         args += ["--bin", binary]
