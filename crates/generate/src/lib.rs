@@ -406,6 +406,11 @@ pub fn outputs(root: &Path) -> Result<Vec<(PathBuf, String)>, String> {
             "unavailable-total",
             format!("{} s", thousands(unavailable.total())),
         ),
+        // enrich's wait after a 429 without `Retry-After`.
+        (
+            "rate-limited-wait",
+            format!("{} s", enrich::settings::RATE_LIMITED_WAIT.as_secs()),
+        ),
     ];
     let readme = vec![
         ("settings-fanout", settings_table(&["fanout"])?),
