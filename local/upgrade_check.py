@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from typing import Any
 from cfnlint.decode import decode
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 
+import changelog
 from cfn import plain
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,11 +71,8 @@ def template_at(ref: str | None) -> dict[str, Any]:
 
 
 def last_release() -> str:
-    """The commit the CHANGELOG names for its newest release (`## [X.Y.Z] - date (commit abc1234)`)."""
-    for line in (ROOT / "CHANGELOG.md").read_text().splitlines():
-        if m := re.match(r"^## \[(\d+\.\d+\.\d+)\].*\(commit ([0-9a-f]{7,40})\)", line):
-            return m.group(2)
-    raise ValueError("CHANGELOG.md names no release commit (`## [X.Y.Z] - date (commit abc1234)`)")
+    """The commit the CHANGELOG names for its newest release."""
+    return changelog.last_release(ROOT / "CHANGELOG.md")
 
 
 def replacing_paths(kind: str) -> list[str]:
@@ -125,9 +122,7 @@ def attribute_definitions_edited(old: Any, new: Any) -> list[str]:
 
 def unreleased_breaking() -> str:
     """The text of the CHANGELOG's [Unreleased] section's Breaking list."""
-    text = (ROOT / "CHANGELOG.md").read_text()
-    unreleased = text.split("## [Unreleased]", 1)[-1].split("\n## [", 1)[0]
-    return unreleased.split("### Breaking", 1)[1].split("\n### ", 1)[0] if "### Breaking" in unreleased else ""
+    return changelog.unreleased_breaking(ROOT / "CHANGELOG.md")
 
 
 def findings(old: dict[str, Any], new: dict[str, Any], breaking: str) -> list[str]:

@@ -34,6 +34,8 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "local"))
+import changelog  # noqa: E402  (local/changelog.py, shared with upgrade_check.py)
 TARGET = "aarch64-unknown-linux-gnu"
 # ELF e_machine of AArch64: what Lambda's arm64 architecture runs.
 EM_AARCH64 = 0xB7
@@ -178,24 +180,22 @@ def sboms(binaries: list[str], out: Path) -> None:
 def changelog_section(version: str, state: dict) -> tuple[str, bool]:
     """This version's CHANGELOG section, and whether HEAD is that release's commit (else the unreleased entries
     come first: the bundle holds them)."""
-    text = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
-    sections = re.split(r"(?m)^(?=## \[)", text)
-    by_name = {re.match(r"## \[([^\]]+)\]", s).group(1): s for s in sections if s.startswith("## [")}
+    by_name = changelog.sections(ROOT / "CHANGELOG.md")
     if version not in by_name:
         raise ReleaseError(f"CHANGELOG.md has no `## [{version}]` section for the version in Cargo.toml")
-    named = re.search(r"\(commit ([0-9a-f]{7,40})\)", by_name[version].splitlines()[0])
+    named = changelog.release_commit(by_name[version])
     # A release commit cannot name itself: the heading is amended by the next commit, so HEAD is still the release
     # when nothing but CHANGELOG.md changed since the commit the heading names.
     released = bool(named and state["commit"] and not state["dirty"] and (
-        state["commit"].startswith(named.group(1)) or changed_since(named.group(1)) == {"CHANGELOG.md"}))
+        state["commit"].startswith(named) or changed_since(named) == {"CHANGELOG.md"}))
     unreleased = by_name.get("Unreleased", "")
-    has_unreleased = bool(re.sub(r"(?m)^(## \[Unreleased\].*|\s*)$", "", unreleased).strip())
+    has_unreleased = changelog.has_entries(unreleased)
     parts = [f"# Changes in this bundle ({version})\n\n"]
     if not released:
         where = state["commit"][:12] if state["commit"] else "an unknown commit"
         parts.append(
             f"Built from {where}{' with local changes' if state['dirty'] else ''}, not from the commit of the "
-            f"{version} release{f' ({named.group(1)})' if named else ''}"
+            f"{version} release{f' ({named})' if named else ''}"
             + (": it also holds the unreleased changes listed first.\n\n" if has_unreleased else ".\n\n")
         )
         if has_unreleased:

@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[2]
 def scratch(tmp_path: Path) -> Path:
     """A git repository with template.yaml, CHANGELOG.md and the checker, committed."""
     (tmp_path / "local").mkdir()
-    for name in ("template.yaml", "CHANGELOG.md", "local/upgrade_check.py", "local/cfn.py"):
+    for name in ("template.yaml", "CHANGELOG.md", "local/upgrade_check.py", "local/cfn.py", "local/changelog.py"):
         shutil.copy(REPO / name, tmp_path / name)
     git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
     subprocess.run([*git, "init", "-q"], check=True)
